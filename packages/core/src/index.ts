@@ -1,0 +1,50 @@
+/**
+ * @pulse/core: what server and client share. Model definitions and validation, the error
+ * table, and (with the sync issue) protocol types, clocks, cursors and merge policies.
+ * Nothing here imports from Node.
+ */
+export { ClientAction, ERROR_CODES, type ErrorBody, type ErrorCode, type FieldIssue, isPulseError, PulseError } from './errors.ts'
+export {
+  type CommonOptions,
+  type CustomMerge,
+  type DecimalOptions,
+  FIELD_KINDS,
+  type Field,
+  type FieldKind,
+  type FieldSpec,
+  f,
+  type IntegerOptions,
+  MERGE_POLICIES,
+  type MergeContext,
+  type MergePolicyName,
+  type MergeSpec,
+  type StringOptions,
+} from './fields.ts'
+export {
+  CLIENT_FIELDS,
+  type CreateInput,
+  defineModel,
+  defineSchema,
+  type FieldsShape,
+  type FieldValues,
+  type ModelDefinition,
+  type ModelOptions,
+  RESERVED_FIELD_NAMES,
+  type RecordOf,
+  type Schema,
+  type ScopeKind,
+  SYSTEM_FIELDS,
+  type SystemFields,
+  type UpdateInput,
+} from './model.ts'
+export {
+  checkFieldValue,
+  defaultValue,
+  isUuid,
+  MAX_JSON_FIELD_CHARS,
+  MAX_SET_MEMBER_LENGTH,
+  MAX_SET_SIZE,
+  normalizeSet,
+  validateCreate,
+  validateUpdate,
+} from './validate.ts'

@@ -1,0 +1,168 @@
+/**
+ * The one storage seam of Pulse. The engine holds all the logic (validation, versions, clocks,
+ * conflicts); a Storage only keeps rows and answers queries, inside transactions. Two
+ * implementations, SQLite and PostgreSQL, pass the same conformance suite (`storage-suite.ts`).
+ */
+import type { ModelDefinition, Schema } from '@pulse/core'
+
+/** A record as stored: system fields, per-field versions, and model field values. */
+export interface StoredRecord {
+  id: string
+  /** 1 on create, +1 on every accepted change (§1). */
+  version: number
+  /** Version vector (§1). */
+  vclock: Record<string, number>
+  /** ISO-8601 UTC strings with milliseconds. */
+  createdAt: string
+  updatedAt: string
+  /** Set when the record is a tombstone. */
+  deletedAt: string | null
+  /** The record version at which each field last changed (§5 contested fields). */
+  fieldVersions: Record<string, number>
+  /** Model field values in canonical wire form (as `validateCreate` returns them). */
+  values: Record<string, unknown>
+}
+
+/** What one change did to a record, for the audit trail (§10 history). */
+export type HistoryOp = 'create' | 'update' | 'delete' | 'resolve' | 'restore'
+
+/** One audit-trail entry. */
+export interface HistoryEntry {
+  model: string
+  recordId: string
+  /** The record's version after this change. */
+  version: number
+  op: HistoryOp
+  /** Changed fields with old and new values; `old` is `null` on create. */
+  changes: Record<string, { old: unknown; new: unknown }>
+  /** Who made the change: user, device, request (null where unknown). */
+  userId: string | null
+  deviceId: string | null
+  requestId: string | null
+  /** ISO-8601 UTC. */
+  at: string
+}
+
+/** One entry of the change order: the record's latest change, with what scope needs. */
+export interface ChangeEntry {
+  model: string
+  recordId: string
+  version: number
+  /** The record's owner and organization (null when the model has none), for scoped pulls. */
+  ownerId: string | null
+  orgId: string | null
+  deleted: boolean
+}
+
+/** A change-order entry as read back, with its position. */
+export interface ChangeRow extends ChangeEntry {
+  /** Position in the change order: strictly increasing in commit order, never reused. */
+  seq: number
+}
+
+/** Ordering of a list: a model field or `createdAt` / `updatedAt`, ascending or descending. */
+export interface ListOrder {
+  field: string
+  direction: 'asc' | 'desc'
+}
+
+/** A page request for `listRecords`. */
+export interface ListQuery {
+  /** Equality filters: field name to canonical value (`null` matches null). */
+  where?: Record<string, unknown>
+  /** Default `{ field: 'createdAt', direction: 'asc' }`; ties are broken by `id`. */
+  orderBy?: ListOrder
+  /** At most this many records (the caller bounds it). */
+  limit: number
+  /** Keyset position: the order value and id of the last record of the previous page. */
+  after?: { value: unknown; id: string }
+  /** Include tombstones (default false). */
+  includeDeleted?: boolean
+}
+
+/** A step of a schema migration. */
+export interface MigrationStep {
+  kind: 'create_table' | 'add_column' | 'drop_column' | 'change_column' | 'drop_table' | 'create_index'
+  model: string
+  field?: string
+  /** True when applying it loses data (dropped field or model, changed type). */
+  destructive: boolean
+  /** One line for a person: what it does, and what would be lost. */
+  description: string
+}
+
+/** What `planMigration` found and `migrate` applied. */
+export interface MigrationPlan {
+  steps: MigrationStep[]
+  /** True once `migrate` has applied the steps. */
+  applied: boolean
+}
+
+/** Writes and locked reads inside one transaction. */
+export interface StorageTx {
+  /**
+   * The records with these ids (tombstones included), locked against concurrent writers
+   * until the transaction ends (PostgreSQL: `FOR UPDATE`).
+   */
+  getRecords(model: ModelDefinition, ids: readonly string[]): Promise<Map<string, StoredRecord>>
+  /** Inserts new records. */
+  insertRecords(model: ModelDefinition, records: readonly StoredRecord[]): Promise<void>
+  /** Replaces existing records (matched by id) with these states. */
+  updateRecords(model: ModelDefinition, records: readonly StoredRecord[]): Promise<void>
+  appendHistory(entries: readonly HistoryEntry[]): Promise<void>
+  /**
+   * Records the latest change of each record in the change order, replacing the record's
+   * earlier entry, and returns the new positions in order. Call it last in the transaction:
+   * positions become visible in the order they were allocated (no gaps for a reader, §2).
+   */
+  appendChanges(entries: readonly ChangeEntry[]): Promise<number[]>
+  /** The last mutation id recorded for a client, 0 when none (§4). */
+  getClientMid(clientId: string): Promise<number>
+  setClientMid(clientId: string, mid: number): Promise<void>
+}
+
+/** A database holding Pulse's tables. */
+export interface Storage {
+  readonly kind: 'sqlite' | 'postgres'
+  /** What `migrate` would do to bring the tables in line with the schema. Changes nothing. */
+  planMigration(schema: Schema, signal?: AbortSignal): Promise<MigrationPlan>
+  /**
+   * Brings the tables in line with the schema. Refuses (a `MigrationRefusedError` listing
+   * the destructive steps, nothing applied) when a step would lose data, unless
+   * `allowDataLoss`. Idempotent.
+   */
+  migrate(schema: Schema, options?: { allowDataLoss?: boolean; signal?: AbortSignal }): Promise<MigrationPlan>
+  /**
+   * Runs `fn` in one transaction: all of it commits or none of it does. Transactions do not
+   * interleave their effects. A transient failure (serialization failure, deadlock, a
+   * unique-key race on insert) re-runs `fn` from the start, a few times; so `fn` must have no
+   * effects outside `tx`.
+   */
+  transaction<T>(fn: (tx: StorageTx) => Promise<T>, signal?: AbortSignal): Promise<T>
+  /** One record by id, tombstones included; undefined when there is none. */
+  getRecord(model: ModelDefinition, id: string, signal?: AbortSignal): Promise<StoredRecord | undefined>
+  /** A page of records in order. */
+  listRecords(model: ModelDefinition, query: ListQuery, signal?: AbortSignal): Promise<StoredRecord[]>
+  /** A record's audit trail, oldest first. */
+  listHistory(model: ModelDefinition, recordId: string, signal?: AbortSignal): Promise<HistoryEntry[]>
+  /** Change-order entries after position `after`, in order, at most `limit`. */
+  readChanges(after: number, limit: number, signal?: AbortSignal): Promise<ChangeRow[]>
+  /** Writes a row and reads it back; throws when the database cannot do both. */
+  probe(signal?: AbortSignal): Promise<void>
+  close(): Promise<void>
+}
+
+/** Thrown by `migrate` when steps would lose data and `allowDataLoss` was not given. */
+export class MigrationRefusedError extends Error {
+  override readonly name = 'MigrationRefusedError'
+  readonly plan: MigrationPlan
+  constructor(plan: MigrationPlan) {
+    const lost = plan.steps.filter((s) => s.destructive)
+    super(
+      `migration refused: ${lost.length} step${lost.length === 1 ? '' : 's'} would lose data:\n` +
+        lost.map((s) => `  - ${s.description}`).join('\n') +
+        '\nrun `pulse migrate --allow-data-loss` to apply them anyway',
+    )
+    this.plan = plan
+  }
+}
