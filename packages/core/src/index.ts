@@ -36,6 +36,7 @@ export {
   SYSTEM_FIELDS,
   type SystemFields,
   type UpdateInput,
+  type WireRecord,
 } from './model.ts'
 export {
   checkFieldValue,
@@ -48,3 +49,4 @@ export {
   validateCreate,
   validateUpdate,
 } from './validate.ts'
+export { uuidv7 } from './id.ts'

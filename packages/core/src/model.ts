@@ -171,6 +171,9 @@ export interface SystemFields {
   deletedAt: string | null
 }
 
+/** Any record on the wire, whatever its model: system fields plus model fields (§1). */
+export type WireRecord = SystemFields & { [field: string]: unknown }
+
 type ValueType<Fd> = Fd extends Field<infer T, boolean> ? T : never
 type IsOptional<Fd> = Fd extends Field<unknown, infer O> ? O : false
 
