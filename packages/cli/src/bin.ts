@@ -1,0 +1,4 @@
+/** Entry point of the `pulse` command. */
+import { buildProgram } from './commands.ts'
+
+await buildProgram().parseAsync(process.argv)
