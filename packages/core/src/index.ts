@@ -50,3 +50,25 @@ export {
   validateUpdate,
 } from './validate.ts'
 export { uuidv7 } from './id.ts'
+export { decodeCursor, encodeCursor } from './cursor.ts'
+export {
+  type Change,
+  type ClientMessage,
+  type Conflict,
+  DEFAULT_PULL_LIMIT,
+  isClientId,
+  MAX_PULL_LIMIT,
+  MAX_PUSH_MUTATIONS,
+  type Mutation,
+  type MutationOp,
+  PROTOCOL_VERSION,
+  type PullResponse,
+  parseClientMessage,
+  parseMutations,
+  parsePushRequest,
+  type PushRequest,
+  type PushResponse,
+  type PushResult,
+  type PushStatus,
+  type ServerMessage,
+} from './protocol.ts'

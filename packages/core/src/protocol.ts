@@ -1,0 +1,225 @@
+/**
+ * The wire messages of the sync protocol (PROTOCOL.md §3–§6), as types and as parsers that
+ * check untrusted input structurally. Model-level validation of `data` is the engine's; a
+ * parser refuses only what cannot be answered per mutation (no `mid`, no `id`, …).
+ */
+import { type FieldIssue, PulseError } from './errors.ts'
+import { parseHlc } from './hlc.ts'
+import type { WireRecord } from './model.ts'
+import { isUuid } from './validate.ts'
+import { isValidClock, type VectorClock } from './vector-clock.ts'
+
+/** The protocol version this code speaks. */
+export const PROTOCOL_VERSION = 1
+/** Most mutations one push may carry. */
+export const MAX_PUSH_MUTATIONS = 1000
+/** Pull page sizes (§3). */
+export const DEFAULT_PULL_LIMIT = 500
+export const MAX_PULL_LIMIT = 5000
+
+const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** A mutation's operation. */
+export type MutationOp = 'create' | 'update' | 'delete'
+
+/** One local change a client pushes (§4). */
+export interface Mutation {
+  /** The client's mutation id: strictly increasing per client. */
+  mid: number
+  model: string
+  op: MutationOp
+  id: string
+  /** The server version the edit started from (absent on create). */
+  baseVersion?: number
+  /** The record's clock after this edit. */
+  vclock: VectorClock
+  /** All fields (create), the changed fields (update), nothing (delete). */
+  data?: Record<string, unknown>
+  /** When the edit was made (HLC time, ISO-8601). */
+  at: string
+}
+
+/** `POST /api/sync/push` body. */
+export interface PushRequest {
+  clientId: string
+  mutations: Mutation[]
+}
+
+/** What became of one mutation (§4 table). */
+export type PushStatus = 'applied' | 'merged' | 'conflict' | 'stale' | 'duplicate' | 'rejected'
+
+/** A conflict a person must settle (§5). */
+export interface Conflict {
+  id: string
+  model: string
+  recordId: string
+  fields: string[]
+  base: Record<string, unknown>
+  local: Record<string, unknown>
+  remote: Record<string, unknown>
+  clientId: string | null
+  userId: string | null
+  createdAt: string
+  status: 'open' | 'resolved'
+  resolution?: { choice: 'local' | 'remote' | 'custom'; data: Record<string, unknown>; resolvedAt: string; resolvedBy: string | null }
+}
+
+/** The answer for one mutation. */
+export interface PushResult {
+  mid: number
+  status: PushStatus
+  record?: WireRecord
+  conflict?: Conflict
+  error?: { code: string; message: string; field?: string }
+}
+
+/** `POST /api/sync/push` answer. */
+export interface PushResponse {
+  lastMid: number
+  results: PushResult[]
+}
+
+/** One entry of a pull or live stream: a record's latest state, or its removal from scope. */
+export type Change = { model: string; record: WireRecord; removed?: undefined } | { model: string; record: { id: string }; removed: true }
+
+/** `GET /api/sync/pull` answer, and the body of a `changes` socket message. */
+export interface PullResponse {
+  changes: Change[]
+  cursor: string
+  hasMore: boolean
+}
+
+/** Socket messages from client to server (§6). */
+export type ClientMessage =
+  | { type: 'hello'; token?: string; clientId: string; cursor: string | null; models?: string[]; schemaVersion?: number }
+  | { type: 'pull'; cursor: string | null; limit?: number }
+  | { type: 'push'; mutations: Mutation[] }
+  | { type: 'ping' }
+
+/** Socket messages from server to client (§6). */
+export type ServerMessage =
+  | { type: 'welcome'; userId: string | null; serverTime: string }
+  | ({ type: 'changes' } & PullResponse)
+  | ({ type: 'pushResult' } & PushResponse)
+  | { type: 'poke' }
+  | { type: 'error'; code: string; message: string }
+  | { type: 'pong' }
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+}
+
+/** True when `value` is a usable client (device) id. */
+export function isClientId(value: unknown): value is string {
+  return typeof value === 'string' && CLIENT_ID.test(value)
+}
+
+function parseMutation(value: unknown, i: number, issues: FieldIssue[]): Mutation | undefined {
+  const at = (field: string, code: string, message: string) => issues.push({ field: `mutations[${i}].${field}`, code, message })
+  if (!isObject(value)) {
+    issues.push({ field: `mutations[${i}]`, code: 'wrong_type', message: 'a mutation is an object' })
+    return undefined
+  }
+  const before = issues.length
+  const { mid, model, op, id, baseVersion, vclock, data, at: when } = value
+  if (!isCount(mid) || mid < 1) at('mid', 'wrong_type', 'a positive integer')
+  if (typeof model !== 'string' || model.length === 0 || model.length > 63) at('model', 'wrong_type', 'a model name')
+  if (op !== 'create' && op !== 'update' && op !== 'delete') at('op', 'invalid_choice', 'create, update or delete')
+  if (!isUuid(id)) at('id', 'invalid_id', 'a UUID')
+  if (baseVersion !== undefined && baseVersion !== null && (!isCount(baseVersion) || baseVersion < 1)) at('baseVersion', 'wrong_type', 'a positive integer')
+  if (op !== 'create' && (baseVersion === undefined || baseVersion === null)) at('baseVersion', 'required', 'updates and deletes name the version they started from')
+  if (!isValidClock(vclock)) at('vclock', 'invalid_clock', 'an object of device id to non-negative integer')
+  if (data !== undefined && data !== null && !isObject(data)) at('data', 'wrong_type', 'an object')
+  if (op !== 'delete' && !isObject(data)) at('data', 'required', 'creates and updates carry data')
+  if (typeof when !== 'string' || !parseHlc(when)) at('at', 'invalid_datetime', 'an ISO-8601 date-time')
+  if (issues.length > before) return undefined
+  return {
+    mid: mid as number,
+    model: model as string,
+    op: op as MutationOp,
+    id: (id as string).toLowerCase(),
+    ...(typeof baseVersion === 'number' ? { baseVersion } : {}),
+    vclock: vclock as VectorClock,
+    ...(isObject(data) ? { data } : {}),
+    at: when as string,
+  }
+}
+
+/**
+ * Checks a list of mutations: each well-formed, `mid`s strictly increasing, at most
+ * MAX_PUSH_MUTATIONS. Throws `bad_request` listing every problem (the push is refused whole:
+ * a mutation without a usable `mid` cannot get a result of its own).
+ */
+export function parseMutations(value: unknown): Mutation[] {
+  if (!Array.isArray(value)) throw new PulseError('bad_request', 'mutations must be an array')
+  if (value.length > MAX_PUSH_MUTATIONS) throw new PulseError('payload_too_large', `at most ${MAX_PUSH_MUTATIONS} mutations per push`)
+  const issues: FieldIssue[] = []
+  const out: Mutation[] = []
+  value.forEach((m, i) => {
+    const parsed = parseMutation(m, i, issues)
+    if (!parsed) return
+    const prev = out[out.length - 1]
+    if (prev && parsed.mid <= prev.mid) issues.push({ field: `mutations[${i}].mid`, code: 'not_increasing', message: 'mids must strictly increase' })
+    out.push(parsed)
+  })
+  if (issues.length > 0) throw new PulseError('bad_request', 'the push has malformed mutations', issues.slice(0, 100))
+  return out
+}
+
+/** Checks a push body (§4). Throws `bad_request` with every problem. */
+export function parsePushRequest(value: unknown): PushRequest {
+  if (!isObject(value)) throw new PulseError('bad_request', 'a push is an object { clientId, mutations }')
+  if (!isClientId(value.clientId)) {
+    throw new PulseError('bad_request', 'clientId must be 1-128 letters, digits or ._:-', [{ field: 'clientId', code: 'invalid_id', message: 'a device id' }])
+  }
+  return { clientId: value.clientId, mutations: parseMutations(value.mutations) }
+}
+
+function parseModels(value: unknown): string[] | undefined {
+  if (value === undefined || value === null) return undefined
+  if (!Array.isArray(value) || value.length > 200 || !value.every((m) => typeof m === 'string' && m.length <= 63)) {
+    throw new PulseError('bad_request', 'models is a list of model names')
+  }
+  return value as string[]
+}
+
+/** Checks one socket message from a client (§6). Throws `bad_request` when malformed. */
+export function parseClientMessage(value: unknown): ClientMessage {
+  if (!isObject(value) || typeof value.type !== 'string') throw new PulseError('bad_request', 'a message is a JSON object with a "type"')
+  const cursor = value.cursor
+  if (cursor !== undefined && cursor !== null && (typeof cursor !== 'string' || cursor.length > 512)) {
+    throw new PulseError('bad_request', 'cursor is a string the server handed out, or null')
+  }
+  switch (value.type) {
+    case 'hello': {
+      if (!isClientId(value.clientId)) throw new PulseError('bad_request', 'hello needs a clientId')
+      if (value.token !== undefined && typeof value.token !== 'string') throw new PulseError('bad_request', 'token is a string')
+      if (value.schemaVersion !== undefined && !isCount(value.schemaVersion)) throw new PulseError('bad_request', 'schemaVersion is an integer')
+      const models = parseModels(value.models)
+      return {
+        type: 'hello',
+        clientId: value.clientId,
+        cursor: (cursor as string | undefined) ?? null,
+        ...(typeof value.token === 'string' ? { token: value.token } : {}),
+        ...(models ? { models } : {}),
+        ...(typeof value.schemaVersion === 'number' ? { schemaVersion: value.schemaVersion } : {}),
+      }
+    }
+    case 'pull': {
+      if (value.limit !== undefined && (!isCount(value.limit) || value.limit < 1 || value.limit > MAX_PULL_LIMIT)) {
+        throw new PulseError('bad_request', `limit is 1 to ${MAX_PULL_LIMIT}`)
+      }
+      return { type: 'pull', cursor: (cursor as string | undefined) ?? null, ...(typeof value.limit === 'number' ? { limit: value.limit } : {}) }
+    }
+    case 'push':
+      return { type: 'push', mutations: parseMutations(value.mutations) }
+    case 'ping':
+      return { type: 'ping' }
+    default:
+      throw new PulseError('bad_request', `unknown message type "${String(value.type).slice(0, 32)}"`)
+  }
+}
