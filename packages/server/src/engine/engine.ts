@@ -29,8 +29,8 @@ export interface Engine {
   readonly storage: Storage
   /** Applies a batch of writes in one transaction (see `applyWrites`). */
   write(ctx: Context, ops: readonly WriteOp[], options?: WriteOptions): Promise<WriteOutcome[]>
-  /** One write; throws its PulseError when refused. */
-  writeOne(ctx: Context, op: WriteOp): Promise<Extract<WriteOutcome, { ok: true }>>
+  /** One write; throws its PulseError when refused. Returns the record's state after it. */
+  writeOne(ctx: Context, op: WriteOp): Promise<{ status: string; record: StoredRecord }>
   /** A live record in the caller's scope, or `not_found`. */
   get(ctx: Context, model: string, id: string): Promise<StoredRecord>
   /** A page of live records in the caller's scope. */
@@ -86,7 +86,8 @@ export function createEngine(options: EngineOptions): Engine {
     async writeOne(ctx, op) {
       const [outcome] = await applyWrites(deps, ctx, [op], { atomic: true })
       if (!outcome?.ok) throw outcome?.error ?? new PulseError('internal_error', 'no outcome')
-      return outcome
+      if (!outcome.record) throw new PulseError('internal_error', 'a write without a record')
+      return { status: outcome.status, record: outcome.record }
     },
     async get(ctx, modelName, id) {
       const model = schema.model(modelName)

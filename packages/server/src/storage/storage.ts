@@ -3,7 +3,7 @@
  * conflicts); a Storage only keeps rows and answers queries, inside transactions. Two
  * implementations, SQLite and PostgreSQL, pass the same conformance suite (`storage-suite.ts`).
  */
-import type { ModelDefinition, Schema } from '@pulse/core'
+import type { Conflict, ModelDefinition, Schema } from '@pulse/core'
 
 /** A record as stored: system fields, per-field versions, and model field values. */
 export interface StoredRecord {
@@ -58,6 +58,25 @@ export interface ChangeEntry {
 export interface ChangeRow extends ChangeEntry {
   /** Position in the change order: strictly increasing in commit order, never reused. */
   seq: number
+}
+
+/**
+ * Which change-order entries a reader may see (PROTOCOL.md §8). Absent `scope` means all
+ * (admins, the system). With `scope`, an entry is visible when its model is one of
+ * `globalModels`, or its `ownerId` is `userId`, or its `orgId` is one of `orgIds`.
+ */
+export interface ChangeFilter {
+  /** Only entries of these models. */
+  models?: readonly string[]
+  scope?: { globalModels: readonly string[]; userId: string | null; orgIds: readonly string[] }
+}
+
+/** Which conflicts to list. */
+export interface ConflictQuery {
+  /** Only this user's conflicts (absent: everyone's, for admins). */
+  userId?: string | null
+  status?: 'open' | 'resolved'
+  limit: number
 }
 
 /** Ordering of a list: a model field or `createdAt` / `updatedAt`, ascending or descending. */
@@ -119,6 +138,14 @@ export interface StorageTx {
   /** The last mutation id recorded for a client, 0 when none (§4). */
   getClientMid(clientId: string): Promise<number>
   setClientMid(clientId: string, mid: number): Promise<void>
+  /** The record's history entries with version > `sinceVersion`, oldest first (§5 base values). */
+  listHistory(model: ModelDefinition, recordId: string, sinceVersion: number): Promise<HistoryEntry[]>
+  /** Stores new conflicts (§5), as given (ids are set by the caller). */
+  insertConflicts(conflicts: readonly Conflict[]): Promise<void>
+  /** One conflict by id, locked until the transaction ends; undefined when none. */
+  getConflict(id: string): Promise<Conflict | undefined>
+  /** Replaces a stored conflict (matched by id) — used to mark it resolved. */
+  updateConflict(conflict: Conflict): Promise<void>
 }
 
 /** A database holding Pulse's tables. */
@@ -145,8 +172,20 @@ export interface Storage {
   listRecords(model: ModelDefinition, query: ListQuery, signal?: AbortSignal): Promise<StoredRecord[]>
   /** A record's audit trail, oldest first. */
   listHistory(model: ModelDefinition, recordId: string, signal?: AbortSignal): Promise<HistoryEntry[]>
-  /** Change-order entries after position `after`, in order, at most `limit`. */
-  readChanges(after: number, limit: number, signal?: AbortSignal): Promise<ChangeRow[]>
+  /** Records by id (tombstones included), without locking; absent ids are left out. */
+  getRecords(model: ModelDefinition, ids: readonly string[], signal?: AbortSignal): Promise<Map<string, StoredRecord>>
+  /** Change-order entries after position `after` that pass `filter`, in order, at most `limit`. */
+  readChanges(after: number, limit: number, filter?: ChangeFilter, signal?: AbortSignal): Promise<ChangeRow[]>
+  /**
+   * Deletes tombstones whose `deletedAt` is before `before` (ISO), with their change-order
+   * entries and history, and raises the purge watermark to the highest position removed.
+   * Returns how many records were purged.
+   */
+  purgeTombstones(before: string, signal?: AbortSignal): Promise<number>
+  /** The purge watermark: cursors below it have missed purged deletions (§2 `cursor_expired`). 0 when nothing was purged. */
+  purgedPosition(signal?: AbortSignal): Promise<number>
+  /** Conflicts, newest first. */
+  listConflicts(query: ConflictQuery, signal?: AbortSignal): Promise<Conflict[]>
   /** Writes a row and reads it back; throws when the database cannot do both. */
   probe(signal?: AbortSignal): Promise<void>
   close(): Promise<void>

@@ -1,0 +1,288 @@
+/**
+ * One batch of writes inside its transaction: the records it names (loaded once, locked),
+ * the new states it makes, and the history and conflicts it records. Each op is decided here;
+ * `write.ts` runs the transaction around it.
+ */
+import { compareClocks, type Conflict, type ModelDefinition, mergeClocks, PulseError, uuidv7, validateUpdate, type VectorClock } from '@pulse/core'
+import type { ChangeEntry, HistoryEntry, StoredRecord, StorageTx } from '../storage/storage.ts'
+import type { Context } from './context.ts'
+import { sameValue } from './records.ts'
+import { type ManualFields, resolveUpdate, type SyncEdit } from './resolve.ts'
+import { assignOwnership, checkOwnershipChange, inScope } from './scope.ts'
+
+/** The server's own clock entry, for writes that come from no device (REST, CLI). */
+export const SERVER_CLOCK_ID = 'server'
+
+/** An op after validation, ready to apply. */
+export type Prepared =
+  | { kind: 'create'; model: ModelDefinition; id: string | undefined; values: Record<string, unknown>; given: ReadonlySet<string>; sync?: SyncEdit }
+  | { kind: 'update'; model: ModelDefinition; id: string; values: Record<string, unknown>; ifVersion: number | undefined; sync?: SyncEdit }
+  | { kind: 'delete'; model: ModelDefinition; id: string; ifVersion: number | undefined; sync?: SyncEdit }
+
+/** The status of an op that was not refused. */
+export type AppliedStatus = 'applied' | 'unchanged' | 'merged' | 'conflict' | 'stale' | 'duplicate'
+
+/** What one op did. */
+export interface Applied {
+  status: AppliedStatus
+  model: ModelDefinition
+  /** The record's state after the op (for stale and duplicate: the server's state, if any). */
+  record: StoredRecord | undefined
+  conflict?: Conflict
+}
+
+/** A committed change, as listeners (the bus, live streams) receive it. */
+export interface CommittedChange {
+  model: ModelDefinition
+  record: StoredRecord
+  /** Position in the change order. */
+  seq: number
+}
+
+interface Slot {
+  model: ModelDefinition
+  before: StoredRecord | undefined
+  current: StoredRecord | undefined
+}
+
+function notFound(model: ModelDefinition, id: string): PulseError {
+  return new PulseError('not_found', `no ${model.name} with id ${id}`)
+}
+
+function checkVersion(model: ModelDefinition, record: StoredRecord, ifVersion: number | undefined): void {
+  if (ifVersion !== undefined && ifVersion !== record.version) {
+    throw new PulseError('version_conflict', `the ${model.name} is at version ${record.version}, not ${ifVersion}`)
+  }
+}
+
+/** The state of one batch inside its transaction. */
+export class Batch {
+  private readonly slots = new Map<string, Slot>()
+  private readonly history: HistoryEntry[] = []
+  private readonly conflicts: Conflict[] = []
+
+  constructor(
+    private readonly tx: StorageTx,
+    private readonly ctx: Context,
+    private readonly nowIso: string,
+    private readonly clientId: string | null,
+  ) {}
+
+  private slot(model: ModelDefinition, id: string): Slot {
+    const key = `${model.name}\u0000${id}`
+    let s = this.slots.get(key)
+    if (!s) {
+      s = { model, before: undefined, current: undefined }
+      this.slots.set(key, s)
+    }
+    return s
+  }
+
+  /** The record's state now (as this batch has left it), without a read. */
+  current(model: ModelDefinition, id: string | undefined): StoredRecord | undefined {
+    return id === undefined ? undefined : this.slot(model, id).current
+  }
+
+  /** Loads every record the batch names, locked, in one read per model. */
+  async load(prepared: readonly (Prepared | undefined)[]): Promise<void> {
+    const ids = new Map<ModelDefinition, Set<string>>()
+    for (const p of prepared) {
+      if (!p?.id) continue
+      let set = ids.get(p.model)
+      if (!set) ids.set(p.model, (set = new Set()))
+      set.add(p.id)
+    }
+    for (const [model, set] of ids) {
+      const found = await this.tx.getRecords(model, [...set])
+      for (const id of set) {
+        const s = this.slot(model, id)
+        s.before = found.get(id)
+        s.current = s.before
+      }
+    }
+  }
+
+  private record(op: HistoryEntry['op'], model: ModelDefinition, next: StoredRecord, changes: HistoryEntry['changes'], at: string): void {
+    this.slot(model, next.id).current = next
+    if (!model.history) return
+    const { actor, requestId } = this.ctx
+    this.history.push({
+      model: model.name,
+      recordId: next.id,
+      version: next.version,
+      op,
+      changes,
+      userId: actor.userId,
+      deviceId: actor.deviceId ?? this.clientId,
+      requestId,
+      at,
+    })
+  }
+
+  private clockId(sync: SyncEdit | undefined): string {
+    return sync?.deviceId ?? this.ctx.actor.deviceId ?? SERVER_CLOCK_ID
+  }
+
+  /** Applies one op; throws a PulseError when it is refused (the caller decides what that aborts). */
+  async apply(p: Prepared): Promise<Applied> {
+    if (p.kind === 'create') return this.create(p)
+    const existing = this.slot(p.model, p.id).current
+    const visible = existing && inScope(this.ctx.actor, p.model, existing) ? existing : undefined
+    if (p.kind === 'update') {
+      if (!visible) throw notFound(p.model, p.id)
+      if (visible.deletedAt !== null && !(p.sync && p.model.onDeleted === 'updateRevives')) {
+        if (p.sync) return { status: 'stale', model: p.model, record: visible }
+        throw notFound(p.model, p.id)
+      }
+      return this.change(p.model, visible, p.values, p.ifVersion, p.sync)
+    }
+    if (!visible) throw notFound(p.model, p.id)
+    if (visible.deletedAt !== null) {
+      if (p.sync) return { status: 'stale', model: p.model, record: visible }
+      throw notFound(p.model, p.id)
+    }
+    return this.remove(p.model, visible, p.ifVersion, p.sync)
+  }
+
+  private async create(p: Extract<Prepared, { kind: 'create' }>): Promise<Applied> {
+    const values = { ...p.values }
+    assignOwnership(this.ctx.actor, p.model, values)
+    const id = p.id ?? uuidv7()
+    const existing = this.slot(p.model, id).current
+    if (existing) {
+      // §4: a create with an id that exists is an update when the caller may write the record.
+      if (!inScope(this.ctx.actor, p.model, existing)) throw new PulseError('id_taken', `the id ${id} is taken`)
+      if (existing.deletedAt !== null && p.model.onDeleted === 'deleteWins') {
+        if (p.sync) return { status: 'stale', model: p.model, record: existing }
+        throw new PulseError('id_taken', `the ${p.model.name} with id ${id} was deleted; create it with a new id`)
+      }
+      const data = Object.fromEntries([...p.given].map((k) => [k, values[k]]))
+      return this.change(p.model, existing, data, undefined, p.sync)
+    }
+    const at = p.sync?.at ?? this.nowIso
+    const fieldVersions: Record<string, number> = {}
+    const changes: HistoryEntry['changes'] = {}
+    for (const [name, value] of Object.entries(values)) {
+      fieldVersions[name] = 1
+      changes[name] = { old: null, new: value }
+    }
+    const clock: VectorClock = p.sync ? mergeClocks(p.sync.vclock, {}) : {}
+    if (Object.keys(clock).length === 0) clock[this.clockId(p.sync)] = 1
+    const record: StoredRecord = { id, version: 1, vclock: clock, createdAt: this.nowIso, updatedAt: this.nowIso, deletedAt: null, fieldVersions, values }
+    this.record('create', p.model, record, changes, at)
+    return { status: 'applied', model: p.model, record }
+  }
+
+  /** An update (a revive, when `existing` is a tombstone) of a record the caller may write. */
+  private async change(
+    model: ModelDefinition,
+    existing: StoredRecord,
+    data: Record<string, unknown>,
+    ifVersion: number | undefined,
+    sync: SyncEdit | undefined,
+  ): Promise<Applied> {
+    checkVersion(model, existing, ifVersion)
+    checkOwnershipChange(this.ctx.actor, model, data)
+    let values = data
+    let vclock: VectorClock
+    let status: AppliedStatus = 'applied'
+    let conflict: Conflict | undefined
+    if (sync) {
+      const history = await this.tx.listHistory(model, existing.id, sync.baseVersion ?? 0)
+      const resolution = resolveUpdate(model, existing, data, sync, history)
+      if (resolution.kind === 'stale') return { status: 'stale', model, record: existing }
+      if (resolution.status !== 'applied') values = validateUpdate(model, resolution.values) // custom merges must still fit the field
+      vclock = resolution.vclock
+      status = resolution.status
+      if (resolution.manual) conflict = this.openConflict(model, existing.id, resolution.manual)
+    } else {
+      vclock = { ...existing.vclock, [this.clockId(undefined)]: (existing.vclock[this.clockId(undefined)] ?? 0) + 1 }
+    }
+    const revive = existing.deletedAt !== null
+    const changes: HistoryEntry['changes'] = {}
+    for (const [name, value] of Object.entries(values)) {
+      if (!sameValue(existing.values[name], value)) changes[name] = { old: existing.values[name] ?? null, new: value }
+    }
+    const clockMoved = !sameValue(vclock, existing.vclock)
+    if (!revive && Object.keys(changes).length === 0 && (!sync || !clockMoved)) {
+      return { status: sync ? status : 'unchanged', model, record: existing, ...(conflict ? { conflict } : {}) }
+    }
+    const version = existing.version + 1
+    const fieldVersions = { ...existing.fieldVersions }
+    const next: StoredRecord = { ...existing, version, vclock, updatedAt: this.nowIso, deletedAt: null, fieldVersions, values: { ...existing.values } }
+    for (const [name, c] of Object.entries(changes)) {
+      fieldVersions[name] = version
+      next.values[name] = c.new
+    }
+    this.record(revive ? 'restore' : 'update', model, next, changes, sync?.at ?? this.nowIso)
+    return { status, model, record: next, ...(conflict ? { conflict } : {}) }
+  }
+
+  private async remove(model: ModelDefinition, existing: StoredRecord, ifVersion: number | undefined, sync: SyncEdit | undefined): Promise<Applied> {
+    checkVersion(model, existing, ifVersion)
+    let vclock: VectorClock
+    let status: AppliedStatus = 'applied'
+    if (sync) {
+      const order = compareClocks(sync.vclock, existing.vclock)
+      if (order === 'EQUAL' || order === 'BEFORE') return { status: 'stale', model, record: existing }
+      // §5: a delete concurrent with an update loses under updateRevives, wins otherwise.
+      if (order === 'CONCURRENT' && model.onDeleted === 'updateRevives') return { status: 'stale', model, record: existing }
+      if (order === 'CONCURRENT') status = 'merged'
+      vclock = mergeClocks(existing.vclock, sync.vclock)
+    } else {
+      vclock = { ...existing.vclock, [this.clockId(undefined)]: (existing.vclock[this.clockId(undefined)] ?? 0) + 1 }
+    }
+    const next: StoredRecord = { ...existing, version: existing.version + 1, vclock, updatedAt: this.nowIso, deletedAt: this.nowIso }
+    this.record('delete', model, next, {}, sync?.at ?? this.nowIso)
+    return { status, model, record: next }
+  }
+
+  private openConflict(model: ModelDefinition, recordId: string, manual: ManualFields): Conflict {
+    const conflict: Conflict = {
+      id: uuidv7(),
+      model: model.name,
+      recordId,
+      fields: manual.fields,
+      base: manual.base,
+      local: manual.local,
+      remote: manual.remote,
+      clientId: this.clientId,
+      userId: this.ctx.actor.userId,
+      createdAt: this.nowIso,
+      status: 'open',
+    }
+    this.conflicts.push(conflict)
+    return conflict
+  }
+
+  /** Writes final states, history, conflicts and the change order; returns the changes. */
+  async flush(): Promise<CommittedChange[]> {
+    const inserts = new Map<ModelDefinition, StoredRecord[]>()
+    const updates = new Map<ModelDefinition, StoredRecord[]>()
+    const changed: { model: ModelDefinition; record: StoredRecord }[] = []
+    for (const s of this.slots.values()) {
+      if (!s.current || s.current === s.before) continue
+      const target = s.before ? updates : inserts
+      let list = target.get(s.model)
+      if (!list) target.set(s.model, (list = []))
+      list.push(s.current)
+      changed.push({ model: s.model, record: s.current })
+    }
+    if (this.conflicts.length > 0) await this.tx.insertConflicts(this.conflicts)
+    if (changed.length === 0) return []
+    for (const [model, list] of inserts) await this.tx.insertRecords(model, list)
+    for (const [model, list] of updates) await this.tx.updateRecords(model, list)
+    if (this.history.length > 0) await this.tx.appendHistory(this.history)
+    const entries: ChangeEntry[] = changed.map(({ model, record }) => ({
+      model: model.name,
+      recordId: record.id,
+      version: record.version,
+      ownerId: model.ownerField ? ((record.values[model.ownerField] as string | null) ?? null) : null,
+      orgId: model.orgField ? ((record.values[model.orgField] as string | null) ?? null) : null,
+      deleted: record.deletedAt !== null,
+    }))
+    // §2: the change order is appended last, so positions become visible in commit order.
+    const seqs = await this.tx.appendChanges(entries)
+    return changed.map((c, i) => ({ ...c, seq: seqs[i] ?? 0 }))
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Conflict resolution for a synced edit (PROTOCOL.md §5): causality by vector clock, then,
+ * for concurrent edits, per-field resolution of the contested fields by each field's policy.
+ * Pure: it decides; the batch applies.
+ */
+import { compareClocks, type ModelDefinition, mergeClocks, resolveField, type VectorClock } from '@pulse/core'
+import type { HistoryEntry, StoredRecord } from '../storage/storage.ts'
+import { sameValue } from './records.ts'
+
+/** The sync metadata of a pushed edit. */
+export interface SyncEdit {
+  mid: number
+  baseVersion: number | undefined
+  vclock: VectorClock
+  /** The edit's HLC time, already clamped to the server's clock (§4). */
+  at: string
+  /** The device (clientId) that made it. */
+  deviceId: string
+}
+
+/** Fields a person must settle: the base, local (client) and remote (server) values. */
+export interface ManualFields {
+  fields: string[]
+  base: Record<string, unknown>
+  local: Record<string, unknown>
+  remote: Record<string, unknown>
+}
+
+/** What to do with a synced update. */
+export type UpdateResolution =
+  | { kind: 'stale' }
+  | {
+      kind: 'apply'
+      status: 'applied' | 'merged' | 'conflict'
+      /** The field values to write (only those that differ from the server's are changes). */
+      values: Record<string, unknown>
+      vclock: VectorClock
+      manual: ManualFields | undefined
+    }
+
+/** The server side of a contested field: its value at `baseVersion`, and who last changed it when. */
+interface FieldHistory {
+  base: unknown
+  at: string
+  deviceId: string
+}
+
+/**
+ * Reads, from the record's history since `baseVersion`, the base value of each field and the
+ * time and device of the server's last change to it. Without history (a model with
+ * `history: false`), the base is unknown and the record's `updatedAt` stands for the time.
+ */
+function fieldHistories(history: readonly HistoryEntry[], baseVersion: number): Map<string, FieldHistory> {
+  const out = new Map<string, FieldHistory>()
+  for (const entry of history) {
+    if (entry.version <= baseVersion) continue
+    for (const [field, change] of Object.entries(entry.changes)) {
+      const seen = out.get(field)
+      // Entries come oldest first: the first one's `old` is the base, the last one's time wins.
+      out.set(field, { base: seen ? seen.base : change.old, at: entry.at, deviceId: entry.deviceId ?? 'server' })
+    }
+  }
+  return out
+}
+
+/**
+ * Resolves a synced update of `existing` (a live record) carrying `data`. Clock EQUAL or
+ * BEFORE → stale; AFTER → apply as sent; CONCURRENT → uncontested fields apply, each
+ * contested field (changed on the server after `baseVersion`) is settled by its policy, and
+ * `manual` fields keep the server value and are returned for a conflict.
+ */
+export function resolveUpdate(
+  model: ModelDefinition,
+  existing: StoredRecord,
+  data: Record<string, unknown>,
+  edit: SyncEdit,
+  history: readonly HistoryEntry[],
+): UpdateResolution {
+  const order = compareClocks(edit.vclock, existing.vclock)
+  if (order === 'EQUAL' || order === 'BEFORE') return { kind: 'stale' }
+  const vclock = mergeClocks(existing.vclock, edit.vclock)
+  if (order === 'AFTER') return { kind: 'apply', status: 'applied', values: data, vclock, manual: undefined }
+
+  const baseVersion = edit.baseVersion ?? 0
+  const contested = Object.keys(data).filter((f) => (existing.fieldVersions[f] ?? 0) > baseVersion && !sameValue(existing.values[f], data[f]))
+  const histories = contested.length > 0 ? fieldHistories(history, baseVersion) : new Map<string, FieldHistory>()
+  const values: Record<string, unknown> = { ...data }
+  const manual: ManualFields = { fields: [], base: {}, local: {}, remote: {} }
+  for (const field of contested) {
+    const spec = model.specs.get(field)
+    if (!spec) continue
+    const h = histories.get(field) ?? { base: undefined, at: existing.updatedAt, deviceId: 'server' }
+    const server = existing.values[field]
+    const outcome = resolveField(spec, {
+      base: h.base,
+      server,
+      client: data[field],
+      serverAt: h.at,
+      clientAt: edit.at,
+      serverDeviceId: h.deviceId,
+      clientDeviceId: edit.deviceId,
+      ctx: {
+        model: model.name,
+        field,
+        recordId: existing.id,
+        serverAt: h.at,
+        clientAt: edit.at,
+        serverDeviceId: h.deviceId,
+        clientDeviceId: edit.deviceId,
+      },
+    })
+    if ('manual' in outcome) {
+      values[field] = server
+      manual.fields.push(field)
+      manual.base[field] = h.base ?? null
+      manual.local[field] = data[field]
+      manual.remote[field] = server
+    } else {
+      values[field] = outcome.value
+    }
+  }
+  const hasManual = manual.fields.length > 0
+  return { kind: 'apply', status: hasManual ? 'conflict' : 'merged', values, vclock, manual: hasManual ? manual : undefined }
+}

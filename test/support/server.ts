@@ -1,0 +1,35 @@
+/** Starting a real Pulse server on an ephemeral port for protocol-level tests. */
+import type { Schema } from '@pulse/core'
+import { type RunningServer, type Storage, startServer } from '@pulse/server'
+
+/** Starts a server over the storage (which it then owns) on 127.0.0.1 and a free port. */
+export async function startTestServer(schema: Schema, storage: Storage, options: { bodyLimitBytes?: number } = {}): Promise<RunningServer> {
+  return startServer({ schema, database: storage, port: 0, logger: false, ...options })
+}
+
+/** A small JSON-over-HTTP client bound to a server's base URL. */
+export function httpClient(base: string) {
+  async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+    const init: RequestInit = { method, headers: { ...headers } }
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body)
+      ;(init.headers as Record<string, string>)['content-type'] ??= 'application/json'
+    }
+    const res = await fetch(`${base}${path}`, init)
+    const text = await res.text()
+    let json: unknown
+    try {
+      json = text ? JSON.parse(text) : undefined
+    } catch {
+      json = undefined
+    }
+    return { status: res.status, headers: res.headers, text, json: json as Record<string, any> }
+  }
+  return {
+    get: (path: string, headers?: Record<string, string>) => call('GET', path, undefined, headers),
+    post: (path: string, body?: unknown, headers?: Record<string, string>) => call('POST', path, body, headers),
+    patch: (path: string, body?: unknown, headers?: Record<string, string>) => call('PATCH', path, body, headers),
+    delete: (path: string, headers?: Record<string, string>) => call('DELETE', path, undefined, headers),
+    call,
+  }
+}
