@@ -72,3 +72,29 @@ export {
   type PushStatus,
   type ServerMessage,
 } from './protocol.ts'
+export {
+  type ClockOrder,
+  compareClocks,
+  incrementClock,
+  isValidClock,
+  MAX_CLOCK_ENTRIES,
+  MAX_CLOCK_KEY_LENGTH,
+  mergeClocks,
+  type VectorClock,
+} from './vector-clock.ts'
+export {
+  clampAt,
+  compareHlc,
+  createHlc,
+  formatHlc,
+  HLC_MAX_COUNTER,
+  type Hlc,
+  type HlcTimestamp,
+  MAX_CLOCK_SKEW_MS,
+  parseHlc,
+} from './hlc.ts'
+export { mergeSets, type SetInput } from './merge-set.ts'
+export { DEFAULT_DIFF_BUDGET, type DiffBudget, type DiffHunk, diffSequences } from './diff-sequences.ts'
+export { type MergeTextResult, mergeText, tokenizeText } from './merge-text.ts'
+export { compareDecimals, compareFieldValues, isDecimalString, isOrderedValue } from './field-order.ts'
+export { type FieldConflict, type FieldResolution, resolveField } from './merge-field.ts'
