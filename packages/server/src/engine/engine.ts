@@ -1,12 +1,15 @@
 /**
- * The engine: the write path plus scoped reads, free of any transport. HTTP, WebSocket,
- * GraphQL and the CLI are thin adapters that decode, call the engine, encode.
+ * The engine: the write path plus scoped reads and the sync protocol's operations, free of
+ * any transport. HTTP, WebSocket, GraphQL and the CLI are thin adapters that decode, call the
+ * engine, encode.
  */
-import { isUuid, type ModelDefinition, PulseError, type Schema } from '@pulse/core'
+import { type Conflict, isUuid, type ModelDefinition, PulseError, type PushRequest, type PushResponse, type PushResult, type Schema } from '@pulse/core'
 import type { HistoryEntry, ListOrder, Storage, StoredRecord } from '../storage/storage.ts'
 import type { Context } from './context.ts'
+import { type PullPage, type PullRequest, pull } from './pull.ts'
+import { toWire } from './records.ts'
 import { inScope, scopeFilter } from './scope.ts'
-import { applyWrites, type CommittedChange, type WriteOp, type WriteOptions, type WriteOutcome } from './write.ts'
+import { applyWrites, type CommittedChange, type WriteOp, type WriteOptions, type WriteResult } from './write.ts'
 
 /** A page of a list. */
 export interface ListPage {
@@ -28,7 +31,7 @@ export interface Engine {
   readonly schema: Schema
   readonly storage: Storage
   /** Applies a batch of writes in one transaction (see `applyWrites`). */
-  write(ctx: Context, ops: readonly WriteOp[], options?: WriteOptions): Promise<WriteOutcome[]>
+  write(ctx: Context, ops: readonly WriteOp[], options?: WriteOptions): Promise<WriteResult>
   /** One write; throws its PulseError when refused. Returns the record's state after it. */
   writeOne(ctx: Context, op: WriteOp): Promise<{ status: string; record: StoredRecord }>
   /** A live record in the caller's scope, or `not_found`. */
@@ -37,6 +40,19 @@ export interface Engine {
   list(ctx: Context, model: string, request: ListRequest): Promise<ListPage>
   /** A record's audit trail (tombstones included), or `not_found` when out of scope. */
   history(ctx: Context, model: string, id: string): Promise<HistoryEntry[]>
+  /** §4 push: applies a device's mutations exactly once, in `mid` order. */
+  push(ctx: Context, request: PushRequest): Promise<PushResponse>
+  /** §3 pull: a page of changes after a cursor. */
+  pull(ctx: Context, request: PullRequest): Promise<PullPage>
+  /** §5: the caller's conflicts (everyone's for admins). */
+  listConflicts(ctx: Context, status?: 'open' | 'resolved'): Promise<Conflict[]>
+  /** §5: applies a person's choice for an open conflict as a new version. */
+  resolveConflict(ctx: Context, id: string, choice: 'local' | 'remote' | 'custom', data?: unknown): Promise<{ conflict: Conflict; record: StoredRecord }>
+  /**
+   * Purges tombstones deleted more than `retentionDays` ago (default 90); pulls from cursors
+   * older than the purge then answer `cursor_expired` (§2). Returns how many were purged.
+   */
+  purgeTombstones(retentionDays?: number, signal?: AbortSignal): Promise<number>
   /** Subscribes to committed changes; returns the unsubscribe function. */
   onCommit(listener: (changes: readonly CommittedChange[]) => void): () => void
 }
@@ -50,6 +66,13 @@ export interface EngineOptions {
   /** Where a failing commit listener's error goes (default: console.error). */
   onError?: (error: unknown) => void
 }
+
+/** How long tombstones are kept by default (seed 002: 90 days). */
+export const DEFAULT_TOMBSTONE_RETENTION_DAYS = 90
+const DAY_MS = 86_400_000
+
+/** Most conflicts one listing returns. */
+export const MAX_CONFLICTS_LISTED = 500
 
 /** Creates an engine over a migrated storage. */
 export function createEngine(options: EngineOptions): Engine {
@@ -84,7 +107,8 @@ export function createEngine(options: EngineOptions): Engine {
     storage,
     write: (ctx, ops, opts) => applyWrites(deps, ctx, ops, opts),
     async writeOne(ctx, op) {
-      const [outcome] = await applyWrites(deps, ctx, [op], { atomic: true })
+      const { outcomes } = await applyWrites(deps, ctx, [op], { atomic: true })
+      const [outcome] = outcomes
       if (!outcome?.ok) throw outcome?.error ?? new PulseError('internal_error', 'no outcome')
       if (!outcome.record) throw new PulseError('internal_error', 'a write without a record')
       return { status: outcome.status, record: outcome.record }
@@ -117,6 +141,44 @@ export function createEngine(options: EngineOptions): Engine {
       const record = await load(ctx, model, id)
       if (!record) throw new PulseError('not_found', `no ${model.name} with id ${id}`)
       return storage.listHistory(model, record.id, ctx.signal)
+    },
+    async push(ctx, request) {
+      const { actor } = ctx
+      // §4: the clientId must be the device the caller authenticated as.
+      if (actor.deviceId !== null && actor.deviceId !== request.clientId) {
+        throw new PulseError('forbidden', 'clientId is not the device of your token')
+      }
+      const ops: WriteOp[] = request.mutations.map((m) => {
+        const sync = { mid: m.mid, vclock: m.vclock, at: m.at, ...(m.baseVersion !== undefined ? { baseVersion: m.baseVersion } : {}) }
+        if (m.op === 'delete') return { op: 'delete', model: m.model, id: m.id, sync }
+        return { op: m.op, model: m.model, id: m.id, data: m.data ?? {}, sync }
+      })
+      const { outcomes, lastMid } = await applyWrites(deps, ctx, ops, { clientId: request.clientId })
+      const results: PushResult[] = outcomes.map((o, i) => {
+        const mid = request.mutations[i]?.mid ?? 0
+        if (!o.ok) {
+          const field = o.error.details?.[0]?.field
+          return { mid, status: 'rejected', error: { code: o.error.code, message: o.error.message, ...(field ? { field } : {}) } }
+        }
+        const status = o.status === 'unchanged' ? 'applied' : o.status
+        return { mid, status, ...(o.record ? { record: toWire(o.record) } : {}), ...(o.conflict ? { conflict: o.conflict } : {}) }
+      })
+      return { lastMid, results }
+    },
+    pull: (ctx, request) => pull(storage, schema, ctx, request),
+    async listConflicts(ctx, status) {
+      const { actor } = ctx
+      return storage.listConflicts({ ...(actor.admin ? {} : { userId: actor.userId }), ...(status ? { status } : {}), limit: MAX_CONFLICTS_LISTED }, ctx.signal)
+    },
+    async resolveConflict(ctx, id, choice, data) {
+      const { outcomes } = await applyWrites(deps, ctx, [{ op: 'resolve', conflictId: id, choice, data }], { atomic: true })
+      const [o] = outcomes
+      if (!o?.ok || !o.conflict || !o.record) throw (o && !o.ok ? o.error : undefined) ?? new PulseError('internal_error', 'no outcome')
+      return { conflict: o.conflict, record: o.record }
+    },
+    async purgeTombstones(retentionDays = DEFAULT_TOMBSTONE_RETENTION_DAYS, signal) {
+      if (!(retentionDays >= 0)) throw new PulseError('bad_request', 'retention is a number of days, 0 or more')
+      return storage.purgeTombstones(new Date(now().getTime() - retentionDays * DAY_MS).toISOString(), signal)
     },
     onCommit(listener) {
       listeners.add(listener)

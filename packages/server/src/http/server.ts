@@ -11,6 +11,7 @@ import { toErrorReply } from './error-body.ts'
 import { requestIdFor } from './request-id.ts'
 import { registerHealthRoutes } from './routes/health.ts'
 import { registerModelRoutes } from './routes/models.ts'
+import { registerSyncRoutes } from './routes/sync.ts'
 
 /** Largest request body accepted, in bytes, unless configured otherwise. */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024
@@ -69,5 +70,6 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   const contextOf = options.contextOf ?? ((request: FastifyRequest): Context => ({ actor: SYSTEM_ACTOR, requestId: request.id }))
   registerHealthRoutes(app, engine.storage)
   registerModelRoutes(app, { engine, contextOf })
+  registerSyncRoutes(app, { engine, contextOf })
   return app
 }

@@ -1,0 +1,137 @@
+/**
+ * The sync protocol over HTTP (PROTOCOL.md §3–§5): pull, push, and conflicts. Thin: decode,
+ * call the engine, encode.
+ */
+import { MAX_PULL_LIMIT, parsePushRequest, PulseError } from '@pulse/core'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Context } from '../../engine/context.ts'
+import type { Engine } from '../../engine/engine.ts'
+import { toWire } from '../../engine/records.ts'
+import { ERROR_SCHEMA } from '../model-schema.ts'
+
+/** What the sync routes need. */
+export interface SyncRoutesOptions {
+  engine: Engine
+  contextOf(request: FastifyRequest): Context
+}
+
+const RECORD = { type: 'object', additionalProperties: true }
+const CHANGE = {
+  type: 'object',
+  properties: { model: { type: 'string' }, record: RECORD, removed: { type: 'boolean' } },
+  required: ['model', 'record'],
+}
+const CONFLICT = { type: 'object', additionalProperties: true }
+
+function single(query: Record<string, unknown>, name: string): string | undefined {
+  const v = query[name]
+  if (v === undefined) return undefined
+  if (typeof v !== 'string') throw new PulseError('bad_request', `give ${name} once`)
+  return v
+}
+
+/** Registers `/api/sync/*`. */
+export function registerSyncRoutes(app: FastifyInstance, { engine, contextOf }: SyncRoutesOptions): void {
+  app.get('/api/sync/pull', {
+    schema: {
+      tags: ['sync'],
+      summary: 'Changes in your scope after a cursor (§3)',
+      querystring: {
+        type: 'object',
+        properties: {
+          cursor: { type: 'string', description: 'the cursor of your last pull; none for everything' },
+          limit: { type: 'integer', minimum: 1, maximum: MAX_PULL_LIMIT, default: 500 },
+          models: { type: 'string', description: 'comma-separated model names (selective sync)' },
+        },
+      },
+      response: {
+        200: { type: 'object', properties: { changes: { type: 'array', items: CHANGE }, cursor: { type: 'string' }, hasMore: { type: 'boolean' } } },
+        400: ERROR_SCHEMA,
+        410: ERROR_SCHEMA,
+      },
+    },
+    handler: async (request) => {
+      const query = request.query as Record<string, unknown>
+      const limitText = single(query, 'limit')
+      if (limitText !== undefined && !/^\d{1,5}$/.test(limitText)) throw new PulseError('bad_request', `limit is 1 to ${MAX_PULL_LIMIT}`)
+      const models = single(query, 'models')
+      return engine.pull(contextOf(request), {
+        cursor: single(query, 'cursor') ?? null,
+        ...(limitText !== undefined ? { limit: Number(limitText) } : {}),
+        ...(models ? { models: models.split(',').filter(Boolean) } : {}),
+      })
+    },
+  })
+
+  app.post('/api/sync/push', {
+    schema: {
+      tags: ['sync'],
+      summary: 'Apply a device\u2019s mutations exactly once (§4)',
+      body: {
+        type: 'object',
+        properties: { clientId: { type: 'string' }, mutations: { type: 'array', items: { type: 'object', additionalProperties: true } } },
+        required: ['clientId', 'mutations'],
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            lastMid: { type: 'integer' },
+            results: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  mid: { type: 'integer' },
+                  status: { type: 'string', enum: ['applied', 'merged', 'conflict', 'stale', 'duplicate', 'rejected'] },
+                  record: RECORD,
+                  conflict: CONFLICT,
+                  error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } } },
+                },
+              },
+            },
+          },
+        },
+        400: ERROR_SCHEMA,
+        413: ERROR_SCHEMA,
+      },
+    },
+    handler: async (request) => engine.push(contextOf(request), parsePushRequest(request.body)),
+  })
+
+  app.get('/api/sync/conflicts', {
+    schema: {
+      tags: ['sync'],
+      summary: 'Your conflicts (§5)',
+      querystring: { type: 'object', properties: { status: { type: 'string', enum: ['open', 'resolved'] } } },
+      response: { 200: { type: 'object', properties: { items: { type: 'array', items: CONFLICT } } }, 400: ERROR_SCHEMA },
+    },
+    handler: async (request) => {
+      const status = single(request.query as Record<string, unknown>, 'status')
+      if (status !== undefined && status !== 'open' && status !== 'resolved') throw new PulseError('bad_request', 'status is open or resolved')
+      return { items: await engine.listConflicts(contextOf(request), status) }
+    },
+  })
+
+  app.post('/api/sync/conflicts/:id/resolve', {
+    schema: {
+      tags: ['sync'],
+      summary: 'Settle a conflict: keep local, remote, or custom values (§5)',
+      params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } } },
+      body: {
+        type: 'object',
+        properties: { choice: { type: 'string', enum: ['local', 'remote', 'custom'] }, data: { type: 'object', additionalProperties: true } },
+        required: ['choice'],
+      },
+      response: { 200: { type: 'object', properties: { conflict: CONFLICT, record: RECORD } }, 400: ERROR_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA },
+    },
+    handler: async (request) => {
+      const { id } = request.params as { id: string }
+      const body = request.body as { choice?: unknown; data?: unknown } | null
+      const choice = body?.choice
+      if (choice !== 'local' && choice !== 'remote' && choice !== 'custom') throw new PulseError('bad_request', 'choice is local, remote or custom')
+      const { conflict, record } = await engine.resolveConflict(contextOf(request), id, choice, body?.data)
+      return { conflict, record: toWire(record) }
+    },
+  })
+}
