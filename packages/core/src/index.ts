@@ -3,7 +3,11 @@
  * table, and (with the sync issue) protocol types, clocks, cursors and merge policies.
  * Nothing here imports from Node.
  */
+
+export { decodeCursor, encodeCursor } from './cursor.ts'
+export { DEFAULT_DIFF_BUDGET, type DiffBudget, type DiffHunk, diffSequences } from './diff-sequences.ts'
 export { ClientAction, ERROR_CODES, type ErrorBody, type ErrorCode, type FieldIssue, isPulseError, PulseError } from './errors.ts'
+export { compareDecimals, compareFieldValues, isDecimalString, isOrderedValue } from './field-order.ts'
 export {
   type CommonOptions,
   type CustomMerge,
@@ -20,6 +24,21 @@ export {
   type MergeSpec,
   type StringOptions,
 } from './fields.ts'
+export {
+  clampAt,
+  compareHlc,
+  createHlc,
+  formatHlc,
+  HLC_MAX_COUNTER,
+  type Hlc,
+  type HlcTimestamp,
+  MAX_CLOCK_SKEW_MS,
+  parseHlc,
+} from './hlc.ts'
+export { uuidv7 } from './id.ts'
+export { type FieldConflict, type FieldResolution, resolveField } from './merge-field.ts'
+export { mergeSets, type SetInput } from './merge-set.ts'
+export { type MergeTextResult, mergeText, tokenizeText } from './merge-text.ts'
 export {
   CLIENT_FIELDS,
   type CreateInput,
@@ -39,19 +58,6 @@ export {
   type WireRecord,
 } from './model.ts'
 export {
-  checkFieldValue,
-  defaultValue,
-  isUuid,
-  MAX_JSON_FIELD_CHARS,
-  MAX_SET_MEMBER_LENGTH,
-  MAX_SET_SIZE,
-  normalizeSet,
-  validateCreate,
-  validateUpdate,
-} from './validate.ts'
-export { uuidv7 } from './id.ts'
-export { decodeCursor, encodeCursor } from './cursor.ts'
-export {
   type Change,
   type ClientMessage,
   type Conflict,
@@ -63,15 +69,26 @@ export {
   type MutationOp,
   PROTOCOL_VERSION,
   type PullResponse,
-  parseClientMessage,
-  parseMutations,
-  parsePushRequest,
   type PushRequest,
   type PushResponse,
   type PushResult,
   type PushStatus,
+  parseClientMessage,
+  parseMutations,
+  parsePushRequest,
   type ServerMessage,
 } from './protocol.ts'
+export {
+  checkFieldValue,
+  defaultValue,
+  isUuid,
+  MAX_JSON_FIELD_CHARS,
+  MAX_SET_MEMBER_LENGTH,
+  MAX_SET_SIZE,
+  normalizeSet,
+  validateCreate,
+  validateUpdate,
+} from './validate.ts'
 export {
   type ClockOrder,
   compareClocks,
@@ -82,19 +99,3 @@ export {
   mergeClocks,
   type VectorClock,
 } from './vector-clock.ts'
-export {
-  clampAt,
-  compareHlc,
-  createHlc,
-  formatHlc,
-  HLC_MAX_COUNTER,
-  type Hlc,
-  type HlcTimestamp,
-  MAX_CLOCK_SKEW_MS,
-  parseHlc,
-} from './hlc.ts'
-export { mergeSets, type SetInput } from './merge-set.ts'
-export { DEFAULT_DIFF_BUDGET, type DiffBudget, type DiffHunk, diffSequences } from './diff-sequences.ts'
-export { type MergeTextResult, mergeText, tokenizeText } from './merge-text.ts'
-export { compareDecimals, compareFieldValues, isDecimalString, isOrderedValue } from './field-order.ts'
-export { type FieldConflict, type FieldResolution, resolveField } from './merge-field.ts'
