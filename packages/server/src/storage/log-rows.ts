@@ -1,0 +1,46 @@
+/**
+ * Rows of Pulse's history and change-order tables, to and from their entries. The column
+ * order here is the order every dialect's statements use.
+ */
+import { decodeJson, encodeJson, type ValueCodec } from './codec.ts'
+import type { ChangeEntry, ChangeRow, HistoryEntry, HistoryOp } from './storage.ts'
+
+/** pulse_history parameters: model, record_id, version, op, changes, user_id, device_id, request_id, at. */
+export function encodeHistory(e: HistoryEntry): unknown[] {
+  return [e.model, e.recordId, e.version, e.op, encodeJson(e.changes), e.userId, e.deviceId, e.requestId, e.at]
+}
+
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v))
+
+/** A pulse_history row as an entry. */
+export function decodeHistory(codec: ValueCodec, row: Record<string, unknown>): HistoryEntry {
+  return {
+    model: String(row.model),
+    recordId: String(row.record_id),
+    version: Number(row.version),
+    op: String(row.op) as HistoryOp,
+    changes: (decodeJson(codec, row.changes) ?? {}) as HistoryEntry['changes'],
+    userId: str(row.user_id),
+    deviceId: str(row.device_id),
+    requestId: str(row.request_id),
+    at: String(row.at),
+  }
+}
+
+/** pulse_changes parameters (without seq): model, record_id, version, owner_id, org_id, deleted. */
+export function encodeChange(e: ChangeEntry, booleanAsInteger: boolean): unknown[] {
+  return [e.model, e.recordId, e.version, e.ownerId, e.orgId, booleanAsInteger ? (e.deleted ? 1 : 0) : e.deleted]
+}
+
+/** A pulse_changes row as a change. */
+export function decodeChange(row: Record<string, unknown>): ChangeRow {
+  return {
+    seq: Number(row.seq),
+    model: String(row.model),
+    recordId: String(row.record_id),
+    version: Number(row.version),
+    ownerId: str(row.owner_id),
+    orgId: str(row.org_id),
+    deleted: row.deleted === true || row.deleted === 1,
+  }
+}

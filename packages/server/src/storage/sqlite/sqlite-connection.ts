@@ -1,0 +1,75 @@
+/**
+ * One better-sqlite3 connection with its prepared statements cached by SQL text. The driver is
+ * typed structurally: only the methods Pulse calls.
+ */
+import Database from 'better-sqlite3'
+
+/** The parts of a better-sqlite3 statement Pulse calls. */
+export interface SqliteStatement {
+  run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint }
+  all(...params: unknown[]): unknown[]
+  get(...params: unknown[]): unknown
+}
+
+/** The parts of a better-sqlite3 database Pulse calls. */
+export interface SqliteDatabase {
+  readonly open: boolean
+  readonly inTransaction: boolean
+  prepare(sql: string): SqliteStatement
+  exec(sql: string): unknown
+  pragma(sql: string, options?: { simple?: boolean }): unknown
+  close(): unknown
+}
+
+/** A connection and its statement cache. */
+export interface SqliteConnection {
+  readonly db: SqliteDatabase
+  /** The prepared statement for `sql`, prepared once and reused. */
+  statement(sql: string): SqliteStatement
+  close(): void
+}
+
+// Statement texts are made per model and query shape, so the set is small; the bound only
+// guards against a caller that builds many distinct list queries.
+const MAX_CACHED_STATEMENTS = 1000
+
+/** Wraps an open database with a statement cache. */
+export function wrapConnection(db: SqliteDatabase): SqliteConnection {
+  const cache = new Map<string, SqliteStatement>()
+  return {
+    db,
+    statement(sql: string): SqliteStatement {
+      let stmt = cache.get(sql)
+      if (stmt) return stmt
+      stmt = db.prepare(sql)
+      if (cache.size >= MAX_CACHED_STATEMENTS) {
+        const oldest = cache.keys().next()
+        if (!oldest.done) cache.delete(oldest.value)
+      }
+      cache.set(sql, stmt)
+      return stmt
+    },
+    close(): void {
+      cache.clear()
+      if (db.open) db.close()
+    },
+  }
+}
+
+/** Opens the writer: WAL journal, NORMAL sync (durable at checkpoints, safe with WAL). */
+export function openWriter(filename: string, busyTimeoutMs: number): SqliteConnection {
+  const db = new Database(filename, { timeout: busyTimeoutMs })
+  try {
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = NORMAL')
+  } catch (err) {
+    db.close()
+    throw err
+  }
+  return wrapConnection(db)
+}
+
+/** Opens a read-only connection to a file the writer has opened. */
+export function openReader(filename: string, busyTimeoutMs: number): SqliteConnection {
+  return wrapConnection(new Database(filename, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs }))
+}
