@@ -114,7 +114,7 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<Storage>):
     it('treats a create of an existing id as an update', async () => {
       const { id } = await shared({ title: 'orig' })
       const res = await B.push(B.m('create', 'note', id, { [A.id]: 1, [B.id]: 1 }, { color: 'blue' }))
-      expect(res.results[0]).toMatchObject({ status: 'merged', record: { title: 'orig', color: 'blue', version: 2 } })
+      expect(res.results[0]).toMatchObject({ status: 'applied', record: { title: 'orig', color: 'blue', version: 2 } })
     })
 
     it('refuses malformed pushes whole, before anything is applied', async () => {
@@ -127,13 +127,15 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<Storage>):
         { clientId: 'bad id!', mutations: [] },
         { clientId: A.id, mutations: 'nope' },
         { clientId: A.id, mutations: [{ ...A.m('update', 'note', id, { [A.id]: 1 }, { title: 'x' }), baseVersion: undefined }] },
-        { clientId: A.id, mutations: [A.m('create', 'note', id, { __proto__: 1 } as Json, {})] },
+        { clientId: A.id, mutations: [A.m('create', 'note', id, { [A.id]: -1 }, {})] },
       ]
       for (const body of cases) {
         const res = await api.post('/api/sync/push', body)
         expect(res.status, JSON.stringify(body)).toBe(400)
         expect(res.json.error.code).toBe('bad_request')
       }
+      const poisoned = await api.post('/api/sync/push', `{"clientId":"${A.id}","mutations":[{"mid":1,"model":"note","op":"create","id":"${id}","vclock":{"__proto__":{"x":1}},"at":"${new Date().toISOString()}","data":{}}]}`)
+      expect(poisoned.status).toBe(400)
       const big = await api.post('/api/sync/push', { clientId: A.id, mutations: Array.from({ length: 1001 }, (_, i) => A.m('create', 'note', uuidv7(), { [A.id]: i + 1 }, {})) })
       expect(big.status).toBe(413)
       expect((await api.get(`/api/notes/${id}`)).status).toBe(404)
@@ -155,9 +157,17 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<Storage>):
         expect((await contest({ title: 'base' }, { title: 'A' }, { title: 'B' }, { a: at(-2000), b: at(-1000) })).record.title).toBe('B')
         expect((await contest({ title: 'base' }, { title: 'A' }, { title: 'B' }, { a: at(-1000), b: at(-2000) })).record.title).toBe('A')
       })
-      it('lww: an at far in the future is clamped to server time + 60 s', async () => {
-        const r = await contest({ title: 'base' }, { title: 'A' }, { title: 'B from the future' }, { a: at(120_000), b: at(86_400_000) })
-        expect(r.record.title).toBe('A')
+      it('lww: an at far in the future is clamped to server time + 60 s, so it cannot win every later tie', async () => {
+        const { id } = await shared({ title: 'base' })
+        const pushedAt = Date.now()
+        await B.push(B.m('update', 'note', id, { [A.id]: 1, [B.id]: 1 }, { title: 'B from the future' }, 1, at(86_400_000)))
+        const history = (await api.get(`/api/notes/${id}/history`)).json.items
+        const clamped = Date.parse(history.at(-1).at)
+        expect(clamped).toBeGreaterThanOrEqual(pushedAt + 60_000)
+        expect(clamped).toBeLessThanOrEqual(Date.now() + 60_000)
+        // A later honest edit (its at just past the clamped one) now wins the tie.
+        const a = await A.push(A.m('update', 'note', id, { [A.id]: 2 }, { title: 'A' }, 1, new Date(clamped + 1).toISOString()))
+        expect(a.results[0]).toMatchObject({ status: 'merged', record: { title: 'A' } })
       })
       it('text: edits of different words both survive', async () => {
         const r = await contest({ body: 'the quick brown fox' }, { body: 'the slow brown fox' }, { body: 'the quick brown cat' })

@@ -1,0 +1,131 @@
+/**
+ * Write throughput (issue 2): N task records written through the engine's write path in
+ * batches, and through REST one request per record, on SQLite and PostgreSQL, next to the raw
+ * driver's insert rate measured in the same run on the same machine.
+ *
+ *   node --import tsx bench/write.ts [N]
+ */
+import Database from 'better-sqlite3'
+import { defineSchema, uuidv7 } from '@pulse/core'
+import { createEngine, createPostgresStorage, createSqliteStorage, type Storage, startServer, systemContext } from '@pulse/server'
+import pg from 'pg'
+import config from '../examples/tasks/pulse.config.ts'
+import { benchPgUrl, nowMs, printTable, rate, tempSqlite, withPgSchema } from './support.ts'
+
+const N = Number(process.argv[2] ?? 50_000)
+const BATCH = 500
+const REST_N = Math.min(N, 5_000)
+const REST_CONCURRENCY = 16
+const schema = defineSchema(config.models)
+
+function taskData(i: number) {
+  return { title: `Task ${i}`, description: 'Something to do, described at some length.', priority: i % 6, tags: ['bench', `t${i % 10}`], dueDate: '2026-12-24' }
+}
+
+/** Raw better-sqlite3: one prepared INSERT per row in transactions of BATCH rows, same columns as a task row. */
+function rawSqlite(n: number): number {
+  const db = new Database(tempSqlite('raw'))
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
+  db.exec(`CREATE TABLE t (id TEXT PRIMARY KEY, version INTEGER, vclock TEXT, createdAt TEXT, updatedAt TEXT, deletedAt TEXT, _fv TEXT,
+    title TEXT, description TEXT, status TEXT, priority INTEGER, tags TEXT, dueDate TEXT, completed INTEGER, assigneeId TEXT, projectId TEXT)`)
+  const insert = db.prepare('INSERT INTO t VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)')
+  const tx = db.transaction((from: number, to: number) => {
+    const at = new Date().toISOString()
+    for (let i = from; i < to; i++) {
+      const d = taskData(i)
+      insert.run(uuidv7(), 1, '{"server":1}', at, at, null, '{}', d.title, d.description, 'todo', d.priority, JSON.stringify(d.tags), d.dueDate, 0, null, null)
+    }
+  })
+  const t0 = nowMs()
+  for (let i = 0; i < n; i += BATCH) tx(i, Math.min(n, i + BATCH))
+  const ms = nowMs() - t0
+  db.close()
+  return ms
+}
+
+/** Raw pg: multi-row parameterised INSERTs of BATCH rows, same columns. */
+async function rawPg(url: string, n: number): Promise<number> {
+  return withPgSchema(url, async (s) => {
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    await client.query(`CREATE SCHEMA "${s}"`)
+    await client.query(`CREATE TABLE "${s}".t (id uuid PRIMARY KEY, version bigint, vclock jsonb, "createdAt" timestamptz, "updatedAt" timestamptz, "deletedAt" timestamptz, _fv jsonb,
+      title text, description text, status text, priority bigint, tags jsonb, "dueDate" date, completed boolean, "assigneeId" text, "projectId" uuid)`)
+    const t0 = nowMs()
+    for (let i = 0; i < n; i += BATCH) {
+      const params: unknown[] = []
+      const rows: string[] = []
+      const at = new Date().toISOString()
+      for (let j = i; j < Math.min(n, i + BATCH); j++) {
+        const d = taskData(j)
+        const base = params.length
+        params.push(uuidv7(), 1, '{"server":1}', at, at, null, '{}', d.title, d.description, 'todo', d.priority, JSON.stringify(d.tags), d.dueDate, false, null, null)
+        rows.push(`(${Array.from({ length: 16 }, (_, k) => `$${base + k + 1}`).join(',')})`)
+      }
+      await client.query(`INSERT INTO "${s}".t VALUES ${rows.join(',')}`, params)
+    }
+    const ms = nowMs() - t0
+    await client.end()
+    return ms
+  })
+}
+
+/** The engine's write path: creates in batches of BATCH, one transaction each. */
+async function engineWrites(storage: Storage, n: number): Promise<number> {
+  try {
+    await storage.migrate(schema)
+    const engine = createEngine({ storage, schema })
+    const ctx = systemContext()
+    const t0 = nowMs()
+    for (let i = 0; i < n; i += BATCH) {
+      const ops = Array.from({ length: Math.min(BATCH, n - i) }, (_, k) => ({ op: 'create' as const, model: 'task', data: taskData(i + k) }))
+      const { outcomes } = await engine.write(ctx, ops, { atomic: true })
+      if (outcomes.length !== ops.length) throw new Error('lost writes')
+    }
+    return nowMs() - t0
+  } finally {
+    await storage.close()
+  }
+}
+
+/** REST: one POST per record, REST_CONCURRENCY requests in flight. */
+async function restWrites(storage: Storage, n: number): Promise<number> {
+  const server = await startServer({ schema, database: storage, port: 0, logger: false })
+  try {
+    let next = 0
+    const t0 = nowMs()
+    await Promise.all(
+      Array.from({ length: REST_CONCURRENCY }, async () => {
+        while (next < n) {
+          const i = next++
+          const res = await fetch(`${server.url}/api/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(taskData(i)) })
+          if (res.status !== 201) throw new Error(`POST answered ${res.status}`)
+          await res.arrayBuffer()
+        }
+      }),
+    )
+    return nowMs() - t0
+  } finally {
+    await server.close()
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(`Write throughput: ${N.toLocaleString('en-US')} records through the write path (batches of ${BATCH}), ${REST_N.toLocaleString('en-US')} through REST (${REST_CONCURRENCY} in flight)`)
+  const rows: Record<string, string | number>[] = []
+  const rawS = rawSqlite(N)
+  const engS = await engineWrites(createSqliteStorage({ filename: tempSqlite('engine') }), N)
+  const restS = await restWrites(createSqliteStorage({ filename: tempSqlite('rest') }), REST_N)
+  rows.push({ database: 'SQLite', 'raw driver': rate(N, rawS), 'write path (batched)': rate(N, engS), 'vs raw': `${((rawS / engS) * 100).toFixed(1)} %`, 'REST (1 per request)': rate(REST_N, restS) })
+  const url = await benchPgUrl()
+  if (url) {
+    const rawP = await rawPg(url, N)
+    const engP = await withPgSchema(url, async (s) => engineWrites(createPostgresStorage({ connectionString: url, schema: s }), N))
+    const restP = await withPgSchema(url, async (s) => restWrites(createPostgresStorage({ connectionString: url, schema: s }), REST_N))
+    rows.push({ database: 'PostgreSQL', 'raw driver': rate(N, rawP), 'write path (batched)': rate(N, engP), 'vs raw': `${((rawP / engP) * 100).toFixed(1)} %`, 'REST (1 per request)': rate(REST_N, restP) })
+  }
+  printTable('records/s (higher is better); aim: SQLite write path ≥ 30 % of raw', rows)
+}
+
+await main()
