@@ -15,6 +15,7 @@ const CLOSED_MESSAGES = [
   /connection terminated/i,
   /client has encountered a connection error/i,
   /database connection is not open/i,
+  /cannot open database because the directory does not exist/i,
   /timeout exceeded when trying to connect/i,
 ]
 

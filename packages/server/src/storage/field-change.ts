@@ -62,6 +62,7 @@ const INTEGER_TEXT = /^[+-]?\d+$/
 // Moves a value of another kind towards `kind`, where that keeps its meaning; checkFieldValue
 // then decides whether the result is valid.
 function coerce(kind: FieldSpec['kind'], value: unknown): unknown {
+  if (value === null) return null
   switch (kind) {
     case 'string':
     case 'text':

@@ -1,0 +1,43 @@
+import { isPulseError } from '@pulse/core'
+import { describe, expect, it } from 'vitest'
+import { pgAvailable, pgUrl, usePgSchemas } from '../../../../../test/support/services.ts'
+import { createStorage } from '../index.ts'
+import { runStorageSuite } from '../storage-suite.ts'
+import { createPostgresStorage } from './postgres-storage.ts'
+import { parseTimestamp } from './postgres-types.ts'
+
+const pg = await pgAvailable()
+
+describe.skipIf(!pg)('PostgreSQL storage', () => {
+  const schemas = usePgSchemas('storage')
+  runStorageSuite('PostgreSQL', async () => createPostgresStorage({ connectionString: pgUrl(), schema: schemas.next(), poolSize: 8 }))
+
+  it('creates its schema, and createStorage picks PostgreSQL for postgres:// URLs', async () => {
+    const schema = schemas.next()
+    const s = await createStorage(pgUrl(), { schema })
+    expect(s.kind).toBe('postgres')
+    await s.migrate((await import('@pulse/core')).defineSchema([]))
+    await s.probe()
+    await s.close()
+  })
+})
+
+describe('PostgreSQL storage without a server', () => {
+  it('maps a refused connection to database_unavailable without credentials in the message', async () => {
+    const s = await createPostgresStorage({ connectionString: 'postgres://pulse:secret@127.0.0.1:1/nope' })
+    const err = await s.probe().then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(isPulseError(err) && err.code === 'database_unavailable').toBe(true)
+    expect((err as Error).message).not.toContain('secret')
+    await s.close()
+  })
+
+  it('parses PostgreSQL timestamps into ISO strings with milliseconds', () => {
+    expect(parseTimestamp('2026-11-23 10:00:00.123+00')).toBe('2026-11-23T10:00:00.123Z')
+    expect(parseTimestamp('2026-11-23 10:00:00+01:30')).toBe('2026-11-23T08:30:00.000Z')
+    expect(parseTimestamp('0001-01-01 00:00:00+00')).toBe('0001-01-01T00:00:00.000Z')
+    expect(parseTimestamp('9999-12-31 23:59:59.999999+00')).toBe('9999-12-31T23:59:59.999Z')
+  })
+})

@@ -1,0 +1,216 @@
+/**
+ * Conformance: history, the change order (§2), client mids (§4), conflicts (§5), purging,
+ * and the probe.
+ */
+import { type Conflict, uuidv7 } from '@pulse/core'
+import { describe, expect, it } from 'vitest'
+import type { ChangeEntry, HistoryEntry, StorageTx } from '../storage.ts'
+import { at, insert, item, makeRecord, nth, type SuiteContext, suiteSchema } from './fixtures.ts'
+
+const change = (recordId: string, over: Partial<ChangeEntry> = {}): ChangeEntry => ({
+  model: 'item',
+  recordId,
+  version: 1,
+  ownerId: null,
+  orgId: null,
+  deleted: false,
+  ...over,
+})
+
+const history = (recordId: string, version: number, over: Partial<HistoryEntry> = {}): HistoryEntry => ({
+  model: 'item',
+  recordId,
+  version,
+  op: version === 1 ? 'create' : 'update',
+  changes: { name: { old: version === 1 ? null : `v${version - 1}`, new: `v${version}` } },
+  userId: uuidv7(),
+  deviceId: 'dev_a',
+  requestId: `req-${version}`,
+  at: at(version),
+  ...over,
+})
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Tests of history, change order, mids, conflicts, purge and probe. */
+export function logTests(ctx: SuiteContext): void {
+  describe('history', () => {
+    it('lists a record’s entries oldest first, and those after a version inside a transaction', async () => {
+      const s = ctx.storage()
+      await s.migrate(suiteSchema)
+      const [a, b] = [uuidv7(), uuidv7()]
+      const entries = [history(a, 1), history(b, 1), history(a, 2, { userId: null, deviceId: null, requestId: null })]
+      await s.transaction((tx) => tx.appendHistory(entries))
+      const deletion = history(a, 3, { op: 'delete', changes: {} })
+      await s.transaction((tx) => tx.appendHistory([deletion]))
+      expect(await s.listHistory(item, a)).toEqual([entries[0], entries[2], deletion])
+      const since = await s.transaction((tx) => tx.listHistory(item, a, 1))
+      expect(since.map((h) => h.version)).toEqual([2, 3])
+      expect(await s.listHistory(item, uuidv7())).toEqual([])
+    })
+  })
+
+  describe('change order', () => {
+    it('keeps one entry per record, with strictly increasing positions', async () => {
+      const s = ctx.storage()
+      await s.migrate(suiteSchema)
+      const [a, b, c] = [uuidv7(), uuidv7(), uuidv7()]
+      const first = await s.transaction((tx) => tx.appendChanges([change(a), change(b)]))
+      const second = await s.transaction((tx) => tx.appendChanges([change(a, { version: 2, deleted: true, ownerId: 'u1' })]))
+      const third = await s.transaction((tx) => tx.appendChanges([change(c, { orgId: 'o1' }), change(b, { version: 2 })]))
+      const positions = [...first, ...second, ...third]
+      for (let i = 1; i < positions.length; i++) expect(positions[i]).toBeGreaterThan(nth(positions, i - 1))
+      const rows = await s.readChanges(0, 100)
+      expect(rows).toEqual([
+        { ...change(a, { version: 2, deleted: true, ownerId: 'u1' }), seq: second[0] },
+        { ...change(c, { orgId: 'o1' }), seq: third[0] },
+        { ...change(b, { version: 2 }), seq: third[1] },
+      ])
+      expect(await s.readChanges(nth(second, 0), 1)).toEqual([rows[1]])
+      expect(await s.readChanges(nth(third, 1), 10)).toEqual([])
+      // A position is never handed out again, even after the newest entry was replaced.
+      const fourth = await s.transaction((tx) => tx.appendChanges([change(b, { version: 3 })]))
+      expect(fourth[0]).toBeGreaterThan(nth(third, 1))
+    })
+
+    it('filters by model and by scope (§8)', async () => {
+      const s = ctx.storage()
+      await s.migrate(suiteSchema)
+      const [mine, theirs, org, other, global] = [uuidv7(), uuidv7(), uuidv7(), uuidv7(), uuidv7()]
+      await s.transaction((tx) =>
+        tx.appendChanges([
+          change(mine, { ownerId: 'me' }),
+          change(theirs, { ownerId: 'them' }),
+          change(org, { orgId: 'o1' }),
+          change(other, { orgId: 'o2' }),
+          change(global, { model: 'kinds' }),
+        ]),
+      )
+      const ids = async (filter: Parameters<typeof s.readChanges>[2]) => (await s.readChanges(0, 100, filter)).map((r) => r.recordId)
+      expect(await ids({ scope: { globalModels: ['kinds'], userId: 'me', orgIds: ['o1'] } })).toEqual([mine, org, global])
+      expect(await ids({ scope: { globalModels: [], userId: null, orgIds: [] } })).toEqual([])
+      expect(await ids({ models: ['kinds'] })).toEqual([global])
+      expect(await ids({ models: ['item'], scope: { globalModels: ['kinds'], userId: 'them', orgIds: ['o2'] } })).toEqual([theirs, other])
+      expect(await ids({})).toHaveLength(5)
+    })
+
+    it('never lets a reader skip a position while concurrent writers commit (§2 no gaps)', async () => {
+      const s = ctx.storage()
+      await s.migrate(suiteSchema)
+      const committed: number[] = []
+      const writer = async (i: number): Promise<void> => {
+        await sleep((i % 4) * 3)
+        const seqs = await s.transaction(async (tx) => {
+          const r = makeRecord(item, { run: 'gap', rank: i })
+          await tx.insertRecords(item, [r])
+          const positions = await tx.appendChanges([change(r.id)])
+          // Hold the transaction open after taking a position, so commits land out of order.
+          await sleep(i % 2 === 0 ? 25 : 0)
+          return positions
+        })
+        committed.push(...seqs)
+      }
+      const seen = new Set<number>()
+      let cursor = 0
+      let done = false
+      const reader = (async () => {
+        while (!done) {
+          for (const row of await s.readChanges(cursor, 1000)) {
+            seen.add(row.seq)
+            cursor = row.seq
+          }
+          await sleep(1)
+        }
+        for (const row of await s.readChanges(cursor, 1000)) seen.add(row.seq)
+      })()
+      await Promise.all(Array.from({ length: 12 }, (_, i) => writer(i)))
+      done = true
+      await reader
+      expect(committed).toHaveLength(12)
+      expect(committed.filter((seq) => !seen.has(seq))).toEqual([])
+    })
+  })
+
+  describe('client mids', () => {
+    it('reads 0 for an unknown client and keeps the last value set', async () => {
+      const s = ctx.storage()
+      await s.migrate(suiteSchema)
+      const read = () => s.transaction((tx: StorageTx) => tx.getClientMid('dev_x'))
+      expect(await read()).toBe(0)
+      await s.transaction((tx) => tx.setClientMid('dev_x', 5))
+      expect(await read()).toBe(5)
+      await s.transaction((tx) => tx.setClientMid('dev_x', Number.MAX_SAFE_INTEGER))
+      expect(await read()).toBe(Number.MAX_SAFE_INTEGER)
+      expect(await s.transaction((tx) => tx.getClientMid('dev_y'))).toBe(0)
+    })
+  })
+
+  describe('conflicts', () => {
+    it('stores, locks, updates and lists conflicts newest first', async () => {
+      const s = ctx.storage()
+      await s.migrate(suiteSchema)
+      const conflict = (n: number, over: Partial<Conflict> = {}): Conflict => ({
+        id: uuidv7(),
+        model: 'item',
+        recordId: uuidv7(),
+        fields: ['name'],
+        base: { name: 'a' },
+        local: { name: `local ${n} 'quoted'` },
+        remote: { name: 'remote', tags: ['x'] },
+        clientId: 'dev_a',
+        userId: 'u1',
+        createdAt: at(n),
+        status: 'open',
+        ...over,
+      })
+      const [c1, c2, c3] = [conflict(1), conflict(2, { userId: 'u2', clientId: null }), conflict(3)]
+      await s.transaction((tx) => tx.insertConflicts([c1, c2, c3]))
+      expect(await s.transaction((tx) => tx.getConflict(c2.id))).toEqual(c2)
+      expect(await s.transaction((tx) => tx.getConflict(uuidv7()))).toBeUndefined()
+      const resolved: Conflict = {
+        ...c1,
+        status: 'resolved',
+        resolution: { choice: 'custom', data: { name: 'z' }, resolvedAt: at(9), resolvedBy: 'u1' },
+      }
+      await s.transaction((tx) => tx.updateConflict(resolved))
+      expect(await s.listConflicts({ limit: 10 })).toEqual([c3, c2, resolved])
+      expect(await s.listConflicts({ userId: 'u1', limit: 10 })).toEqual([c3, resolved])
+      expect(await s.listConflicts({ userId: 'u1', status: 'open', limit: 10 })).toEqual([c3])
+      expect(await s.listConflicts({ status: 'resolved', limit: 10 })).toEqual([resolved])
+      expect(await s.listConflicts({ limit: 1 })).toEqual([c3])
+    })
+  })
+
+  describe('purge', () => {
+    it('deletes old tombstones with their history and changes, and raises the watermark', async () => {
+      const s = ctx.storage()
+      await s.migrate(suiteSchema)
+      expect(await s.purgedPosition()).toBe(0)
+      const old = makeRecord(item, { run: 'p' }, { deletedAt: at(10) })
+      const recent = makeRecord(item, { run: 'p' }, { deletedAt: at(100) })
+      const alive = makeRecord(item, { run: 'p' })
+      await insert(s, item, [old, recent, alive])
+      const seqs = await s.transaction(async (tx) => {
+        await tx.appendHistory([history(old.id, 1), history(recent.id, 1), history(alive.id, 1)])
+        return tx.appendChanges([change(old.id, { deleted: true }), change(alive.id), change(recent.id, { deleted: true })])
+      })
+      expect(await s.purgeTombstones(at(50))).toBe(1)
+      expect(await s.getRecord(item, old.id)).toBeUndefined()
+      expect(await s.listHistory(item, old.id)).toEqual([])
+      expect((await s.readChanges(0, 10)).map((r) => r.recordId)).toEqual([alive.id, recent.id])
+      expect(await s.purgedPosition()).toBe(seqs[0])
+      expect(await s.getRecord(item, recent.id)).toEqual(recent)
+      expect(await s.purgeTombstones(at(50))).toBe(0)
+      expect(await s.purgedPosition()).toBe(seqs[0])
+    })
+  })
+
+  describe('probe', () => {
+    it('writes and reads back', async () => {
+      const s = ctx.storage()
+      await s.migrate(suiteSchema)
+      await s.probe()
+      await s.probe()
+    })
+  })
+}
