@@ -115,14 +115,14 @@ async function main(): Promise<void> {
   console.log(`Write throughput: ${N.toLocaleString('en-US')} records through the write path (batches of ${BATCH}), ${REST_N.toLocaleString('en-US')} through REST (${REST_CONCURRENCY} in flight)`)
   const rows: Record<string, string | number>[] = []
   const rawS = rawSqlite(N)
-  const engS = await engineWrites(createSqliteStorage({ filename: tempSqlite('engine') }), N)
-  const restS = await restWrites(createSqliteStorage({ filename: tempSqlite('rest') }), REST_N)
+  const engS = await engineWrites(await createSqliteStorage({ filename: tempSqlite('engine') }), N)
+  const restS = await restWrites(await createSqliteStorage({ filename: tempSqlite('rest') }), REST_N)
   rows.push({ database: 'SQLite', 'raw driver': rate(N, rawS), 'write path (batched)': rate(N, engS), 'vs raw': `${((rawS / engS) * 100).toFixed(1)} %`, 'REST (1 per request)': rate(REST_N, restS) })
   const url = await benchPgUrl()
   if (url) {
     const rawP = await rawPg(url, N)
-    const engP = await withPgSchema(url, async (s) => engineWrites(createPostgresStorage({ connectionString: url, schema: s }), N))
-    const restP = await withPgSchema(url, async (s) => restWrites(createPostgresStorage({ connectionString: url, schema: s }), REST_N))
+    const engP = await withPgSchema(url, async (s) => engineWrites(await createPostgresStorage({ connectionString: url, schema: s }), N))
+    const restP = await withPgSchema(url, async (s) => restWrites(await createPostgresStorage({ connectionString: url, schema: s }), REST_N))
     rows.push({ database: 'PostgreSQL', 'raw driver': rate(N, rawP), 'write path (batched)': rate(N, engP), 'vs raw': `${((rawP / engP) * 100).toFixed(1)} %`, 'REST (1 per request)': rate(REST_N, restP) })
   }
   printTable('records/s (higher is better); aim: SQLite write path ≥ 30 % of raw', rows)

@@ -3,7 +3,7 @@
  * the new states it makes, and the history and conflicts it records. Each op is decided here;
  * `write.ts` runs the transaction around it.
  */
-import { compareClocks, type Conflict, type ModelDefinition, mergeClocks, PulseError, uuidv7, validateUpdate, type VectorClock } from '@pulse/core'
+import { compareClocks, type Conflict, type ModelDefinition, mergeClocks, PulseError, type Schema, uuidv7, validateUpdate, type VectorClock } from '@pulse/core'
 import type { ChangeEntry, HistoryEntry, StoredRecord, StorageTx } from '../storage/storage.ts'
 import type { Context } from './context.ts'
 import { sameValue } from './records.ts'
@@ -18,6 +18,7 @@ export type Prepared =
   | { kind: 'create'; model: ModelDefinition; id: string | undefined; values: Record<string, unknown>; given: ReadonlySet<string>; sync?: SyncEdit }
   | { kind: 'update'; model: ModelDefinition; id: string; values: Record<string, unknown>; ifVersion: number | undefined; sync?: SyncEdit }
   | { kind: 'delete'; model: ModelDefinition; id: string; ifVersion: number | undefined; sync?: SyncEdit }
+  | { kind: 'resolve'; model?: undefined; id?: undefined; conflictId: string; choice: 'local' | 'remote' | 'custom'; data: unknown }
 
 /** The status of an op that was not refused. */
 export type AppliedStatus = 'applied' | 'unchanged' | 'merged' | 'conflict' | 'stale' | 'duplicate'
@@ -62,6 +63,7 @@ export class Batch {
   private readonly conflicts: Conflict[] = []
 
   constructor(
+    private readonly schema: Schema,
     private readonly tx: StorageTx,
     private readonly ctx: Context,
     private readonly nowIso: string,
@@ -87,7 +89,7 @@ export class Batch {
   async load(prepared: readonly (Prepared | undefined)[]): Promise<void> {
     const ids = new Map<ModelDefinition, Set<string>>()
     for (const p of prepared) {
-      if (!p?.id) continue
+      if (!p?.model || !p.id) continue
       let set = ids.get(p.model)
       if (!set) ids.set(p.model, (set = new Set()))
       set.add(p.id)
@@ -126,6 +128,7 @@ export class Batch {
   /** Applies one op; throws a PulseError when it is refused (the caller decides what that aborts). */
   async apply(p: Prepared): Promise<Applied> {
     if (p.kind === 'create') return this.create(p)
+    if (p.kind === 'resolve') return this.resolve(p)
     const existing = this.slot(p.model, p.id).current
     const visible = existing && inScope(this.ctx.actor, p.model, existing) ? existing : undefined
     if (p.kind === 'update') {
@@ -160,12 +163,11 @@ export class Batch {
       return this.change(p.model, existing, data, undefined, p.sync)
     }
     const at = p.sync?.at ?? this.nowIso
+    // Per-field versions list only fields changed after the create: an absent field is at
+    // version 1, and an update's baseVersion is at least 1, so it is never contested (§5).
     const fieldVersions: Record<string, number> = {}
     const changes: HistoryEntry['changes'] = {}
-    for (const [name, value] of Object.entries(values)) {
-      fieldVersions[name] = 1
-      changes[name] = { old: null, new: value }
-    }
+    for (const [name, value] of Object.entries(values)) changes[name] = { old: null, new: value }
     const clock: VectorClock = p.sync ? mergeClocks(p.sync.vclock, {}) : {}
     if (Object.keys(clock).length === 0) clock[this.clockId(p.sync)] = 1
     const record: StoredRecord = { id, version: 1, vclock: clock, createdAt: this.nowIso, updatedAt: this.nowIso, deletedAt: null, fieldVersions, values }
@@ -180,6 +182,7 @@ export class Batch {
     data: Record<string, unknown>,
     ifVersion: number | undefined,
     sync: SyncEdit | undefined,
+    op: 'update' | 'resolve' = 'update',
   ): Promise<Applied> {
     checkVersion(model, existing, ifVersion)
     checkOwnershipChange(this.ctx.actor, model, data)
@@ -214,7 +217,7 @@ export class Batch {
       fieldVersions[name] = version
       next.values[name] = c.new
     }
-    this.record(revive ? 'restore' : 'update', model, next, changes, sync?.at ?? this.nowIso)
+    this.record(revive ? 'restore' : op, model, next, changes, sync?.at ?? this.nowIso)
     return { status, model, record: next, ...(conflict ? { conflict } : {}) }
   }
 
@@ -235,6 +238,36 @@ export class Batch {
     const next: StoredRecord = { ...existing, version: existing.version + 1, vclock, updatedAt: this.nowIso, deletedAt: this.nowIso }
     this.record('delete', model, next, {}, sync?.at ?? this.nowIso)
     return { status, model, record: next }
+  }
+
+  /** §5: a person's choice for an open conflict, applied as a new version and recorded. */
+  private async resolve(p: Extract<Prepared, { kind: 'resolve' }>): Promise<Applied> {
+    const conflict = await this.tx.getConflict(p.conflictId)
+    const { actor } = this.ctx
+    if (!conflict || (!actor.admin && conflict.userId !== actor.userId)) throw new PulseError('not_found', `no conflict with id ${p.conflictId}`)
+    if (conflict.status !== 'open') throw new PulseError('version_conflict', 'the conflict is already resolved')
+    const model = this.schema.model(conflict.model)
+    const chosen = p.choice === 'local' ? conflict.local : p.choice === 'remote' ? conflict.remote : p.data
+    if (p.choice === 'custom' && (typeof chosen !== 'object' || chosen === null)) {
+      throw new PulseError('validation_failed', 'a custom resolution needs data: the values to keep', [{ field: 'data', code: 'required', message: 'is required' }])
+    }
+    const values = validateUpdate(model, chosen)
+    if (!this.slot(model, conflict.recordId).before) {
+      const found = await this.tx.getRecords(model, [conflict.recordId])
+      const s = this.slot(model, conflict.recordId)
+      s.before = found.get(conflict.recordId)
+      s.current ??= s.before
+    }
+    const existing = this.slot(model, conflict.recordId).current
+    if (!existing || existing.deletedAt !== null || !inScope(actor, model, existing)) throw notFound(model, conflict.recordId)
+    const applied = await this.change(model, existing, values, undefined, undefined, 'resolve')
+    const resolved: Conflict = {
+      ...conflict,
+      status: 'resolved',
+      resolution: { choice: p.choice, data: values, resolvedAt: this.nowIso, resolvedBy: actor.userId },
+    }
+    await this.tx.updateConflict(resolved)
+    return { ...applied, status: 'applied', conflict: resolved }
   }
 
   private openConflict(model: ModelDefinition, recordId: string, manual: ManualFields): Conflict {

@@ -7,6 +7,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { type Context, SYSTEM_ACTOR } from '../engine/context.ts'
 import type { Engine } from '../engine/engine.ts'
+import { type RealtimeOptions, registerRealtime } from '../realtime/socket.ts'
 import { toErrorReply } from './error-body.ts'
 import { requestIdFor } from './request-id.ts'
 import { registerHealthRoutes } from './routes/health.ts'
@@ -26,6 +27,8 @@ export interface HttpServerOptions {
   contextOf?: (request: FastifyRequest) => Context
   /** The version shown in the OpenAPI document. */
   version?: string
+  /** Serves the WebSocket endpoint `/ws` (§6) with live changes from this bus; absent: no `/ws`. */
+  realtime?: Omit<RealtimeOptions, 'engine'>
 }
 
 /** Builds (does not start) the HTTP server. */
@@ -36,7 +39,6 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     genReqId: requestIdFor,
     requestIdHeader: false,
-    requestIdLogLabel: 'requestId',
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
@@ -71,5 +73,6 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   registerHealthRoutes(app, engine.storage)
   registerModelRoutes(app, { engine, contextOf })
   registerSyncRoutes(app, { engine, contextOf })
+  if (options.realtime) await registerRealtime(app, { engine, ...options.realtime })
   return app
 }
