@@ -1,0 +1,92 @@
+/** The `pulse` command as a person runs it: serve and migrate, and their failure messages. */
+import { mkdtempSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { freePort, runPulse, startPulse, stop } from './support/cli.ts'
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'pulse-cli-'))
+
+describe('pulse serve', () => {
+  it('serves the tasks example on SQLite, then stops on SIGTERM', async () => {
+    const db = join(tmp(), 'pulse.db')
+    const { child, url } = await startPulse(['--database', `sqlite:${db}`])
+    const res = await fetch(`${url}/api/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"title":"from the CLI"}' })
+    expect(res.status).toBe(201)
+    expect(await stop(child)).toBe(0)
+  })
+
+  it('says so when the port is taken', async () => {
+    const port = await freePort()
+    const blocker = createServer().listen(port, '127.0.0.1')
+    try {
+      const r = await runPulse(['serve', '--port', String(port), '--database', `sqlite:${join(tmp(), 'x.db')}`])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/port is already in use/)
+    } finally {
+      blocker.close()
+    }
+  })
+
+  it('says so when the database cannot be reached, without the password', async () => {
+    const r = await runPulse(['serve', '--port', '0', '--database', 'postgres://postgres:hunter2@127.0.0.1:1/nowhere'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/cannot reach the database/)
+    expect(r.stderr).not.toMatch(/hunter2/)
+  })
+
+  it('says so when the configuration is missing or unusable', async () => {
+    const missing = await runPulse(['serve', '--config', 'no/such/pulse.config.ts'])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toMatch(/config file not found/)
+    const broken = await runPulse(['serve', '--config', 'test/fixtures/broken.config.ts', '--database', `sqlite:${join(tmp(), 'x.db')}`])
+    expect(broken.code).toBe(1)
+    expect(broken.stderr).toMatch(/"version" is a reserved name/)
+    const badPort = await runPulse(['serve', '--port', 'eighty'])
+    expect(badPort.code).not.toBe(0)
+    expect(badPort.stderr).toMatch(/port/)
+  })
+})
+
+describe('pulse migrate', () => {
+  it('applies additive changes, refuses destructive ones until --allow-data-loss', async () => {
+    const db = `sqlite:${join(tmp(), 'm.db')}`
+    const v1 = await runPulse(['migrate', '--database', db, '--config', 'test/fixtures/notes-v1.config.ts'])
+    expect(v1.code).toBe(0)
+    expect(v1.stdout).toMatch(/applied: .*note/)
+    expect((await runPulse(['migrate', '--database', db, '--config', 'test/fixtures/notes-v1.config.ts'])).stdout).toMatch(/up to date/)
+
+    // A note with a body, to see what is kept and what is lost.
+    const { child, url } = await startPulse(['--database', db, '--config', 'test/fixtures/notes-v1.config.ts'])
+    const created = await (await fetch(`${url}/api/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"title":"keep me","body":"lose me"}' })).json()
+    await stop(child)
+
+    const dry = await runPulse(['migrate', '--database', db, '--config', 'test/fixtures/notes-v2-additive.config.ts', '--dry-run'])
+    expect(dry.code).toBe(0)
+    expect(dry.stdout).toMatch(/would apply: .*pinned/)
+    const v2 = await runPulse(['migrate', '--database', db, '--config', 'test/fixtures/notes-v2-additive.config.ts'])
+    expect(v2.code).toBe(0)
+    expect(v2.stdout).toMatch(/applied: .*pinned/)
+    expect(v2.stdout).toMatch(/applied: .*label/)
+
+    const refused = await runPulse(['migrate', '--database', db, '--config', 'test/fixtures/notes-v3-destructive.config.ts'])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(/body/)
+    expect(refused.stderr).toMatch(/--allow-data-loss/)
+    // serve refuses too, with the same message, and changes nothing.
+    const serveRefused = await runPulse(['serve', '--port', '0', '--database', db, '--config', 'test/fixtures/notes-v3-destructive.config.ts'])
+    expect(serveRefused.code).toBe(1)
+    expect(serveRefused.stderr).toMatch(/--allow-data-loss/)
+
+    const forced = await runPulse(['migrate', '--database', db, '--config', 'test/fixtures/notes-v3-destructive.config.ts', '--allow-data-loss'])
+    expect(forced.code).toBe(0)
+    expect(forced.stdout).toMatch(/loses data/)
+
+    const after = await startPulse(['--database', db, '--config', 'test/fixtures/notes-v3-destructive.config.ts'])
+    const note = await (await fetch(`${after.url}/api/notes/${created.id}`)).json()
+    expect(note).toMatchObject({ title: 'keep me', pinned: false })
+    expect(note.body).toBeUndefined()
+    await stop(after.child)
+  })
+})
