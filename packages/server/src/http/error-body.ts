@@ -35,13 +35,17 @@ function make(code: ErrorCode, message: string, details?: readonly FieldIssue[])
   return {
     status,
     body: { error: details && details.length > 0 ? { code, message, details } : { code, message } },
-    serverFault: status >= 500 && code !== 'database_unavailable',
+    serverFault: status >= 500,
   }
 }
 
 /** Turns anything thrown while handling a request into its §7 reply. */
 export function toErrorReply(error: unknown): ErrorReply {
-  if (isPulseError(error)) return make(error.code, error.message, error.details)
+  if (isPulseError(error)) {
+    // Which database, where, and why it failed is for the log, not for callers.
+    if (error.code === 'database_unavailable') return make('database_unavailable', 'the database cannot be reached; nothing was applied, retry later')
+    return make(error.code, error.message, error.details)
+  }
   const e = (typeof error === 'object' && error !== null ? error : {}) as FastifyLikeError
   if (typeof e.code === 'string' && e.code in FASTIFY_CODES) {
     const known = FASTIFY_CODES[e.code] as { code: ErrorCode; message: string }

@@ -52,8 +52,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   })
   app.setErrorHandler((error, request, reply) => {
     const { status, body, serverFault } = toErrorReply(error)
-    if (serverFault) request.log.error({ err: error }, 'request failed')
-    else if (status >= 500) request.log.warn({ code: body.error.code, msg: body.error.message }, 'request failed')
+    if (serverFault) request.log.error({ err: error, code: body.error.code }, 'request failed')
     return reply.code(status).header('x-request-id', request.id).send({ ...body, requestId: request.id })
   })
   app.setNotFoundHandler((request, reply) =>

@@ -17,6 +17,8 @@ export interface PgResult {
 export interface PgClient {
   query(text: string, values?: readonly unknown[]): Promise<PgResult>
   release(err?: Error | boolean): void
+  on(event: 'error', listener: (err: Error) => void): unknown
+  removeListener(event: 'error', listener: (err: Error) => void): unknown
 }
 
 /** The parts of a pg pool Pulse calls. */
@@ -82,6 +84,12 @@ export async function withClient<T>(pool: PgPool, what: string, fn: (client: PgC
     throw toStorageError(err, what)
   }
   let broken = false
+  // A checked-out client whose connection drops emits 'error' with no pool listener attached:
+  // unheard, that would crash the process. The failing query rejects as well, so note it only.
+  const onClientError = (): void => {
+    broken = true
+  }
+  client.on('error', onClientError)
   try {
     return await fn(client, () => {
       broken = true
@@ -90,6 +98,7 @@ export async function withClient<T>(pool: PgPool, what: string, fn: (client: PgC
     broken ||= unavailableReason(err) !== undefined
     throw toStorageError(err, what)
   } finally {
+    client.removeListener('error', onClientError)
     client.release(broken)
   }
 }

@@ -1,0 +1,90 @@
+/**
+ * The database going away under a running server (PostgreSQL through a TCP proxy we cut):
+ * every request is answered 503 with a §7 body, nothing is half-written, the process lives,
+ * and service resumes when the database is back.
+ */
+import { createServer, type Server, type Socket, connect } from 'node:net'
+import { defineSchema } from '@pulse/core'
+import { createPostgresStorage, type RunningServer } from '@pulse/server'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import config from '../examples/tasks/pulse.config.ts'
+import { freePort } from './support/cli.ts'
+import { httpClient, startTestServer } from './support/server.ts'
+import { pgAvailable, pgUrl, usePgSchemas } from './support/services.ts'
+
+const pg = await pgAvailable()
+
+/** A TCP proxy to PostgreSQL that can be cut and restored. */
+function createProxy(port: number, target: URL) {
+  let server: Server | undefined
+  const sockets = new Set<Socket>()
+  return {
+    async open(): Promise<void> {
+      server = createServer((client) => {
+        const upstream = connect(Number(target.port || 5432), target.hostname)
+        for (const s of [client, upstream]) {
+          sockets.add(s)
+          s.on('close', () => sockets.delete(s))
+          s.on('error', () => s.destroy())
+        }
+        client.pipe(upstream).pipe(client)
+      })
+      await new Promise<void>((resolve) => server?.listen(port, '127.0.0.1', resolve))
+    },
+    async cut(): Promise<void> {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
+      server = undefined
+    },
+  }
+}
+
+describe.skipIf(!pg)('the database going away (PostgreSQL)', () => {
+  const schemas = usePgSchemas('unreach')
+  let server: RunningServer
+  let api: ReturnType<typeof httpClient>
+  let proxy: ReturnType<typeof createProxy>
+
+  beforeAll(async () => {
+    const target = new URL(pgUrl())
+    const port = await freePort()
+    proxy = createProxy(port, target)
+    await proxy.open()
+    const via = new URL(pgUrl())
+    via.hostname = '127.0.0.1'
+    via.port = String(port)
+    const storage = await createPostgresStorage({ connectionString: via.toString(), schema: schemas.next(), onError: () => {} })
+    server = await startTestServer(defineSchema(config.models), storage)
+    api = httpClient(server.url)
+  })
+  afterAll(async () => {
+    await proxy?.cut()
+    await server?.close().catch(() => {})
+  })
+
+  it('answers 503 with a §7 body while it is gone, and recovers', async () => {
+    expect((await api.post('/api/tasks', { title: 'before' })).status).toBe(201)
+    const count = async () => (await api.get('/api/tasks?limit=1000')).json.items.length
+    const before = await count()
+
+    await proxy.cut()
+    const health = await api.get('/api/v1/healthz')
+    expect(health.status).toBe(503)
+    expect(health.json.error.code).toBe('database_unavailable')
+    for (const res of [await api.post('/api/tasks', { title: 'lost?' }), await api.get('/api/tasks'), await api.post('/api/sync/push', { clientId: 'd1', mutations: [] })]) {
+      expect(res.status).toBe(503)
+      expect(res.json.error.code).toBe('database_unavailable')
+      expect(res.json.requestId).toEqual(expect.any(String))
+      expect(res.text).not.toMatch(/ECONNREFUSED|at .*\.ts|SELECT|INSERT/)
+    }
+
+    await proxy.open()
+    const deadline = Date.now() + 20_000
+    while ((await api.get('/api/v1/healthz')).status !== 200) {
+      if (Date.now() > deadline) throw new Error('did not recover')
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    expect(await count()).toBe(before)
+    expect((await api.post('/api/tasks', { title: 'after' })).status).toBe(201)
+  })
+})
