@@ -26,11 +26,18 @@ export type WriteOp =
   | { op: 'create'; model: string; id?: string; data: unknown; sync?: SyncMeta }
   | { op: 'update'; model: string; id: string; data: unknown; ifVersion?: number; sync?: SyncMeta }
   | { op: 'delete'; model: string; id: string; ifVersion?: number; sync?: SyncMeta }
+  | { op: 'resolve'; conflictId: string; choice: 'local' | 'remote' | 'custom'; data?: unknown; model?: undefined; sync?: undefined }
 
 /** What one write did, or why it was refused. */
 export type WriteOutcome =
   | { ok: true; status: Applied['status']; record: StoredRecord | undefined; conflict?: Conflict }
   | { ok: false; error: PulseError }
+
+/** The outcomes of a batch, and the device's last recorded mutation id after it (0 without a device). */
+export interface WriteResult {
+  outcomes: WriteOutcome[]
+  lastMid: number
+}
 
 /** What the write path needs. */
 export interface WriteDeps {
@@ -75,6 +82,10 @@ function checkIfVersion(v: unknown): number | undefined {
 
 /** Validates one op against its model: pure, before any transaction. */
 function prepare(schema: Schema, op: WriteOp, sync: SyncEdit | undefined): Prepared {
+  if (op.op === 'resolve') {
+    if (!['local', 'remote', 'custom'].includes(op.choice)) throw new PulseError('bad_request', 'choice is local, remote or custom')
+    return { kind: 'resolve', conflictId: checkId(op.conflictId), choice: op.choice, data: op.data }
+  }
   const model = schema.model(op.model)
   const withSync = sync ? { sync } : {}
   switch (op.op) {
@@ -106,7 +117,7 @@ function syncEdit(op: WriteOp, clientId: string | undefined, nowMs: number): Syn
  * Invalid ops are refused before the transaction starts. With `atomic`, any refusal aborts the
  * whole batch and is thrown; a database failure always aborts the whole batch.
  */
-export async function applyWrites(deps: WriteDeps, ctx: Context, ops: readonly WriteOp[], options: WriteOptions = {}): Promise<WriteOutcome[]> {
+export async function applyWrites(deps: WriteDeps, ctx: Context, ops: readonly WriteOp[], options: WriteOptions = {}): Promise<WriteResult> {
   const now = deps.now()
   const prepared: (Prepared | PulseError)[] = ops.map((op) => {
     try {
@@ -118,10 +129,10 @@ export async function applyWrites(deps: WriteDeps, ctx: Context, ops: readonly W
     }
   })
   const loadable = prepared.map((p) => (p instanceof PulseError ? undefined : p))
-  if (loadable.every((p) => p === undefined) && !options.clientId) return prepared.map((p) => ({ ok: false, error: p as PulseError }))
+  if (loadable.every((p) => p === undefined) && !options.clientId) return { outcomes: prepared.map((p) => ({ ok: false, error: p as PulseError })), lastMid: 0 }
 
-  const { outcomes, committed } = await deps.storage.transaction(async (tx) => {
-    const batch = new Batch(tx, ctx, now.toISOString(), options.clientId ?? null)
+  const { outcomes, committed, lastMid } = await deps.storage.transaction(async (tx) => {
+    const batch = new Batch(deps.schema, tx, ctx, now.toISOString(), options.clientId ?? null)
     await batch.load(loadable)
     const lastMid = options.clientId ? await tx.getClientMid(options.clientId) : 0
     let highestMid = lastMid
@@ -130,7 +141,7 @@ export async function applyWrites(deps: WriteDeps, ctx: Context, ops: readonly W
       const mid = ops[i]?.sync?.mid
       if (mid !== undefined && mid <= lastMid) {
         // §4 exactly once: already applied (or refused) before; answer with the server's state.
-        results.push({ ok: true, status: 'duplicate', record: p instanceof PulseError ? undefined : batch.current(p.model, p.id) })
+        results.push({ ok: true, status: 'duplicate', record: p instanceof PulseError || !p.model ? undefined : batch.current(p.model, p.id) })
         continue
       }
       if (mid !== undefined) highestMid = Math.max(highestMid, mid)
@@ -148,8 +159,8 @@ export async function applyWrites(deps: WriteDeps, ctx: Context, ops: readonly W
       }
     }
     if (options.clientId && highestMid > lastMid) await tx.setClientMid(options.clientId, highestMid)
-    return { outcomes: results, committed: await batch.flush() }
+    return { outcomes: results, committed: await batch.flush(), lastMid: highestMid }
   }, ctx.signal)
   if (committed.length > 0) deps.onCommit(committed)
-  return outcomes
+  return { outcomes, lastMid }
 }
