@@ -50,16 +50,18 @@ export function registerSyncRoutes(app: FastifyInstance, { engine, contextOf }: 
         410: ERROR_SCHEMA,
       },
     },
-    handler: async (request) => {
+    handler: async (request, reply) => {
       const query = request.query as Record<string, unknown>
       const limitText = single(query, 'limit')
       if (limitText !== undefined && !/^\d{1,5}$/.test(limitText)) throw new PulseError('bad_request', `limit is 1 to ${MAX_PULL_LIMIT}`)
       const models = single(query, 'models')
-      return engine.pull(contextOf(request), {
+      const page = await engine.pull(contextOf(request), {
         cursor: single(query, 'cursor') ?? null,
         ...(limitText !== undefined ? { limit: Number(limitText) } : {}),
         ...(models ? { models: models.split(',').filter(Boolean) } : {}),
       })
+      // Records are free-form objects: plain JSON.stringify beats the schema serialiser here.
+      return reply.type('application/json; charset=utf-8').send(JSON.stringify(page))
     },
   })
 
