@@ -45,7 +45,15 @@ async function pushPhase(server: RunningServer): Promise<{ createMs: number; upd
     const id = uuidv7()
     ids[d]?.push(id)
     mids[d] = (mids[d] ?? 0) + 1
-    return { mid: mids[d] as number, model: 'task', op: 'create', id, vclock: { [`bench-${d}`]: 1 }, at: at(), data: { title: `Task ${i}`, priority: i % 6, tags: ['a'] } }
+    return {
+      mid: mids[d] as number,
+      model: 'task',
+      op: 'create',
+      id,
+      vclock: { [`bench-${d}`]: 1 },
+      at: at(),
+      data: { title: `Task ${i}`, priority: i % 6, tags: ['a'] },
+    }
   })
   const createMs = nowMs() - t0
   // Device d updates device d+1's records, which d+1 also updated first: concurrent, contested.
@@ -54,7 +62,16 @@ async function pushPhase(server: RunningServer): Promise<{ createMs: number; upd
     const owner = (d + 1) % DEVICES
     const id = ids[owner]?.[i] as string
     mids[d] = (mids[d] ?? 0) + 1
-    return { mid: mids[d] as number, model: 'task', op: 'update', id, baseVersion: 1, vclock: { [`bench-${owner}`]: 1, [`bench-${d}`]: 1 }, at: at(), data: { priority: (i + 1) % 6, tags: ['a', `d${d}`], description: `edited by ${d}` } }
+    return {
+      mid: mids[d] as number,
+      model: 'task',
+      op: 'update',
+      id,
+      baseVersion: 1,
+      vclock: { [`bench-${owner}`]: 1, [`bench-${d}`]: 1 },
+      at: at(),
+      data: { priority: (i + 1) % 6, tags: ['a', `d${d}`], description: `edited by ${d}` },
+    }
   })
   const updateMs = nowMs() - t0
   return { createMs, updateMs, statuses }
@@ -64,7 +81,11 @@ async function pushPhase(server: RunningServer): Promise<{ createMs: number; upd
 async function pullPhase(server: RunningServer): Promise<number> {
   const ctx = systemContext()
   for (let i = 0; i < PULL_N; i += 1000) {
-    const ops = Array.from({ length: Math.min(1000, PULL_N - i) }, (_, k) => ({ op: 'create' as const, model: 'item', data: { name: `Item ${i + k}`, price: `${(i + k) % 1000}.99` } }))
+    const ops = Array.from({ length: Math.min(1000, PULL_N - i) }, (_, k) => ({
+      op: 'create' as const,
+      model: 'item',
+      data: { name: `Item ${i + k}`, price: `${(i + k) % 1000}.99` },
+    }))
     await server.engine.write(ctx, ops, { atomic: true })
   }
   let cursor: string | null = null
@@ -102,10 +123,13 @@ async function measure(label: string, makeStorage: () => Promise<Storage>): Prom
 }
 
 async function main(): Promise<void> {
-  console.log(`Sync throughput over HTTP: ${DEVICES} devices push ${PUSH_N.toLocaleString('en-US')} creates then ${PUSH_N.toLocaleString('en-US')} concurrent updates in batches of ${BATCH}; one client pulls ${PULL_N.toLocaleString('en-US')} records`)
+  console.log(
+    `Sync throughput over HTTP: ${DEVICES} devices push ${PUSH_N.toLocaleString('en-US')} creates then ${PUSH_N.toLocaleString('en-US')} concurrent updates in batches of ${BATCH}; one client pulls ${PULL_N.toLocaleString('en-US')} records`,
+  )
   const rows = [await measure('SQLite', () => createSqliteStorage({ filename: tempSqlite('sync') }))]
   const url = await benchPgUrl()
-  if (url) rows.push(await withPgSchema(url, (s) => measure('PostgreSQL', () => createPostgresStorage({ connectionString: url, schema: s }))))
+  if (url)
+    rows.push(await withPgSchema(url, (s) => measure('PostgreSQL', () => createPostgresStorage({ connectionString: url, schema: s }))))
   printTable('mutations/s and records/s (aims on SQLite: push ≥ 60k/s, pull ≥ 250k/s)', rows)
 }
 

@@ -5,9 +5,10 @@
  *
  *   node --import tsx bench/write.ts [N]
  */
-import Database from 'better-sqlite3'
+
 import { defineSchema, uuidv7 } from '@pulse/core'
 import { createEngine, createPostgresStorage, createSqliteStorage, type Storage, startServer, systemContext } from '@pulse/server'
+import Database from 'better-sqlite3'
 import pg from 'pg'
 import config from '../examples/tasks/pulse.config.ts'
 import { benchPgUrl, nowMs, printTable, rate, tempSqlite, withPgSchema } from './support.ts'
@@ -19,7 +20,13 @@ const REST_CONCURRENCY = 16
 const schema = defineSchema(config.models)
 
 function taskData(i: number) {
-  return { title: `Task ${i}`, description: 'Something to do, described at some length.', priority: i % 6, tags: ['bench', `t${i % 10}`], dueDate: '2026-12-24' }
+  return {
+    title: `Task ${i}`,
+    description: 'Something to do, described at some length.',
+    priority: i % 6,
+    tags: ['bench', `t${i % 10}`],
+    dueDate: '2026-12-24',
+  }
 }
 
 /** Raw better-sqlite3: one prepared INSERT per row in transactions of BATCH rows, same columns as a task row. */
@@ -34,7 +41,24 @@ function rawSqlite(n: number): number {
     const at = new Date().toISOString()
     for (let i = from; i < to; i++) {
       const d = taskData(i)
-      insert.run(uuidv7(), 1, '{"server":1}', at, at, null, '{}', d.title, d.description, 'todo', d.priority, JSON.stringify(d.tags), d.dueDate, 0, null, null)
+      insert.run(
+        uuidv7(),
+        1,
+        '{"server":1}',
+        at,
+        at,
+        null,
+        '{}',
+        d.title,
+        d.description,
+        'todo',
+        d.priority,
+        JSON.stringify(d.tags),
+        d.dueDate,
+        0,
+        null,
+        null,
+      )
     }
   })
   const t0 = nowMs()
@@ -60,7 +84,24 @@ async function rawPg(url: string, n: number): Promise<number> {
       for (let j = i; j < Math.min(n, i + BATCH); j++) {
         const d = taskData(j)
         const base = params.length
-        params.push(uuidv7(), 1, '{"server":1}', at, at, null, '{}', d.title, d.description, 'todo', d.priority, JSON.stringify(d.tags), d.dueDate, false, null, null)
+        params.push(
+          uuidv7(),
+          1,
+          '{"server":1}',
+          at,
+          at,
+          null,
+          '{}',
+          d.title,
+          d.description,
+          'todo',
+          d.priority,
+          JSON.stringify(d.tags),
+          d.dueDate,
+          false,
+          null,
+          null,
+        )
         rows.push(`(${Array.from({ length: 16 }, (_, k) => `$${base + k + 1}`).join(',')})`)
       }
       await client.query(`INSERT INTO "${s}".t VALUES ${rows.join(',')}`, params)
@@ -79,7 +120,11 @@ async function engineWrites(storage: Storage, n: number): Promise<number> {
     const ctx = systemContext()
     const t0 = nowMs()
     for (let i = 0; i < n; i += BATCH) {
-      const ops = Array.from({ length: Math.min(BATCH, n - i) }, (_, k) => ({ op: 'create' as const, model: 'task', data: taskData(i + k) }))
+      const ops = Array.from({ length: Math.min(BATCH, n - i) }, (_, k) => ({
+        op: 'create' as const,
+        model: 'task',
+        data: taskData(i + k),
+      }))
       const { outcomes } = await engine.write(ctx, ops, { atomic: true })
       if (outcomes.length !== ops.length) throw new Error('lost writes')
     }
@@ -99,7 +144,11 @@ async function restWrites(storage: Storage, n: number): Promise<number> {
       Array.from({ length: REST_CONCURRENCY }, async () => {
         while (next < n) {
           const i = next++
-          const res = await fetch(`${server.url}/api/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(taskData(i)) })
+          const res = await fetch(`${server.url}/api/tasks`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(taskData(i)),
+          })
           if (res.status !== 201) throw new Error(`POST answered ${res.status}`)
           await res.arrayBuffer()
         }
@@ -112,18 +161,34 @@ async function restWrites(storage: Storage, n: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  console.log(`Write throughput: ${N.toLocaleString('en-US')} records through the write path (batches of ${BATCH}), ${REST_N.toLocaleString('en-US')} through REST (${REST_CONCURRENCY} in flight)`)
+  console.log(
+    `Write throughput: ${N.toLocaleString('en-US')} records through the write path (batches of ${BATCH}), ${REST_N.toLocaleString('en-US')} through REST (${REST_CONCURRENCY} in flight)`,
+  )
   const rows: Record<string, string | number>[] = []
   const rawS = rawSqlite(N)
   const engS = await engineWrites(await createSqliteStorage({ filename: tempSqlite('engine') }), N)
   const restS = await restWrites(await createSqliteStorage({ filename: tempSqlite('rest') }), REST_N)
-  rows.push({ database: 'SQLite', 'raw driver': rate(N, rawS), 'write path (batched)': rate(N, engS), 'vs raw': `${((rawS / engS) * 100).toFixed(1)} %`, 'REST (1 per request)': rate(REST_N, restS) })
+  rows.push({
+    database: 'SQLite',
+    'raw driver': rate(N, rawS),
+    'write path (batched)': rate(N, engS),
+    'vs raw': `${((rawS / engS) * 100).toFixed(1)} %`,
+    'REST (1 per request)': rate(REST_N, restS),
+  })
   const url = await benchPgUrl()
   if (url) {
     const rawP = await rawPg(url, N)
     const engP = await withPgSchema(url, async (s) => engineWrites(await createPostgresStorage({ connectionString: url, schema: s }), N))
-    const restP = await withPgSchema(url, async (s) => restWrites(await createPostgresStorage({ connectionString: url, schema: s }), REST_N))
-    rows.push({ database: 'PostgreSQL', 'raw driver': rate(N, rawP), 'write path (batched)': rate(N, engP), 'vs raw': `${((rawP / engP) * 100).toFixed(1)} %`, 'REST (1 per request)': rate(REST_N, restP) })
+    const restP = await withPgSchema(url, async (s) =>
+      restWrites(await createPostgresStorage({ connectionString: url, schema: s }), REST_N),
+    )
+    rows.push({
+      database: 'PostgreSQL',
+      'raw driver': rate(N, rawP),
+      'write path (batched)': rate(N, engP),
+      'vs raw': `${((rawP / engP) * 100).toFixed(1)} %`,
+      'REST (1 per request)': rate(REST_N, restP),
+    })
   }
   printTable('records/s (higher is better); aim: SQLite write path ≥ 30 % of raw', rows)
 }

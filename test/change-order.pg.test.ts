@@ -51,7 +51,7 @@ describe.skipIf(!pg)('change order on PostgreSQL under concurrent writers', () =
     async function puller(): Promise<Map<string, number>> {
       const seen = new Map<string, number>()
       let cursor: string | null = null
-      let rounds = 0
+      let _rounds = 0
       for (;;) {
         const stillWriting = writing
         const page = await engine.pull(ctx, { cursor, limit: 37 })
@@ -62,7 +62,7 @@ describe.skipIf(!pg)('change order on PostgreSQL under concurrent writers', () =
           seen.set(change.record.id, version)
         }
         cursor = page.cursor
-        rounds++
+        _rounds++
         if (!page.hasMore && !stillWriting) return seen
         if (!page.hasMore) await new Promise((r) => setTimeout(r, 1))
       }

@@ -12,7 +12,11 @@ describe('pulse serve', () => {
   it('serves the tasks example on SQLite, then stops on SIGTERM', async () => {
     const db = join(tmp(), 'pulse.db')
     const { child, url } = await startPulse(['--database', `sqlite:${db}`])
-    const res = await fetch(`${url}/api/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"title":"from the CLI"}' })
+    const res = await fetch(`${url}/api/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"title":"from the CLI"}',
+    })
     expect(res.status).toBe(201)
     expect(await stop(child)).toBe(0)
   })
@@ -59,7 +63,13 @@ describe('pulse migrate', () => {
 
     // A note with a body, to see what is kept and what is lost.
     const { child, url } = await startPulse(['--database', db, '--config', 'test/fixtures/notes-v1.config.ts'])
-    const created = await (await fetch(`${url}/api/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"title":"keep me","body":"lose me"}' })).json()
+    const created = await (
+      await fetch(`${url}/api/notes`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"title":"keep me","body":"lose me"}',
+      })
+    ).json()
     await stop(child)
 
     const dry = await runPulse(['migrate', '--database', db, '--config', 'test/fixtures/notes-v2-additive.config.ts', '--dry-run'])
@@ -75,11 +85,26 @@ describe('pulse migrate', () => {
     expect(refused.stderr).toMatch(/body/)
     expect(refused.stderr).toMatch(/--allow-data-loss/)
     // serve refuses too, with the same message, and changes nothing.
-    const serveRefused = await runPulse(['serve', '--port', '0', '--database', db, '--config', 'test/fixtures/notes-v3-destructive.config.ts'])
+    const serveRefused = await runPulse([
+      'serve',
+      '--port',
+      '0',
+      '--database',
+      db,
+      '--config',
+      'test/fixtures/notes-v3-destructive.config.ts',
+    ])
     expect(serveRefused.code).toBe(1)
     expect(serveRefused.stderr).toMatch(/--allow-data-loss/)
 
-    const forced = await runPulse(['migrate', '--database', db, '--config', 'test/fixtures/notes-v3-destructive.config.ts', '--allow-data-loss'])
+    const forced = await runPulse([
+      'migrate',
+      '--database',
+      db,
+      '--config',
+      'test/fixtures/notes-v3-destructive.config.ts',
+      '--allow-data-loss',
+    ])
     expect(forced.code).toBe(0)
     expect(forced.stdout).toMatch(/loses data/)
 

@@ -3,7 +3,7 @@
  * every request is answered 503 with a §7 body, nothing is half-written, the process lives,
  * and service resumes when the database is back.
  */
-import { createServer, type Server, type Socket, connect } from 'node:net'
+import { connect, createServer, type Server, type Socket } from 'node:net'
 import { defineSchema } from '@pulse/core'
 import { createPostgresStorage, type RunningServer } from '@pulse/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -71,7 +71,11 @@ describe.skipIf(!pg)('the database going away (PostgreSQL)', () => {
     const health = await api.get('/api/v1/healthz')
     expect(health.status).toBe(503)
     expect(health.json.error.code).toBe('database_unavailable')
-    for (const res of [await api.post('/api/tasks', { title: 'lost?' }), await api.get('/api/tasks'), await api.post('/api/sync/push', { clientId: 'd1', mutations: [] })]) {
+    for (const res of [
+      await api.post('/api/tasks', { title: 'lost?' }),
+      await api.get('/api/tasks'),
+      await api.post('/api/sync/push', { clientId: 'd1', mutations: [] }),
+    ]) {
       expect(res.status).toBe(503)
       expect(res.json.error.code).toBe('database_unavailable')
       expect(res.json.requestId).toEqual(expect.any(String))

@@ -8,7 +8,11 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const BIN = fileURLToPath(new URL('../../packages/cli/bin/pulse.js', import.meta.url))
 
 /** Runs `pulse <args>` to completion; resolves with its exit code and output. */
-export function runPulse(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runPulse(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env } })
     let stdout = ''
@@ -40,7 +44,10 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts `pulse serve` and resolves once its health probe answers 200. */
-export async function startPulse(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+export async function startPulse(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   const port = await freePort()
   const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port), ...args], { cwd: ROOT, env: { ...process.env, ...env } })
   let output = ''

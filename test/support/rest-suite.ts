@@ -46,11 +46,23 @@ export function runRestSuite(name: string, makeStorage: () => Promise<Storage>):
     }
 
     it('creates, reads, lists, filters, patches, deletes and keeps history', async () => {
-      const created = await api.post('/api/tasks', { title: 'Write the README', priority: 2, tags: ['docs', 'b'] }, { 'x-request-id': 'req-create-1' })
+      const created = await api.post(
+        '/api/tasks',
+        { title: 'Write the README', priority: 2, tags: ['docs', 'b'] },
+        { 'x-request-id': 'req-create-1' },
+      )
       expect(created.status).toBe(201)
       expect(created.headers.get('x-request-id')).toBe('req-create-1')
       const t = created.json
-      expect(t).toMatchObject({ title: 'Write the README', status: 'todo', priority: 2, tags: ['b', 'docs'], version: 1, deletedAt: null, dueDate: null })
+      expect(t).toMatchObject({
+        title: 'Write the README',
+        status: 'todo',
+        priority: 2,
+        tags: ['b', 'docs'],
+        version: 1,
+        deletedAt: null,
+        dueDate: null,
+      })
       expect(t.id).toMatch(UUID)
       expect(t.vclock).toEqual({ server: 1 })
       expect(created.headers.get('location')).toBe(`/api/tasks/${t.id}`)
@@ -101,7 +113,8 @@ export function runRestSuite(name: string, makeStorage: () => Promise<Storage>):
     it('pages through a list with keyset cursors, each record once', async () => {
       const project = (await api.post('/api/projects', { name: 'Paging', orgId: '0192f0b4-1c6a-7000-8000-0000000000aa' })).json
       const made = new Set<string>()
-      for (let i = 0; i < 7; i++) made.add((await api.post('/api/tasks', { title: `p${i}`, projectId: project.id, priority: i % 3 })).json.id)
+      for (let i = 0; i < 7; i++)
+        made.add((await api.post('/api/tasks', { title: `p${i}`, projectId: project.id, priority: i % 3 })).json.id)
       for (const order of ['createdAt', '-createdAt', 'priority', '-priority', 'title', 'dueDate']) {
         const seen: string[] = []
         let cursor: string | null = null
@@ -150,15 +163,35 @@ export function runRestSuite(name: string, makeStorage: () => Promise<Storage>):
         ['malformed JSON', () => api.post('/api/tasks', '{"title": "x",'), 400, 'invalid_json'],
         ['empty JSON body', () => api.post('/api/tasks', ''), 400, 'invalid_json'],
         ['__proto__ key', () => api.post('/api/tasks', '{"title":"x","__proto__":{"admin":true}}'), 400, 'invalid_json'],
-        ['constructor.prototype key', () => api.post('/api/tasks', '{"title":"x","constructor":{"prototype":{"a":1}}}'), 400, 'invalid_json'],
-        ['wrong content type', () => api.post('/api/tasks', 'title=x', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'unsupported_media_type'],
-        ['10 MB body', () => api.post('/api/tasks', JSON.stringify({ title: 'x', description: 'y'.repeat(10 * 1024 * 1024) })), 413, 'payload_too_large'],
+        [
+          'constructor.prototype key',
+          () => api.post('/api/tasks', '{"title":"x","constructor":{"prototype":{"a":1}}}'),
+          400,
+          'invalid_json',
+        ],
+        [
+          'wrong content type',
+          () => api.post('/api/tasks', 'title=x', { 'content-type': 'application/x-www-form-urlencoded' }),
+          415,
+          'unsupported_media_type',
+        ],
+        [
+          '10 MB body',
+          () => api.post('/api/tasks', JSON.stringify({ title: 'x', description: 'y'.repeat(10 * 1024 * 1024) })),
+          413,
+          'payload_too_large',
+        ],
         ['unknown model', () => api.post('/api/widgets', { title: 'x' }), 404, 'not_found'],
         ['unknown model list', () => api.get('/api/widgets'), 404, 'not_found'],
         ['invalid UUID', () => api.get('/api/tasks/not-a-uuid'), 400, 'invalid_id'],
         ['invalid UUID patch', () => api.patch('/api/tasks/123', { title: 'x' }), 400, 'invalid_id'],
         ['absent record', () => api.get('/api/tasks/0192f0b4-1c6a-7000-8000-00000000dead'), 404, 'not_found'],
-        ['bad If-Match', () => api.patch('/api/tasks/0192f0b4-1c6a-7000-8000-00000000dead', { title: 'x' }, { 'if-match': 'abc' }), 400, 'bad_request'],
+        [
+          'bad If-Match',
+          () => api.patch('/api/tasks/0192f0b4-1c6a-7000-8000-00000000dead', { title: 'x' }, { 'if-match': 'abc' }),
+          400,
+          'bad_request',
+        ],
         ['empty patch', () => api.patch('/api/tasks/0192f0b4-1c6a-7000-8000-00000000dead', {}), 422, 'validation_failed'],
         ['unknown filter', () => api.get('/api/tasks?colour=red'), 400, 'bad_request'],
         ['SQL-looking filter field', () => api.get('/api/tasks?title%22%3B%20DROP%20TABLE%20task%3B--=1'), 400, 'bad_request'],
@@ -207,8 +240,14 @@ export function runRestSuite(name: string, makeStorage: () => Promise<Storage>):
       const doc = await api.get('/api/schema')
       expect(doc.status).toBe(200)
       expect(doc.json.openapi).toBe('3.1.0')
-      expect(Object.keys(doc.json.paths)).toEqual(expect.arrayContaining(['/api/tasks', '/api/tasks/{id}', '/api/tasks/{id}/history', '/api/items', '/api/v1/healthz']))
-      expect(doc.json.paths['/api/tasks'].post.requestBody.content['application/json'].schema.properties.status.enum).toEqual(['todo', 'in_progress', 'done'])
+      expect(Object.keys(doc.json.paths)).toEqual(
+        expect.arrayContaining(['/api/tasks', '/api/tasks/{id}', '/api/tasks/{id}/history', '/api/items', '/api/v1/healthz']),
+      )
+      expect(doc.json.paths['/api/tasks'].post.requestBody.content['application/json'].schema.properties.status.enum).toEqual([
+        'todo',
+        'in_progress',
+        'done',
+      ])
       const ui = await fetch(`${server.url}/api/docs/`)
       expect(ui.status).toBe(200)
       expect(await ui.text()).toMatch(/swagger/i)

@@ -1,9 +1,12 @@
 /** Starting a real Pulse server on an ephemeral port for protocol-level tests. */
 import type { Schema } from '@pulse/core'
-import { type RunningServer, type Storage, startServer } from '@pulse/server'
+import { type RunningServer, type StartOptions, type Storage, startServer } from '@pulse/server'
+
+/** Server options a test may set: body limit, bus (default in-process), WebSocket settings. */
+export type TestServerOptions = Pick<StartOptions, 'bodyLimitBytes' | 'bus' | 'realtime'>
 
 /** Starts a server over the storage (which it then owns) on 127.0.0.1 and a free port. */
-export async function startTestServer(schema: Schema, storage: Storage, options: { bodyLimitBytes?: number } = {}): Promise<RunningServer> {
+export async function startTestServer(schema: Schema, storage: Storage, options: TestServerOptions = {}): Promise<RunningServer> {
   return startServer({ schema, database: storage, port: 0, logger: false, ...options })
 }
 

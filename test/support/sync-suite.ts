@@ -24,7 +24,15 @@ class Device {
     return res.json
   }
   /** A mutation with the next mid. */
-  m(op: 'create' | 'update' | 'delete', model: string, id: string, vclock: Json, data?: Json, baseVersion?: number, at = new Date().toISOString()): Json {
+  m(
+    op: 'create' | 'update' | 'delete',
+    model: string,
+    id: string,
+    vclock: Json,
+    data?: Json,
+    baseVersion?: number,
+    at = new Date().toISOString(),
+  ): Json {
     this.mid += 1
     return { mid: this.mid, model, op, id, vclock, at, ...(data ? { data } : {}), ...(baseVersion !== undefined ? { baseVersion } : {}) }
   }
@@ -65,7 +73,10 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<Storage>):
       const { id, record } = await shared({ title: 'first' })
       expect(record).toMatchObject({ id, version: 1, title: 'first', vclock: { [A.id]: 1 } })
       const res = await A.push(A.m('update', 'note', id, { [A.id]: 2 }, { title: 'second' }, 1))
-      expect(res).toMatchObject({ lastMid: 2, results: [{ mid: 2, status: 'applied', record: { title: 'second', version: 2, vclock: { [A.id]: 2 } } }] })
+      expect(res).toMatchObject({
+        lastMid: 2,
+        results: [{ mid: 2, status: 'applied', record: { title: 'second', version: 2, vclock: { [A.id]: 2 } } }],
+      })
     })
 
     it('merges concurrent edits of different fields, both kept (merged)', async () => {
@@ -91,7 +102,10 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<Storage>):
       const first = await A.push(m)
       expect(first.results[0].status).toBe('applied')
       const again = await A.push(m)
-      expect(again).toMatchObject({ lastMid: first.lastMid, results: [{ mid: m.mid, status: 'duplicate', record: { title: 'once', version: 2 } }] })
+      expect(again).toMatchObject({
+        lastMid: first.lastMid,
+        results: [{ mid: m.mid, status: 'duplicate', record: { title: 'once', version: 2 } }],
+      })
       const history = await api.get(`/api/notes/${id}/history`)
       expect(history.json.items).toHaveLength(2)
     })
@@ -122,8 +136,14 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<Storage>):
       const id = uuidv7()
       const cases: Json[] = [
         { clientId: A.id, mutations: [{ mid: 1, model: 'note', op: 'create', id, vclock: {}, at: 'x', data: {} }] },
-        { clientId: A.id, mutations: [{ mid: 'one', model: 'note', op: 'create', id, vclock: {}, at: new Date().toISOString(), data: {} }] },
-        { clientId: A.id, mutations: [A.m('create', 'note', id, { [A.id]: 1 }, {}), { ...A.m('create', 'note', uuidv7(), { [A.id]: 2 }, {}), mid: 1 }] },
+        {
+          clientId: A.id,
+          mutations: [{ mid: 'one', model: 'note', op: 'create', id, vclock: {}, at: new Date().toISOString(), data: {} }],
+        },
+        {
+          clientId: A.id,
+          mutations: [A.m('create', 'note', id, { [A.id]: 1 }, {}), { ...A.m('create', 'note', uuidv7(), { [A.id]: 2 }, {}), mid: 1 }],
+        },
         { clientId: 'bad id!', mutations: [] },
         { clientId: A.id, mutations: 'nope' },
         { clientId: A.id, mutations: [{ ...A.m('update', 'note', id, { [A.id]: 1 }, { title: 'x' }), baseVersion: undefined }] },
@@ -134,9 +154,15 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<Storage>):
         expect(res.status, JSON.stringify(body)).toBe(400)
         expect(res.json.error.code).toBe('bad_request')
       }
-      const poisoned = await api.post('/api/sync/push', `{"clientId":"${A.id}","mutations":[{"mid":1,"model":"note","op":"create","id":"${id}","vclock":{"__proto__":{"x":1}},"at":"${new Date().toISOString()}","data":{}}]}`)
+      const poisoned = await api.post(
+        '/api/sync/push',
+        `{"clientId":"${A.id}","mutations":[{"mid":1,"model":"note","op":"create","id":"${id}","vclock":{"__proto__":{"x":1}},"at":"${new Date().toISOString()}","data":{}}]}`,
+      )
       expect(poisoned.status).toBe(400)
-      const big = await api.post('/api/sync/push', { clientId: A.id, mutations: Array.from({ length: 1001 }, (_, i) => A.m('create', 'note', uuidv7(), { [A.id]: i + 1 }, {})) })
+      const big = await api.post('/api/sync/push', {
+        clientId: A.id,
+        mutations: Array.from({ length: 1001 }, (_, i) => A.m('create', 'note', uuidv7(), { [A.id]: i + 1 }, {})),
+      })
       expect(big.status).toBe(413)
       expect((await api.get(`/api/notes/${id}`)).status).toBe(404)
     })
@@ -204,7 +230,15 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<Storage>):
         const r = await contest({ secret: 'base', title: 't' }, { secret: 'from A' }, { secret: 'from B', color: 'green' })
         expect(r.status).toBe('conflict')
         expect(r.record).toMatchObject({ secret: 'from A', color: 'green', version: 3 })
-        expect(r.conflict).toMatchObject({ model: 'note', fields: ['secret'], base: { secret: 'base' }, local: { secret: 'from B' }, remote: { secret: 'from A' }, status: 'open', clientId: B.id })
+        expect(r.conflict).toMatchObject({
+          model: 'note',
+          fields: ['secret'],
+          base: { secret: 'base' },
+          local: { secret: 'from B' },
+          remote: { secret: 'from A' },
+          status: 'open',
+          clientId: B.id,
+        })
         const open = await api.get('/api/sync/conflicts?status=open')
         expect(open.json.items.map((c: Json) => c.id)).toContain(r.conflict.id)
         const resolved = await api.post(`/api/sync/conflicts/${r.conflict.id}/resolve`, { choice: 'local' })
@@ -212,7 +246,11 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<Storage>):
         expect(resolved.json.record).toMatchObject({ secret: 'from B', version: 4 })
         expect(resolved.json.conflict).toMatchObject({ status: 'resolved', resolution: { choice: 'local' } })
         const history = await api.get(`/api/notes/${r.record.id}/history`)
-        expect(history.json.items.at(-1)).toMatchObject({ op: 'resolve', version: 4, changes: { secret: { old: 'from A', new: 'from B' } } })
+        expect(history.json.items.at(-1)).toMatchObject({
+          op: 'resolve',
+          version: 4,
+          changes: { secret: { old: 'from A', new: 'from B' } },
+        })
         const twice = await api.post(`/api/sync/conflicts/${r.conflict.id}/resolve`, { choice: 'remote' })
         expect(twice.status).toBe(409)
         expect((await api.post(`/api/sync/conflicts/${uuidv7()}/resolve`, { choice: 'local' })).status).toBe(404)
@@ -284,7 +322,10 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<Storage>):
       it('narrows to the named models (selective sync)', async () => {
         devices()
         const before = (await api.get('/api/sync/pull?limit=5000')).json.cursor
-        await A.push(A.m('create', 'memo', uuidv7(), { [A.id]: 1 }, { text: 'm' }), A.m('create', 'ping', uuidv7(), { [A.id]: 1 }, { n: 1 }))
+        await A.push(
+          A.m('create', 'memo', uuidv7(), { [A.id]: 1 }, { text: 'm' }),
+          A.m('create', 'ping', uuidv7(), { [A.id]: 1 }, { n: 1 }),
+        )
         const memos = await api.get(`/api/sync/pull?cursor=${before}&models=memo`)
         expect(memos.json.changes.map((c: Json) => c.model)).toEqual(['memo'])
         expect((await api.get('/api/sync/pull?models=widget')).status).toBe(404)

@@ -25,7 +25,8 @@ export function describeFailure(error: unknown, database: string): string {
   const code = (error as { code?: unknown } | null)?.code
   if (code === 'EADDRINUSE') return `the port is already in use: stop the other server or pick another with --port`
   if (code === 'EACCES') return `not allowed to listen on that port: pick one above 1023 with --port`
-  if (isPulseError(error) && error.code === 'database_unavailable') return `cannot reach the database ${redactUrl(database)}: ${error.message}`
+  if (isPulseError(error) && error.code === 'database_unavailable')
+    return `cannot reach the database ${redactUrl(database)}: ${error.message}`
   if (isPulseError(error)) return error.message
   return error instanceof Error ? error.message : String(error)
 }
@@ -47,7 +48,9 @@ export function buildProgram(): Command {
       try {
         const { schema } = await loadConfig(opts.config)
         const server = await startServer({ schema, database, port, host: opts.host })
-        server.app.log.info(`pulse: serving ${[...schema.models.keys()].join(', ')} on ${server.url} (database ${redactUrl(database)}); docs at ${server.url}/api/docs`)
+        server.app.log.info(
+          `pulse: serving ${[...schema.models.keys()].join(', ')} on ${server.url} (database ${redactUrl(database)}); docs at ${server.url}/api/docs`,
+        )
         const stop = () => {
           server.close().then(
             () => process.exit(0),
@@ -75,9 +78,12 @@ export function buildProgram(): Command {
       try {
         const { schema } = await loadConfig(opts.config)
         storage = await createStorage(database)
-        const plan = opts.dryRun ? await storage.planMigration(schema) : await storage.migrate(schema, { allowDataLoss: opts.allowDataLoss === true })
+        const plan = opts.dryRun
+          ? await storage.planMigration(schema)
+          : await storage.migrate(schema, { allowDataLoss: opts.allowDataLoss === true })
         if (plan.steps.length === 0) console.log('pulse migrate: the database is up to date')
-        for (const step of plan.steps) console.log(`${plan.applied ? 'applied' : 'would apply'}: ${step.description}${step.destructive ? ' (loses data)' : ''}`)
+        for (const step of plan.steps)
+          console.log(`${plan.applied ? 'applied' : 'would apply'}: ${step.description}${step.destructive ? ' (loses data)' : ''}`)
       } catch (e) {
         console.error(`pulse migrate: ${describeFailure(e, database)}`)
         process.exitCode = 1

@@ -33,9 +33,12 @@ describe('defineModel', () => {
     expectTypeOf<{ done: true }>().not.toMatchTypeOf<In>()
   })
 
-  it.each(['id', 'version', 'vclock', 'createdAt', 'updatedAt', 'deletedAt', 'localOnly', 'syncError'])('refuses the reserved name %s', (name) => {
-    expect(() => defineModel('thing', { fields: { [name]: f.string() } })).toThrow(/reserved name/)
-  })
+  it.each(['id', 'version', 'vclock', 'createdAt', 'updatedAt', 'deletedAt', 'localOnly', 'syncError'])(
+    'refuses the reserved name %s',
+    (name) => {
+      expect(() => defineModel('thing', { fields: { [name]: f.string() } })).toThrow(/reserved name/)
+    },
+  )
 
   it('refuses bad names, empty models, two owners and policies that do not fit', () => {
     expect(() => defineModel('Bad Name', { fields: { a: f.string() } })).toThrow(/model name/)

@@ -130,8 +130,10 @@ function parseMutation(value: unknown, i: number, issues: FieldIssue[]): Mutatio
   if (typeof model !== 'string' || model.length === 0 || model.length > 63) at('model', 'wrong_type', 'a model name')
   if (op !== 'create' && op !== 'update' && op !== 'delete') at('op', 'invalid_choice', 'create, update or delete')
   if (!isUuid(id)) at('id', 'invalid_id', 'a UUID')
-  if (baseVersion !== undefined && baseVersion !== null && (!isCount(baseVersion) || baseVersion < 1)) at('baseVersion', 'wrong_type', 'a positive integer')
-  if (op !== 'create' && (baseVersion === undefined || baseVersion === null)) at('baseVersion', 'required', 'updates and deletes name the version they started from')
+  if (baseVersion !== undefined && baseVersion !== null && (!isCount(baseVersion) || baseVersion < 1))
+    at('baseVersion', 'wrong_type', 'a positive integer')
+  if (op !== 'create' && (baseVersion === undefined || baseVersion === null))
+    at('baseVersion', 'required', 'updates and deletes name the version they started from')
   if (!isValidClock(vclock)) at('vclock', 'invalid_clock', 'an object of device id to non-negative integer')
   if (data !== undefined && data !== null && !isObject(data)) at('data', 'wrong_type', 'an object')
   if (op !== 'delete' && !isObject(data)) at('data', 'required', 'creates and updates carry data')
@@ -163,7 +165,8 @@ export function parseMutations(value: unknown): Mutation[] {
     const parsed = parseMutation(m, i, issues)
     if (!parsed) return
     const prev = out[out.length - 1]
-    if (prev && parsed.mid <= prev.mid) issues.push({ field: `mutations[${i}].mid`, code: 'not_increasing', message: 'mids must strictly increase' })
+    if (prev && parsed.mid <= prev.mid)
+      issues.push({ field: `mutations[${i}].mid`, code: 'not_increasing', message: 'mids must strictly increase' })
     out.push(parsed)
   })
   if (issues.length > 0) throw new PulseError('bad_request', 'the push has malformed mutations', issues.slice(0, 100))
@@ -174,7 +177,9 @@ export function parseMutations(value: unknown): Mutation[] {
 export function parsePushRequest(value: unknown): PushRequest {
   if (!isObject(value)) throw new PulseError('bad_request', 'a push is an object { clientId, mutations }')
   if (!isClientId(value.clientId)) {
-    throw new PulseError('bad_request', 'clientId must be 1-128 letters, digits or ._:-', [{ field: 'clientId', code: 'invalid_id', message: 'a device id' }])
+    throw new PulseError('bad_request', 'clientId must be 1-128 letters, digits or ._:-', [
+      { field: 'clientId', code: 'invalid_id', message: 'a device id' },
+    ])
   }
   return { clientId: value.clientId, mutations: parseMutations(value.mutations) }
 }
@@ -198,7 +203,8 @@ export function parseClientMessage(value: unknown): ClientMessage {
     case 'hello': {
       if (!isClientId(value.clientId)) throw new PulseError('bad_request', 'hello needs a clientId')
       if (value.token !== undefined && typeof value.token !== 'string') throw new PulseError('bad_request', 'token is a string')
-      if (value.schemaVersion !== undefined && !isCount(value.schemaVersion)) throw new PulseError('bad_request', 'schemaVersion is an integer')
+      if (value.schemaVersion !== undefined && !isCount(value.schemaVersion))
+        throw new PulseError('bad_request', 'schemaVersion is an integer')
       const models = parseModels(value.models)
       return {
         type: 'hello',
@@ -213,7 +219,11 @@ export function parseClientMessage(value: unknown): ClientMessage {
       if (value.limit !== undefined && (!isCount(value.limit) || value.limit < 1 || value.limit > MAX_PULL_LIMIT)) {
         throw new PulseError('bad_request', `limit is 1 to ${MAX_PULL_LIMIT}`)
       }
-      return { type: 'pull', cursor: (cursor as string | undefined) ?? null, ...(typeof value.limit === 'number' ? { limit: value.limit } : {}) }
+      return {
+        type: 'pull',
+        cursor: (cursor as string | undefined) ?? null,
+        ...(typeof value.limit === 'number' ? { limit: value.limit } : {}),
+      }
     }
     case 'push':
       return { type: 'push', mutations: parseMutations(value.mutations) }

@@ -120,13 +120,16 @@ describe('validateCreate', () => {
 
   it('never throws anything but a PulseError, whatever the input (property)', () => {
     fc.assert(
-      fc.property(fc.dictionary(fc.constantFrom('name', 'price', 'qty', 'when', 'day', 'kind', 'tags', 'meta', 'flag', 'x'), fc.jsonValue()), (input) => {
-        try {
-          validateCreate(item, input)
-        } catch (e) {
-          expect(isPulseError(e)).toBe(true)
-        }
-      }),
+      fc.property(
+        fc.dictionary(fc.constantFrom('name', 'price', 'qty', 'when', 'day', 'kind', 'tags', 'meta', 'flag', 'x'), fc.jsonValue()),
+        (input) => {
+          try {
+            validateCreate(item, input)
+          } catch (e) {
+            expect(isPulseError(e)).toBe(true)
+          }
+        },
+      ),
       { seed: Number(process.env.FC_SEED ?? 42), numRuns: Number(process.env.FC_RUNS ?? 300) },
     )
   })

@@ -3,8 +3,18 @@
  * the new states it makes, and the history and conflicts it records. Each op is decided here;
  * `write.ts` runs the transaction around it.
  */
-import { compareClocks, type Conflict, type ModelDefinition, mergeClocks, PulseError, type Schema, uuidv7, validateUpdate, type VectorClock } from '@pulse/core'
-import type { ChangeEntry, HistoryEntry, StoredRecord, StorageTx } from '../storage/storage.ts'
+import {
+  type Conflict,
+  compareClocks,
+  type ModelDefinition,
+  mergeClocks,
+  PulseError,
+  type Schema,
+  uuidv7,
+  type VectorClock,
+  validateUpdate,
+} from '@pulse/core'
+import type { ChangeEntry, HistoryEntry, StorageTx, StoredRecord } from '../storage/storage.ts'
 import type { Context } from './context.ts'
 import { sameValue } from './records.ts'
 import { type ManualFields, resolveUpdate, type SyncEdit } from './resolve.ts'
@@ -15,7 +25,14 @@ export const SERVER_CLOCK_ID = 'server'
 
 /** An op after validation, ready to apply. */
 export type Prepared =
-  | { kind: 'create'; model: ModelDefinition; id: string | undefined; values: Record<string, unknown>; given: ReadonlySet<string>; sync?: SyncEdit }
+  | {
+      kind: 'create'
+      model: ModelDefinition
+      id: string | undefined
+      values: Record<string, unknown>
+      given: ReadonlySet<string>
+      sync?: SyncEdit
+    }
   | { kind: 'update'; model: ModelDefinition; id: string; values: Record<string, unknown>; ifVersion: number | undefined; sync?: SyncEdit }
   | { kind: 'delete'; model: ModelDefinition; id: string; ifVersion: number | undefined; sync?: SyncEdit }
   | { kind: 'resolve'; model?: undefined; id?: undefined; conflictId: string; choice: 'local' | 'remote' | 'custom'; data: unknown }
@@ -91,7 +108,10 @@ export class Batch {
     for (const p of prepared) {
       if (!p?.model || !p.id) continue
       let set = ids.get(p.model)
-      if (!set) ids.set(p.model, (set = new Set()))
+      if (!set) {
+        set = new Set()
+        ids.set(p.model, set)
+      }
       set.add(p.id)
     }
     for (const [model, set] of ids) {
@@ -170,7 +190,16 @@ export class Batch {
     for (const [name, value] of Object.entries(values)) changes[name] = { old: null, new: value }
     const clock: VectorClock = p.sync ? mergeClocks(p.sync.vclock, {}) : {}
     if (Object.keys(clock).length === 0) clock[this.clockId(p.sync)] = 1
-    const record: StoredRecord = { id, version: 1, vclock: clock, createdAt: this.nowIso, updatedAt: this.nowIso, deletedAt: null, fieldVersions, values }
+    const record: StoredRecord = {
+      id,
+      version: 1,
+      vclock: clock,
+      createdAt: this.nowIso,
+      updatedAt: this.nowIso,
+      deletedAt: null,
+      fieldVersions,
+      values,
+    }
     this.record('create', p.model, record, changes, at)
     return { status: 'applied', model: p.model, record }
   }
@@ -212,7 +241,15 @@ export class Batch {
     }
     const version = existing.version + 1
     const fieldVersions = { ...existing.fieldVersions }
-    const next: StoredRecord = { ...existing, version, vclock, updatedAt: this.nowIso, deletedAt: null, fieldVersions, values: { ...existing.values } }
+    const next: StoredRecord = {
+      ...existing,
+      version,
+      vclock,
+      updatedAt: this.nowIso,
+      deletedAt: null,
+      fieldVersions,
+      values: { ...existing.values },
+    }
     for (const [name, c] of Object.entries(changes)) {
       fieldVersions[name] = version
       next.values[name] = c.new
@@ -221,7 +258,12 @@ export class Batch {
     return { status, model, record: next, ...(conflict ? { conflict } : {}) }
   }
 
-  private async remove(model: ModelDefinition, existing: StoredRecord, ifVersion: number | undefined, sync: SyncEdit | undefined): Promise<Applied> {
+  private async remove(
+    model: ModelDefinition,
+    existing: StoredRecord,
+    ifVersion: number | undefined,
+    sync: SyncEdit | undefined,
+  ): Promise<Applied> {
     checkVersion(model, existing, ifVersion)
     let vclock: VectorClock
     let status: AppliedStatus = 'applied'
@@ -244,12 +286,15 @@ export class Batch {
   private async resolve(p: Extract<Prepared, { kind: 'resolve' }>): Promise<Applied> {
     const conflict = await this.tx.getConflict(p.conflictId)
     const { actor } = this.ctx
-    if (!conflict || (!actor.admin && conflict.userId !== actor.userId)) throw new PulseError('not_found', `no conflict with id ${p.conflictId}`)
+    if (!conflict || (!actor.admin && conflict.userId !== actor.userId))
+      throw new PulseError('not_found', `no conflict with id ${p.conflictId}`)
     if (conflict.status !== 'open') throw new PulseError('version_conflict', 'the conflict is already resolved')
     const model = this.schema.model(conflict.model)
     const chosen = p.choice === 'local' ? conflict.local : p.choice === 'remote' ? conflict.remote : p.data
     if (p.choice === 'custom' && (typeof chosen !== 'object' || chosen === null)) {
-      throw new PulseError('validation_failed', 'a custom resolution needs data: the values to keep', [{ field: 'data', code: 'required', message: 'is required' }])
+      throw new PulseError('validation_failed', 'a custom resolution needs data: the values to keep', [
+        { field: 'data', code: 'required', message: 'is required' },
+      ])
     }
     const values = validateUpdate(model, chosen)
     if (!this.slot(model, conflict.recordId).before) {
@@ -297,7 +342,10 @@ export class Batch {
       if (!s.current || s.current === s.before) continue
       const target = s.before ? updates : inserts
       let list = target.get(s.model)
-      if (!list) target.set(s.model, (list = []))
+      if (!list) {
+        list = []
+        target.set(s.model, list)
+      }
       list.push(s.current)
       changed.push({ model: s.model, record: s.current })
     }

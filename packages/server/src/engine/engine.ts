@@ -3,7 +3,16 @@
  * any transport. HTTP, WebSocket, GraphQL and the CLI are thin adapters that decode, call the
  * engine, encode.
  */
-import { type Conflict, isUuid, type ModelDefinition, PulseError, type PushRequest, type PushResponse, type PushResult, type Schema } from '@pulse/core'
+import {
+  type Conflict,
+  isUuid,
+  type ModelDefinition,
+  PulseError,
+  type PushRequest,
+  type PushResponse,
+  type PushResult,
+  type Schema,
+} from '@pulse/core'
 import type { HistoryEntry, ListOrder, Storage, StoredRecord } from '../storage/storage.ts'
 import type { Context } from './context.ts'
 import { type PullPage, type PullRequest, pull } from './pull.ts'
@@ -47,7 +56,12 @@ export interface Engine {
   /** §5: the caller's conflicts (everyone's for admins). */
   listConflicts(ctx: Context, status?: 'open' | 'resolved'): Promise<Conflict[]>
   /** §5: applies a person's choice for an open conflict as a new version. */
-  resolveConflict(ctx: Context, id: string, choice: 'local' | 'remote' | 'custom', data?: unknown): Promise<{ conflict: Conflict; record: StoredRecord }>
+  resolveConflict(
+    ctx: Context,
+    id: string,
+    choice: 'local' | 'remote' | 'custom',
+    data?: unknown,
+  ): Promise<{ conflict: Conflict; record: StoredRecord }>
   /**
    * Purges tombstones deleted more than `retentionDays` ago (default 90); pulls from cursors
    * older than the purge then answer `cursor_expired` (§2). Returns how many were purged.
@@ -168,7 +182,10 @@ export function createEngine(options: EngineOptions): Engine {
     pull: (ctx, request) => pull(storage, schema, ctx, request),
     async listConflicts(ctx, status) {
       const { actor } = ctx
-      return storage.listConflicts({ ...(actor.admin ? {} : { userId: actor.userId }), ...(status ? { status } : {}), limit: MAX_CONFLICTS_LISTED }, ctx.signal)
+      return storage.listConflicts(
+        { ...(actor.admin ? {} : { userId: actor.userId }), ...(status ? { status } : {}), limit: MAX_CONFLICTS_LISTED },
+        ctx.signal,
+      )
     },
     async resolveConflict(ctx, id, choice, data) {
       const { outcomes } = await applyWrites(deps, ctx, [{ op: 'resolve', conflictId: id, choice, data }], { atomic: true })

@@ -2,7 +2,16 @@
  * Pull (PROTOCOL.md §2–§3): the latest state of every record in the caller's scope that
  * changed after a cursor, tombstones included, in change order, a page at a time.
  */
-import { type Change, DEFAULT_PULL_LIMIT, decodeCursor, encodeCursor, MAX_PULL_LIMIT, type ModelDefinition, PulseError, type Schema } from '@pulse/core'
+import {
+  type Change,
+  DEFAULT_PULL_LIMIT,
+  decodeCursor,
+  encodeCursor,
+  MAX_PULL_LIMIT,
+  type ModelDefinition,
+  PulseError,
+  type Schema,
+} from '@pulse/core'
 import type { ChangeFilter, ChangeRow, Storage, StoredRecord } from '../storage/storage.ts'
 import type { Actor, Context } from './context.ts'
 import { toWire } from './records.ts'
@@ -32,11 +41,19 @@ export function changeFilter(schema: Schema, actor: Actor, models: readonly stri
 }
 
 /** Loads the records behind change rows, in one read per model. */
-async function loadRecords(storage: Storage, schema: Schema, rows: readonly ChangeRow[], signal?: AbortSignal): Promise<Map<string, StoredRecord>> {
+async function loadRecords(
+  storage: Storage,
+  schema: Schema,
+  rows: readonly ChangeRow[],
+  signal?: AbortSignal,
+): Promise<Map<string, StoredRecord>> {
   const byModel = new Map<string, string[]>()
   for (const r of rows) {
     let ids = byModel.get(r.model)
-    if (!ids) byModel.set(r.model, (ids = []))
+    if (!ids) {
+      ids = []
+      byModel.set(r.model, ids)
+    }
     ids.push(r.recordId)
   }
   const out = new Map<string, StoredRecord>()
@@ -50,7 +67,13 @@ async function loadRecords(storage: Storage, schema: Schema, rows: readonly Chan
 }
 
 /** Turns change rows into wire changes the actor may see. */
-export async function changesFor(storage: Storage, schema: Schema, actor: Actor, rows: readonly ChangeRow[], signal?: AbortSignal): Promise<Change[]> {
+export async function changesFor(
+  storage: Storage,
+  schema: Schema,
+  actor: Actor,
+  rows: readonly ChangeRow[],
+  signal?: AbortSignal,
+): Promise<Change[]> {
   const records = await loadRecords(storage, schema, rows, signal)
   const changes: Change[] = []
   for (const row of rows) {
@@ -68,11 +91,15 @@ export async function changesFor(storage: Storage, schema: Schema, actor: Actor,
  */
 export async function pull(storage: Storage, schema: Schema, ctx: Context, request: PullRequest): Promise<PullPage> {
   const limit = request.limit ?? DEFAULT_PULL_LIMIT
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PULL_LIMIT) throw new PulseError('bad_request', `limit is 1 to ${MAX_PULL_LIMIT}`)
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PULL_LIMIT)
+    throw new PulseError('bad_request', `limit is 1 to ${MAX_PULL_LIMIT}`)
   const position = decodeCursor(request.cursor)
   const filter = changeFilter(schema, ctx.actor, request.models)
   if (position > 0 && position < (await storage.purgedPosition(ctx.signal))) {
-    throw new PulseError('cursor_expired', 'deleted records past this cursor were purged: pull from no cursor and keep your pending changes')
+    throw new PulseError(
+      'cursor_expired',
+      'deleted records past this cursor were purged: pull from no cursor and keep your pending changes',
+    )
   }
   const rows = await storage.readChanges(position, limit, filter, ctx.signal)
   const last = rows[rows.length - 1]

@@ -82,7 +82,9 @@ export function resolveUpdate(
   if (order === 'AFTER') return { kind: 'apply', status: 'applied', values: data, vclock, manual: undefined }
 
   const baseVersion = edit.baseVersion ?? 0
-  const contested = Object.keys(data).filter((f) => (existing.fieldVersions[f] ?? 0) > baseVersion && !sameValue(existing.values[f], data[f]))
+  const contested = Object.keys(data).filter(
+    (f) => (existing.fieldVersions[f] ?? 0) > baseVersion && !sameValue(existing.values[f], data[f]),
+  )
   const histories = contested.length > 0 ? fieldHistories(history, baseVersion) : new Map<string, FieldHistory>()
   const values: Record<string, unknown> = { ...data }
   const manual: ManualFields = { fields: [], base: {}, local: {}, remote: {} }

@@ -5,7 +5,7 @@
  * version, clock, per-field versions, tombstones, conflicts), records the client's `lastMid`,
  * appends history and the change order. Listeners hear about the changes only after commit.
  */
-import { clampAt, isUuid, type Conflict, PulseError, type Schema, validateCreate, validateUpdate, type VectorClock } from '@pulse/core'
+import { type Conflict, clampAt, isUuid, PulseError, type Schema, type VectorClock, validateCreate, validateUpdate } from '@pulse/core'
 import type { Storage, StoredRecord } from '../storage/storage.ts'
 import { type Applied, Batch, type CommittedChange, type Prepared } from './batch.ts'
 import type { Context } from './context.ts'
@@ -92,12 +92,20 @@ function prepare(schema: Schema, op: WriteOp, sync: SyncEdit | undefined): Prepa
     case 'create': {
       const { id, values } = validateCreate(model, op.data)
       const pathId = op.id === undefined ? undefined : checkId(op.id)
-      if (pathId !== undefined && id !== undefined && pathId !== id) throw new PulseError('bad_request', 'the id of the mutation and of its data differ')
+      if (pathId !== undefined && id !== undefined && pathId !== id)
+        throw new PulseError('bad_request', 'the id of the mutation and of its data differ')
       const given = new Set(Object.keys(op.data as object).filter((k) => model.specs.has(k)))
       return { kind: 'create', model, id: pathId ?? id, values, given, ...withSync }
     }
     case 'update':
-      return { kind: 'update', model, id: checkId(op.id), values: validateUpdate(model, op.data), ifVersion: checkIfVersion(op.ifVersion), ...withSync }
+      return {
+        kind: 'update',
+        model,
+        id: checkId(op.id),
+        values: validateUpdate(model, op.data),
+        ifVersion: checkIfVersion(op.ifVersion),
+        ...withSync,
+      }
     case 'delete':
       return { kind: 'delete', model, id: checkId(op.id), ifVersion: checkIfVersion(op.ifVersion), ...withSync }
     default:
@@ -117,7 +125,12 @@ function syncEdit(op: WriteOp, clientId: string | undefined, nowMs: number): Syn
  * Invalid ops are refused before the transaction starts. With `atomic`, any refusal aborts the
  * whole batch and is thrown; a database failure always aborts the whole batch.
  */
-export async function applyWrites(deps: WriteDeps, ctx: Context, ops: readonly WriteOp[], options: WriteOptions = {}): Promise<WriteResult> {
+export async function applyWrites(
+  deps: WriteDeps,
+  ctx: Context,
+  ops: readonly WriteOp[],
+  options: WriteOptions = {},
+): Promise<WriteResult> {
   const now = deps.now()
   const prepared: (Prepared | PulseError)[] = ops.map((op) => {
     try {
@@ -129,7 +142,8 @@ export async function applyWrites(deps: WriteDeps, ctx: Context, ops: readonly W
     }
   })
   const loadable = prepared.map((p) => (p instanceof PulseError ? undefined : p))
-  if (loadable.every((p) => p === undefined) && !options.clientId) return { outcomes: prepared.map((p) => ({ ok: false, error: p as PulseError })), lastMid: 0 }
+  if (loadable.every((p) => p === undefined) && !options.clientId)
+    return { outcomes: prepared.map((p) => ({ ok: false, error: p as PulseError })), lastMid: 0 }
 
   const { outcomes, committed, lastMid } = await deps.storage.transaction(async (tx) => {
     const batch = new Batch(deps.schema, tx, ctx, now.toISOString(), options.clientId ?? null)
@@ -141,7 +155,11 @@ export async function applyWrites(deps: WriteDeps, ctx: Context, ops: readonly W
       const mid = ops[i]?.sync?.mid
       if (mid !== undefined && mid <= lastMid) {
         // §4 exactly once: already applied (or refused) before; answer with the server's state.
-        results.push({ ok: true, status: 'duplicate', record: p instanceof PulseError || !p.model ? undefined : batch.current(p.model, p.id) })
+        results.push({
+          ok: true,
+          status: 'duplicate',
+          record: p instanceof PulseError || !p.model ? undefined : batch.current(p.model, p.id),
+        })
         continue
       }
       if (mid !== undefined) highestMid = Math.max(highestMid, mid)

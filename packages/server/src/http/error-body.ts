@@ -43,7 +43,8 @@ function make(code: ErrorCode, message: string, details?: readonly FieldIssue[])
 export function toErrorReply(error: unknown): ErrorReply {
   if (isPulseError(error)) {
     // Which database, where, and why it failed is for the log, not for callers.
-    if (error.code === 'database_unavailable') return make('database_unavailable', 'the database cannot be reached; nothing was applied, retry later')
+    if (error.code === 'database_unavailable')
+      return make('database_unavailable', 'the database cannot be reached; nothing was applied, retry later')
     return make(error.code, error.message, error.details)
   }
   const e = (typeof error === 'object' && error !== null ? error : {}) as FastifyLikeError
@@ -52,9 +53,15 @@ export function toErrorReply(error: unknown): ErrorReply {
     return make(known.code, known.message)
   }
   // JSON.parse errors (and secure-json-parse's prototype-poisoning refusal) carry status 400.
-  if (error instanceof SyntaxError || (e.statusCode === 400 && typeof e.message === 'string' && /JSON|prototype|constructor/i.test(e.message))) {
+  if (
+    error instanceof SyntaxError ||
+    (e.statusCode === 400 && typeof e.message === 'string' && /JSON|prototype|constructor/i.test(e.message))
+  ) {
     const poisoned = typeof e.message === 'string' && /prototype|constructor/i.test(e.message)
-    return make('invalid_json', poisoned ? 'the body uses a forbidden key (__proto__ or constructor.prototype)' : 'the body is not well-formed JSON')
+    return make(
+      'invalid_json',
+      poisoned ? 'the body uses a forbidden key (__proto__ or constructor.prototype)' : 'the body is not well-formed JSON',
+    )
   }
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     if (e.statusCode === 413) return make('payload_too_large', 'the request is over the size limit')

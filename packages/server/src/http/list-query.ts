@@ -4,8 +4,8 @@
  * field's kind. Every problem is reported at once.
  */
 import { checkFieldValue, type FieldIssue, type ModelDefinition, PulseError } from '@pulse/core'
-import type { ListOrder } from '../storage/storage.ts'
 import type { ListRequest } from '../engine/engine.ts'
+import type { ListOrder } from '../storage/storage.ts'
 import { filterableFields } from './model-schema.ts'
 
 /** Records a page holds unless `limit` says otherwise, and the most it may ask for. */
@@ -76,7 +76,8 @@ export function parseListQuery(model: ModelDefinition, query: Record<string, unk
   let limit = DEFAULT_LIST_LIMIT
   if (single.limit !== undefined) {
     limit = /^\d{1,5}$/.test(single.limit) ? Number(single.limit) : Number.NaN
-    if (!(limit >= 1 && limit <= MAX_LIST_LIMIT)) issues.push({ field: 'limit', code: 'out_of_range', message: `a whole number from 1 to ${MAX_LIST_LIMIT}` })
+    if (!(limit >= 1 && limit <= MAX_LIST_LIMIT))
+      issues.push({ field: 'limit', code: 'out_of_range', message: `a whole number from 1 to ${MAX_LIST_LIMIT}` })
   }
   const orderBy = parseOrder(model, single.orderBy, issues)
   let after: ListRequest['after']

@@ -16,7 +16,11 @@ function valueSchema(spec: FieldSpec): JsonSchema {
     case 'boolean':
       return { type: 'boolean' }
     case 'integer':
-      return { type: 'integer', ...(spec.min !== undefined ? { minimum: spec.min } : {}), ...(spec.max !== undefined ? { maximum: spec.max } : {}) }
+      return {
+        type: 'integer',
+        ...(spec.min !== undefined ? { minimum: spec.min } : {}),
+        ...(spec.max !== undefined ? { maximum: spec.max } : {}),
+      }
     case 'decimal':
       return { type: 'string', pattern: '^-?\\d+(\\.\\d+)?$', description: `decimal(${spec.precision},${spec.scale}) as a string` }
     case 'datetime':
@@ -41,7 +45,9 @@ function fieldSchema(spec: FieldSpec): JsonSchema {
   const described = spec.description ? { ...base, description: spec.description } : base
   if (!spec.nullable || spec.kind === 'json') return described
   const t = described.type
-  return typeof t === 'string' ? { ...described, type: [t, 'null'], ...(described.enum ? { enum: [...(described.enum as string[]), null] } : {}) } : described
+  return typeof t === 'string'
+    ? { ...described, type: [t, 'null'], ...(described.enum ? { enum: [...(described.enum as string[]), null] } : {}) }
+    : described
 }
 
 /** The schema of a record of the model as it travels (§1). */

@@ -53,16 +53,25 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   app.setErrorHandler((error, request, reply) => {
     const { status, body, serverFault } = toErrorReply(error)
     if (serverFault) request.log.error({ err: error, code: body.error.code }, 'request failed')
-    return reply.code(status).header('x-request-id', request.id).send({ ...body, requestId: request.id })
+    return reply
+      .code(status)
+      .header('x-request-id', request.id)
+      .send({ ...body, requestId: request.id })
   })
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }, requestId: request.id }),
+    reply
+      .code(404)
+      .send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }, requestId: request.id }),
   )
 
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Pulse', description: 'Offline-first sync engine: REST API of the models and the sync protocol.', version: options.version ?? '0.1.0' },
+      info: {
+        title: 'Pulse',
+        description: 'Offline-first sync engine: REST API of the models and the sync protocol.',
+        version: options.version ?? '0.1.0',
+      },
     },
   })
   await app.register(swaggerUi, { routePrefix: '/api/docs' })

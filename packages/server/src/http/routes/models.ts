@@ -40,7 +40,9 @@ function registerModel(app: FastifyInstance, model: ModelDefinition, { engine, c
   const base = `/api/${model.plural}`
   const tags = [model.name]
   const record = recordSchema(model)
-  const filters = Object.fromEntries(filterableFields(model).map((f) => [f, { type: 'string', description: `equals (${model.specs.get(f)?.kind})` }]))
+  const filters = Object.fromEntries(
+    filterableFields(model).map((f) => [f, { type: 'string', description: `equals (${model.specs.get(f)?.kind})` }]),
+  )
 
   app.get(base, {
     schema: {
@@ -55,7 +57,10 @@ function registerModel(app: FastifyInstance, model: ModelDefinition, { engine, c
           ...filters,
         },
       },
-      response: { 200: { type: 'object', properties: { items: { type: 'array', items: record }, nextCursor: { type: ['string', 'null'] } } }, ...errors(400) },
+      response: {
+        200: { type: 'object', properties: { items: { type: 'array', items: record }, nextCursor: { type: ['string', 'null'] } } },
+        ...errors(400),
+      },
     },
     handler: async (request) => {
       const { request: list, orderBy } = parseListQuery(model, request.query as Record<string, unknown>)
@@ -65,7 +70,12 @@ function registerModel(app: FastifyInstance, model: ModelDefinition, { engine, c
   })
 
   app.post(base, {
-    schema: { tags, summary: `Create a ${model.name}`, body: createSchema(model), response: { 201: record, ...errors(400, 409, 413, 415, 422) } },
+    schema: {
+      tags,
+      summary: `Create a ${model.name}`,
+      body: createSchema(model),
+      response: { 201: record, ...errors(400, 409, 413, 415, 422) },
+    },
     handler: async (request, reply) => {
       const { record: created } = await engine.writeOne(contextOf(request), { op: 'create', model: model.name, data: request.body })
       reply.header('location', `${base}/${created.id}`)
@@ -106,7 +116,12 @@ function registerModel(app: FastifyInstance, model: ModelDefinition, { engine, c
   })
 
   app.delete(`${base}/:id`, {
-    schema: { tags, summary: `Delete a ${model.name} (tombstone)`, params: ID_PARAMS, response: { 204: { type: 'null' }, ...errors(400, 404, 409) } },
+    schema: {
+      tags,
+      summary: `Delete a ${model.name} (tombstone)`,
+      params: ID_PARAMS,
+      response: { 204: { type: 'null' }, ...errors(400, 404, 409) },
+    },
     handler: async (request, reply) => {
       const { id } = request.params as { id: string }
       const ifVersion = parseIfMatch(request.headers['if-match'])

@@ -2,7 +2,7 @@
  * The sync protocol over HTTP (PROTOCOL.md §3–§5): pull, push, and conflicts. Thin: decode,
  * call the engine, encode.
  */
-import { MAX_PULL_LIMIT, parsePushRequest, PulseError } from '@pulse/core'
+import { MAX_PULL_LIMIT, PulseError, parsePushRequest } from '@pulse/core'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Context } from '../../engine/context.ts'
 import type { Engine } from '../../engine/engine.ts'
@@ -45,7 +45,10 @@ export function registerSyncRoutes(app: FastifyInstance, { engine, contextOf }: 
         },
       },
       response: {
-        200: { type: 'object', properties: { changes: { type: 'array', items: CHANGE }, cursor: { type: 'string' }, hasMore: { type: 'boolean' } } },
+        200: {
+          type: 'object',
+          properties: { changes: { type: 'array', items: CHANGE }, cursor: { type: 'string' }, hasMore: { type: 'boolean' } },
+        },
         400: ERROR_SCHEMA,
         410: ERROR_SCHEMA,
       },
@@ -88,7 +91,10 @@ export function registerSyncRoutes(app: FastifyInstance, { engine, contextOf }: 
                   status: { type: 'string', enum: ['applied', 'merged', 'conflict', 'stale', 'duplicate', 'rejected'] },
                   record: RECORD,
                   conflict: CONFLICT,
-                  error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } } },
+                  error: {
+                    type: 'object',
+                    properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } },
+                  },
                 },
               },
             },
@@ -110,7 +116,8 @@ export function registerSyncRoutes(app: FastifyInstance, { engine, contextOf }: 
     },
     handler: async (request) => {
       const status = single(request.query as Record<string, unknown>, 'status')
-      if (status !== undefined && status !== 'open' && status !== 'resolved') throw new PulseError('bad_request', 'status is open or resolved')
+      if (status !== undefined && status !== 'open' && status !== 'resolved')
+        throw new PulseError('bad_request', 'status is open or resolved')
       return { items: await engine.listConflicts(contextOf(request), status) }
     },
   })
@@ -122,16 +129,25 @@ export function registerSyncRoutes(app: FastifyInstance, { engine, contextOf }: 
       params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } } },
       body: {
         type: 'object',
-        properties: { choice: { type: 'string', enum: ['local', 'remote', 'custom'] }, data: { type: 'object', additionalProperties: true } },
+        properties: {
+          choice: { type: 'string', enum: ['local', 'remote', 'custom'] },
+          data: { type: 'object', additionalProperties: true },
+        },
         required: ['choice'],
       },
-      response: { 200: { type: 'object', properties: { conflict: CONFLICT, record: RECORD } }, 400: ERROR_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA },
+      response: {
+        200: { type: 'object', properties: { conflict: CONFLICT, record: RECORD } },
+        400: ERROR_SCHEMA,
+        404: ERROR_SCHEMA,
+        409: ERROR_SCHEMA,
+      },
     },
     handler: async (request) => {
       const { id } = request.params as { id: string }
       const body = request.body as { choice?: unknown; data?: unknown } | null
       const choice = body?.choice
-      if (choice !== 'local' && choice !== 'remote' && choice !== 'custom') throw new PulseError('bad_request', 'choice is local, remote or custom')
+      if (choice !== 'local' && choice !== 'remote' && choice !== 'custom')
+        throw new PulseError('bad_request', 'choice is local, remote or custom')
       const { conflict, record } = await engine.resolveConflict(contextOf(request), id, choice, body?.data)
       return { conflict, record: toWire(record) }
     },
