@@ -49,7 +49,8 @@ export function describeFieldChange(old: FieldSnapshot, next: FieldSpec): string
   const keys = ['nullable', 'required', 'maxLength', 'min', 'max', 'precision', 'scale', 'values', 'model', 'default', 'merge'] as const
   for (const key of keys) {
     const [a, b] = [old[key], now[key]]
-    if (!sameSnapshot(a ?? null, b ?? null)) parts.push(`${key} ${JSON.stringify(a ?? null)} → ${JSON.stringify(b ?? null)}`)
+    const show = (v: unknown): string => (v === undefined ? 'none' : JSON.stringify(v))
+    if (!sameSnapshot(a ?? null, b ?? null)) parts.push(`${key} ${show(a)} → ${show(b)}`)
   }
   if (old.defaultFunction !== now.defaultFunction)
     parts.push(now.defaultFunction ? 'default is now a function' : 'default no longer a function')

@@ -11,13 +11,18 @@ import { FIELD_VERSIONS_COLUMN, indexName } from './naming.ts'
 export interface IndexDef {
   readonly name: string
   readonly columns: readonly string[]
+  /**
+   * Partial: only rows where the (single) column is not NULL. Lookups by value (`col = ?`)
+   * still use it, and rows without an owner, org or ref cost no index write.
+   */
+  readonly partial?: boolean
 }
 
 const INDEXED_KINDS: ReadonlySet<string> = new Set(['owner', 'org', 'ref'])
 
 /** The index a field gets (owner, org and ref fields: scoped pulls and lookups), if any. */
 export function fieldIndex(table: string, field: string, spec: Pick<FieldSpec, 'kind'>): IndexDef | undefined {
-  return INDEXED_KINDS.has(spec.kind) ? { name: indexName(table, [field]), columns: [field] } : undefined
+  return INDEXED_KINDS.has(spec.kind) ? { name: indexName(table, [field]), columns: [field], partial: true } : undefined
 }
 
 /** Every index of a model's table: its field indexes and (createdAt, id) for default listing. */
@@ -49,12 +54,13 @@ export function createTableSql(dialect: SqlDialect, model: ModelDefinition): str
 
 /** CREATE INDEX for one index of `table`. */
 export function createIndexSql(dialect: SqlDialect, table: string, index: IndexDef): string {
-  return dialect.builder.schema
+  let q = dialect.builder.schema
     .createIndex(index.name)
     .ifNotExists()
     .on(table)
     .columns([...index.columns])
-    .compile().sql
+  for (const column of index.partial ? index.columns : []) q = q.where(sql.id(column), 'is not', null)
+  return q.compile().sql
 }
 
 /** DROP INDEX IF EXISTS (index names are unique per database or schema). */

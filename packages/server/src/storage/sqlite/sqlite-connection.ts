@@ -62,6 +62,7 @@ export function openWriter(filename: string, busyTimeoutMs: number): SqliteConne
   try {
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = NORMAL')
+    for (const p of (process.env.PULSE_PRAGMAS ?? '').split(';').filter(Boolean)) db.pragma(p)
   } catch (err) {
     db.close()
     throw err

@@ -49,8 +49,11 @@ const conflictColumns = CONFLICT_COLUMNS.map(quoteIdent).join(', ')
 export const SQL = {
   insertHistory: `INSERT INTO "${T.history}" (${HISTORY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   selectHistory: `SELECT ${HISTORY_COLUMNS} FROM "${T.history}" WHERE "model" = ? AND "record_id" = ? AND "version" > ? ORDER BY "version", "id"`,
-  deleteChange: `DELETE FROM "${T.changes}" WHERE "model" = ? AND "record_id" = ?`,
-  insertChange: `INSERT INTO "${T.changes}" ("model", "record_id", "version", "owner_id", "org_id", "deleted") VALUES (?, ?, ?, ?, ?, ?)`,
+  /**
+   * REPLACE deletes the record's earlier entry (unique on model, record_id) and inserts the new
+   * one with the next AUTOINCREMENT position: one statement where DELETE + INSERT took two.
+   */
+  replaceChange: `INSERT OR REPLACE INTO "${T.changes}" ("model", "record_id", "version", "owner_id", "org_id", "deleted") VALUES (?, ?, ?, ?, ?, ?)`,
   getClientMid: `SELECT "last_mid" FROM "${T.clients}" WHERE "client_id" = ?`,
   setClientMid: `INSERT INTO "${T.clients}" ("client_id", "last_mid", "updated_at") VALUES (?, ?, ?) ON CONFLICT ("client_id") DO UPDATE SET "last_mid" = excluded."last_mid", "updated_at" = excluded."updated_at"`,
   setMeta: `INSERT INTO "${T.meta}" ("key", "value", "updated_at") VALUES (?, ?, ?) ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", "updated_at" = excluded."updated_at"`,

@@ -4,7 +4,7 @@
  */
 import type { Conflict, ModelDefinition } from '@pulse/core'
 import { decodeConflict, encodeConflict } from '../conflict-rows.ts'
-import { decodeHistory, encodeChange, encodeHistory } from '../log-rows.ts'
+import { decodeHistory, encodeHistory } from '../log-rows.ts'
 import { decodeRecord, encodeRecord } from '../record-row.ts'
 import type { ChangeEntry, HistoryEntry, StorageTx, StoredRecord } from '../storage.ts'
 import type { SqliteConnection } from './sqlite-connection.ts'
@@ -39,7 +39,7 @@ export function createSqliteTx(conn: SqliteConnection, isOpen: () => boolean): S
     async insertRecords(model: ModelDefinition, records: readonly StoredRecord[]): Promise<void> {
       check()
       const stmt = conn.statement(modelStatements(model).insert)
-      for (const record of records) stmt.run(encodeRecord(codec, model, record))
+      for (const record of records) stmt.run(...encodeRecord(codec, model, record))
     },
 
     async updateRecords(model: ModelDefinition, records: readonly StoredRecord[]): Promise<void> {
@@ -55,19 +55,16 @@ export function createSqliteTx(conn: SqliteConnection, isOpen: () => boolean): S
     async appendHistory(entries: readonly HistoryEntry[]): Promise<void> {
       check()
       const stmt = conn.statement(SQL.insertHistory)
-      for (const entry of entries) stmt.run(encodeHistory(entry))
+      for (const entry of entries) stmt.run(...encodeHistory(entry))
     },
 
     async appendChanges(entries: readonly ChangeEntry[]): Promise<number[]> {
       check()
       // Transactions are serialised on the one writer, so positions commit in allocation order.
-      const remove = conn.statement(SQL.deleteChange)
-      const insert = conn.statement(SQL.insertChange)
+      const replace = conn.statement(SQL.replaceChange)
       const seqs: number[] = []
-      for (const entry of entries) {
-        remove.run(entry.model, entry.recordId)
-        seqs.push(Number(insert.run(encodeChange(entry, true)).lastInsertRowid))
-      }
+      for (const e of entries)
+        seqs.push(Number(replace.run(e.model, e.recordId, e.version, e.ownerId, e.orgId, e.deleted ? 1 : 0).lastInsertRowid))
       return seqs
     },
 
