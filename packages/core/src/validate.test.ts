@@ -143,3 +143,12 @@ describe('validateUpdate', () => {
     expect(validateUpdate(item, { when: null })).toEqual({ when: null })
   })
 })
+
+describe('json fields', () => {
+  it('refuse the NUL character anywhere (PostgreSQL cannot store it), but not an escaped backslash-u', () => {
+    const spec = { kind: 'json', nullable: false, required: true, merge: 'lww' } as const
+    expect(checkFieldValue(spec, { a: ['x\u0000'] })).toMatchObject({ ok: false, code: 'invalid_character' })
+    expect(checkFieldValue(spec, { 'k\u0000': 1 })).toMatchObject({ ok: false, code: 'invalid_character' })
+    expect(checkFieldValue(spec, { a: '\\u0000' })).toMatchObject({ ok: true })
+  })
+})

@@ -74,6 +74,13 @@ function checkDatetime(value: unknown): Checked {
   return good(d.toISOString())
 }
 
+function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000')
+  if (Array.isArray(value)) return value.some(containsNul)
+  if (typeof value === 'object' && value !== null) return Object.entries(value).some(([k, v]) => k.includes('\u0000') || containsNul(v))
+  return false
+}
+
 function checkJson(value: unknown): Checked {
   let text: string
   try {
@@ -83,6 +90,8 @@ function checkJson(value: unknown): Checked {
   }
   if (text === undefined) return bad('invalid_json', 'not representable as JSON')
   if (text.length > MAX_JSON_FIELD_CHARS) return bad('too_long', `at most ${MAX_JSON_FIELD_CHARS} characters of JSON`)
+  // PostgreSQL's jsonb cannot hold NUL, and no text field may either: refuse it everywhere alike.
+  if (text.includes('\\u0000') && containsNul(value)) return bad('invalid_character', 'may not contain the NUL character')
   return good(JSON.parse(text))
 }
 
