@@ -34,6 +34,7 @@ export const ERROR_CODES = {
     description: 'The payload breaks the model definition; `details` lists every problem.',
   },
   org_required: { status: 422, action: 'give_up', description: 'The write needs an organization and none could be chosen.' },
+  already_exists: { status: 409, action: 'give_up', description: 'A unique name (such as a username) is already taken.' },
   id_taken: { status: 409, action: 'give_up', description: 'A record with that id exists and the caller may not write it.' },
   unauthenticated: { status: 401, closeCode: 4401, action: 'reauthenticate', description: 'Credentials are missing, invalid or expired.' },
   forbidden: { status: 403, closeCode: 4403, action: 'give_up', description: 'The caller may not do this.' },

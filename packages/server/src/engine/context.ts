@@ -13,6 +13,11 @@ export interface Actor {
   readonly deviceId: string | null
   /** Admins and the system see and write every record. */
   readonly admin: boolean
+  /**
+   * Raised whenever the user's memberships change; a cursor issued under another epoch answers
+   * `scope_changed` (§8). Absent for the system and for API tokens.
+   */
+  readonly scopeEpoch?: number
 }
 
 /** The context of one engine call. */

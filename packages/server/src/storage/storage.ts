@@ -4,6 +4,7 @@
  * implementations, SQLite and PostgreSQL, pass the same conformance suite (`storage-suite.ts`).
  */
 import type { Conflict, ModelDefinition, Schema } from '@pulse/core'
+import type { SqlContext } from './sql-executor.ts'
 
 /** A record as stored: system fields, per-field versions, and model field values. */
 export interface StoredRecord {
@@ -186,6 +187,11 @@ export interface Storage {
   purgedPosition(signal?: AbortSignal): Promise<number>
   /** Conflicts, newest first. */
   listConflicts(query: ConflictQuery, signal?: AbortSignal): Promise<Conflict[]>
+  /**
+   * Runs SQL written once against the dialect's query builder (`ctx.dialect.builder`), in one
+   * transaction: for Pulse's own small tables (accounts, tokens) that need no hot path.
+   */
+  sqlTransaction<T>(fn: (ctx: SqlContext) => Promise<T>, signal?: AbortSignal): Promise<T>
   /** Writes a row and reads it back; throws when the database cannot do both. */
   probe(signal?: AbortSignal): Promise<void>
   close(): Promise<void>

@@ -14,6 +14,7 @@ import { PURGED_POSITION_KEY, purgeTombstones } from '../purge.ts'
 import { decodeRecord } from '../record-row.ts'
 import type { ChangeFilter, ConflictQuery, ListQuery, MigrationPlan, Storage, StorageTx } from '../storage.ts'
 import { postgresDialect } from './postgres-dialect.ts'
+import type { SqlContext } from '../sql-executor.ts'
 import { createPostgresExecutor } from './postgres-executor.ts'
 import { checkSchemaName, createPool, describeTarget, type PgClient, type PgResult, withClient } from './postgres-pool.ts'
 import { modelStatements, readChangesQuery, SQL } from './postgres-statements.ts'
@@ -141,6 +142,9 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
 
     purgeTombstones: (before: string, signal?: AbortSignal) =>
       transaction((client) => purgeTombstones({ dialect: postgresDialect, exec: createPostgresExecutor(client) }, before), signal),
+
+    sqlTransaction: <T>(fn: (ctx: SqlContext) => Promise<T>, signal?: AbortSignal): Promise<T> =>
+      transaction((client) => fn({ dialect: postgresDialect, exec: createPostgresExecutor(client) }), signal),
 
     async purgedPosition(signal?: AbortSignal) {
       const { rows } = await query(SQL.getMeta, [PURGED_POSITION_KEY], signal)

@@ -13,6 +13,7 @@ import { buildListQuery } from '../list-query.ts'
 import { decodeChange, decodeHistory } from '../log-rows.ts'
 import { runMigration } from '../migrator.ts'
 import { createMutex } from '../mutex.ts'
+import type { SqlContext } from '../sql-executor.ts'
 import { PURGED_POSITION_KEY, purgeTombstones } from '../purge.ts'
 import { decodeRecord } from '../record-row.ts'
 import type {
@@ -169,6 +170,9 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
 
     purgeTombstones: (before: string, signal?: AbortSignal): Promise<number> =>
       write((conn) => purgeTombstones({ dialect: sqliteDialect, exec: createSqliteExecutor(conn) }, before), signal),
+
+    sqlTransaction: <T>(fn: (ctx: SqlContext) => Promise<T>, signal?: AbortSignal): Promise<T> =>
+      write((conn) => fn({ dialect: sqliteDialect, exec: createSqliteExecutor(conn) }), signal),
 
     purgedPosition: (signal?: AbortSignal): Promise<number> =>
       read(
