@@ -4,7 +4,7 @@
  * Nothing here imports from Node.
  */
 
-export { decodeCursor, encodeCursor } from './cursor.ts'
+export { type CursorPosition, decodeCursor, decodeCursorParts, encodeCursor } from './cursor.ts'
 export { DEFAULT_DIFF_BUDGET, type DiffBudget, type DiffHunk, diffSequences } from './diff-sequences.ts'
 export { ClientAction, ERROR_CODES, type ErrorBody, type ErrorCode, type FieldIssue, isPulseError, PulseError } from './errors.ts'
 export { compareDecimals, compareFieldValues, isDecimalString, isOrderedValue } from './field-order.ts'

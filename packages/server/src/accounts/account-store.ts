@@ -118,7 +118,13 @@ export async function insertUser(ctx: SqlContext, u: UserRow): Promise<void> {
 export async function bumpScopeEpoch(ctx: SqlContext, userId: string): Promise<void> {
   const { builder } = ctx.dialect
   const [r] = await rows(ctx, builder.selectFrom(T.users).select('scope_epoch').where('id', '=', userId))
-  await run(ctx, builder.updateTable(T.users).set({ scope_epoch: Number(r?.scope_epoch ?? 0) + 1 }).where('id', '=', userId))
+  await run(
+    ctx,
+    builder
+      .updateTable(T.users)
+      .set({ scope_epoch: Number(r?.scope_epoch ?? 0) + 1 })
+      .where('id', '=', userId),
+  )
 }
 
 /** A user's organizations with their role. */
@@ -148,7 +154,10 @@ export async function findOrg(ctx: SqlContext, id: string): Promise<{ id: string
 
 /** A user's role in an organization, if a member. */
 export async function roleIn(ctx: SqlContext, orgId: string, userId: string): Promise<Role | undefined> {
-  const [r] = await rows(ctx, ctx.dialect.builder.selectFrom(T.members).select('role').where('org_id', '=', orgId).where('user_id', '=', userId))
+  const [r] = await rows(
+    ctx,
+    ctx.dialect.builder.selectFrom(T.members).select('role').where('org_id', '=', orgId).where('user_id', '=', userId),
+  )
   return r ? (String(r.role) as Role) : undefined
 }
 
@@ -175,12 +184,18 @@ export async function deleteMember(ctx: SqlContext, orgId: string, userId: strin
 
 /** How many owners an organization has. */
 export async function countOwners(ctx: SqlContext, orgId: string): Promise<number> {
-  const found = await rows(ctx, ctx.dialect.builder.selectFrom(T.members).select('user_id').where('org_id', '=', orgId).where('role', '=', 'owner'))
+  const found = await rows(
+    ctx,
+    ctx.dialect.builder.selectFrom(T.members).select('user_id').where('org_id', '=', orgId).where('role', '=', 'owner'),
+  )
   return found.length
 }
 
 /** Users who share an organization with `userId` (themselves included), with those organizations' ids. */
-export async function usersSharingOrgs(ctx: SqlContext, orgIds: readonly string[]): Promise<{ id: string; username: string; email: string | null }[]> {
+export async function usersSharingOrgs(
+  ctx: SqlContext,
+  orgIds: readonly string[],
+): Promise<{ id: string; username: string; email: string | null }[]> {
   if (orgIds.length === 0) return []
   const found = await rows(
     ctx,
@@ -196,7 +211,13 @@ export async function usersSharingOrgs(ctx: SqlContext, orgIds: readonly string[
 }
 
 function toDevice(r: Record<string, unknown>): DeviceRow {
-  return { id: String(r.id), userId: String(r.user_id), name: String(r.name), createdAt: String(r.created_at), lastSeenAt: str(r.last_seen_at) }
+  return {
+    id: String(r.id),
+    userId: String(r.user_id),
+    name: String(r.name),
+    createdAt: String(r.created_at),
+    lastSeenAt: str(r.last_seen_at),
+  }
 }
 
 /** The device, if any. */
@@ -222,7 +243,9 @@ export async function touchDevice(ctx: SqlContext, id: string, at: string): Prom
 
 /** A user's devices, oldest first. */
 export async function devicesOf(ctx: SqlContext, userId: string): Promise<DeviceRow[]> {
-  return (await rows(ctx, ctx.dialect.builder.selectFrom(T.devices).selectAll().where('user_id', '=', userId).orderBy('created_at'))).map(toDevice)
+  return (await rows(ctx, ctx.dialect.builder.selectFrom(T.devices).selectAll().where('user_id', '=', userId).orderBy('created_at'))).map(
+    toDevice,
+  )
 }
 
 /** Stores a refresh token's hash. */
@@ -265,7 +288,14 @@ export async function markRefreshUsed(ctx: SqlContext, id: string, at: string): 
 
 /** Revokes every token of a refresh family (logout, or a replayed token). */
 export async function revokeRefreshFamily(ctx: SqlContext, familyId: string, at: string): Promise<void> {
-  await run(ctx, ctx.dialect.builder.updateTable(T.refreshTokens).set({ revoked_at: at }).where('family_id', '=', familyId).where('revoked_at', 'is', null))
+  await run(
+    ctx,
+    ctx.dialect.builder
+      .updateTable(T.refreshTokens)
+      .set({ revoked_at: at })
+      .where('family_id', '=', familyId)
+      .where('revoked_at', 'is', null),
+  )
 }
 
 function toApiToken(r: Record<string, unknown>): ApiTokenRow {
@@ -312,7 +342,12 @@ export async function listApiTokens(ctx: SqlContext): Promise<ApiTokenRow[]> {
 export async function revokeApiToken(ctx: SqlContext, id: string, at: string): Promise<boolean> {
   const found = await rows(
     ctx,
-    ctx.dialect.builder.updateTable(T.apiTokens).set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).returning('id'),
+    ctx.dialect.builder
+      .updateTable(T.apiTokens)
+      .set({ revoked_at: at })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .returning('id'),
   )
   return found.length > 0
 }

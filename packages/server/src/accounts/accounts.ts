@@ -51,7 +51,8 @@ function invalid(field: string, code: string, message: string): PulseError {
 }
 
 function str(value: unknown, field: string, max: number): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > max) throw invalid(field, 'wrong_type', `a string of 1 to ${max} characters`)
+  if (typeof value !== 'string' || value.length === 0 || value.length > max)
+    throw invalid(field, 'wrong_type', `a string of 1 to ${max} characters`)
   return value
 }
 
@@ -66,8 +67,16 @@ export function createAccounts(options: AccountsOptions) {
   const { storage, tokens } = options
   const now = options.now ?? (() => new Date())
   const refreshTtlMs = (options.refreshTtlDays ?? 30) * 86_400_000
-  const perAccount: RateLimiter = createRateLimiter({ limit: options.loginLimitPerAccount ?? 10, windowMs: LOGIN_WINDOW_MS, what: 'login attempts for this account' })
-  const perAddress: RateLimiter = createRateLimiter({ limit: options.loginLimitPerAddress ?? 50, windowMs: LOGIN_WINDOW_MS, what: 'login attempts from this address' })
+  const perAccount: RateLimiter = createRateLimiter({
+    limit: options.loginLimitPerAccount ?? 10,
+    windowMs: LOGIN_WINDOW_MS,
+    what: 'login attempts for this account',
+  })
+  const perAddress: RateLimiter = createRateLimiter({
+    limit: options.loginLimitPerAddress ?? 50,
+    windowMs: LOGIN_WINDOW_MS,
+    what: 'login attempts from this address',
+  })
   const sql = storage.sqlTransaction.bind(storage)
 
   async function newUser(input: { username: unknown; email?: unknown; password: unknown; admin?: boolean }): Promise<PublicUser> {
@@ -76,7 +85,15 @@ export function createAccounts(options: AccountsOptions) {
     const email = input.email === undefined || input.email === null ? null : str(input.email, 'email', 320)
     if (email !== null && !EMAIL.test(email)) throw invalid('email', 'invalid_email', 'an email address')
     const passwordHash = await hashPassword(checkPassword(input.password))
-    const user: db.UserRow = { id: uuidv7(), username, email, passwordHash, isAdmin: input.admin === true, scopeEpoch: 0, createdAt: now().toISOString() }
+    const user: db.UserRow = {
+      id: uuidv7(),
+      username,
+      email,
+      passwordHash,
+      isAdmin: input.admin === true,
+      scopeEpoch: 0,
+      createdAt: now().toISOString(),
+    }
     await sql(async (ctx) => {
       if (await db.findUserByName(ctx, username)) throw new PulseError('already_exists', `the username "${username}" is taken`)
       await db.insertUser(ctx, user)
@@ -129,7 +146,10 @@ export function createAccounts(options: AccountsOptions) {
     createUser: newUser,
 
     /** §9 login: checks the password, registers or reuses the device, issues tokens. */
-    async login(input: { username: unknown; password: unknown; deviceName?: unknown; deviceId?: unknown }, address: string): Promise<Session> {
+    async login(
+      input: { username: unknown; password: unknown; deviceName?: unknown; deviceId?: unknown },
+      address: string,
+    ): Promise<Session> {
       const username = str(input.username, 'username', 64)
       const password = typeof input.password === 'string' ? input.password : ''
       perAddress.hit(address)
@@ -151,7 +171,13 @@ export function createAccounts(options: AccountsOptions) {
           await db.touchDevice(ctx, existing.id, at)
           return existing
         }
-        const created: db.DeviceRow = { id: `dev_${randomBytes(12).toString('base64url')}`, userId: user.id, name, createdAt: at, lastSeenAt: at }
+        const created: db.DeviceRow = {
+          id: `dev_${randomBytes(12).toString('base64url')}`,
+          userId: user.id,
+          name,
+          createdAt: at,
+          lastSeenAt: at,
+        }
         await db.insertDevice(ctx, created)
         return created
       })
@@ -178,7 +204,8 @@ export function createAccounts(options: AccountsOptions) {
         return row
       })
       if (outcome === 'invalid') throw new PulseError('unauthenticated', 'the refresh token is not valid: log in again')
-      if (outcome === 'replayed') throw new PulseError('unauthenticated', 'the refresh token was already used: every session of it is revoked, log in again')
+      if (outcome === 'replayed')
+        throw new PulseError('unauthenticated', 'the refresh token was already used: every session of it is revoked, log in again')
       return issue(outcome.userId, outcome.deviceId, outcome.familyId)
     },
 
@@ -234,7 +261,13 @@ export function createAccounts(options: AccountsOptions) {
     async addDevice(actor: Actor, name: unknown): Promise<db.DeviceRow> {
       if (!actor.userId) throw new PulseError('forbidden', 'an API token has no devices')
       const at = now().toISOString()
-      const device: db.DeviceRow = { id: `dev_${randomBytes(12).toString('base64url')}`, userId: actor.userId, name: str(name, 'name', 100), createdAt: at, lastSeenAt: null }
+      const device: db.DeviceRow = {
+        id: `dev_${randomBytes(12).toString('base64url')}`,
+        userId: actor.userId,
+        name: str(name, 'name', 100),
+        createdAt: at,
+        lastSeenAt: null,
+      }
       await sql((ctx) => db.insertDevice(ctx, device))
       return device
     },
@@ -260,7 +293,11 @@ export function createAccounts(options: AccountsOptions) {
     },
 
     /** `POST /api/orgs/:id/members` (owners and admins). The member's next pull answers scope_changed. */
-    async addMember(actor: Actor, orgId: string, input: { username?: unknown; role?: unknown }): Promise<{ userId: string; role: db.Role }> {
+    async addMember(
+      actor: Actor,
+      orgId: string,
+      input: { username?: unknown; role?: unknown },
+    ): Promise<{ userId: string; role: db.Role }> {
       await requireManager(actor, orgId)
       const username = str(input.username, 'username', 64)
       const role = (input.role ?? 'member') as db.Role
@@ -280,7 +317,8 @@ export function createAccounts(options: AccountsOptions) {
       await sql(async (ctx) => {
         const role = await db.roleIn(ctx, orgId, userId)
         if (!role) throw notFound('member')
-        if (role === 'owner' && (await db.countOwners(ctx, orgId)) === 1) throw new PulseError('forbidden', 'an organization keeps at least one owner')
+        if (role === 'owner' && (await db.countOwners(ctx, orgId)) === 1)
+          throw new PulseError('forbidden', 'an organization keeps at least one owner')
         await db.deleteMember(ctx, orgId, userId)
         await db.bumpScopeEpoch(ctx, userId)
       })
@@ -288,9 +326,18 @@ export function createAccounts(options: AccountsOptions) {
 
     /** Creates an API token (CLI); the token is shown once. */
     async createApiToken(input: { name: string; orgId?: string; admin?: boolean }): Promise<{ token: string; row: db.ApiTokenRow }> {
-      if (!input.admin && !input.orgId) throw new PulseError('bad_request', 'an API token is for an organization (--org) or admin (--admin)')
+      if (!input.admin && !input.orgId)
+        throw new PulseError('bad_request', 'an API token is for an organization (--org) or admin (--admin)')
       const token = newOpaqueToken('pat_')
-      const row: db.ApiTokenRow = { id: uuidv7(), name: str(input.name, 'name', 100), orgId: input.orgId ?? null, isAdmin: input.admin === true, createdAt: now().toISOString(), revokedAt: null, lastUsedAt: null }
+      const row: db.ApiTokenRow = {
+        id: uuidv7(),
+        name: str(input.name, 'name', 100),
+        orgId: input.orgId ?? null,
+        isAdmin: input.admin === true,
+        createdAt: now().toISOString(),
+        revokedAt: null,
+        lastUsedAt: null,
+      }
       await sql(async (ctx) => {
         if (row.orgId && !(await db.findOrg(ctx, row.orgId))) throw notFound('organization')
         await db.insertApiToken(ctx, { ...row, tokenHash: hashToken(token) })

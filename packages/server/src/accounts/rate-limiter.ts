@@ -24,7 +24,13 @@ export class RateLimitedError extends PulseError {
 }
 
 /** Creates a limiter; `now` (ms) is for tests. Keys are kept at most `maxKeys` (oldest dropped). */
-export function createRateLimiter(options: { limit: number; windowMs: number; what: string; now?: () => number; maxKeys?: number }): RateLimiter {
+export function createRateLimiter(options: {
+  limit: number
+  windowMs: number
+  what: string
+  now?: () => number
+  maxKeys?: number
+}): RateLimiter {
   const now = options.now ?? Date.now
   const maxKeys = options.maxKeys ?? 100_000
   const windows = new Map<string, { start: number; count: number }>()

@@ -5,7 +5,7 @@
 import {
   type Change,
   DEFAULT_PULL_LIMIT,
-  decodeCursor,
+  decodeCursorParts,
   encodeCursor,
   MAX_PULL_LIMIT,
   type ModelDefinition,
@@ -93,7 +93,12 @@ export async function pull(storage: Storage, schema: Schema, ctx: Context, reque
   const limit = request.limit ?? DEFAULT_PULL_LIMIT
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PULL_LIMIT)
     throw new PulseError('bad_request', `limit is 1 to ${MAX_PULL_LIMIT}`)
-  const position = decodeCursor(request.cursor)
+  const { position, epoch } = decodeCursorParts(request.cursor)
+  const currentEpoch = ctx.actor.scopeEpoch ?? 0
+  // §8: the caller's memberships changed since this cursor: records may have left its scope.
+  if (position > 0 && epoch !== currentEpoch) {
+    throw new PulseError('scope_changed', 'your organizations changed: pull from no cursor and drop records the snapshot lacks')
+  }
   const filter = changeFilter(schema, ctx.actor, request.models)
   if (position > 0 && position < (await storage.purgedPosition(ctx.signal))) {
     throw new PulseError(
@@ -104,5 +109,5 @@ export async function pull(storage: Storage, schema: Schema, ctx: Context, reque
   const rows = await storage.readChanges(position, limit, filter, ctx.signal)
   const last = rows[rows.length - 1]
   const changes = await changesFor(storage, schema, ctx.actor, rows, ctx.signal)
-  return { changes, cursor: encodeCursor(last ? last.seq : position), hasMore: rows.length === limit }
+  return { changes, cursor: encodeCursor(last ? last.seq : position, currentEpoch), hasMore: rows.length === limit }
 }

@@ -3,8 +3,9 @@
  * (`Authorization: Bearer <jwt>`), or an API token (`x-auth-token: <token>` or
  * `Authorization: Bearer <token>`). Each credential is rate limited.
  */
-import { PulseError } from '@pulse/core'
+
 import type { IncomingHttpHeaders } from 'node:http'
+import { PulseError } from '@pulse/core'
 import type { Accounts } from '../accounts/accounts.ts'
 import { createRateLimiter } from '../accounts/rate-limiter.ts'
 import type { Actor } from '../engine/context.ts'
@@ -24,7 +25,11 @@ const looksLikeJwt = (token: string): boolean => /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]
 
 /** Creates the authenticator over the accounts service. */
 export function createAuthenticator(accounts: Accounts, options: { tokenRatePerSecond?: number } = {}): Authenticator {
-  const perToken = createRateLimiter({ limit: options.tokenRatePerSecond ?? DEFAULT_TOKEN_RATE_PER_SECOND, windowMs: 1000, what: 'requests with this token' })
+  const perToken = createRateLimiter({
+    limit: options.tokenRatePerSecond ?? DEFAULT_TOKEN_RATE_PER_SECOND,
+    windowMs: 1000,
+    what: 'requests with this token',
+  })
 
   async function fromToken(token: string | undefined): Promise<{ actor: Actor; expiresAt?: number }> {
     if (!token) throw new PulseError('unauthenticated', 'send credentials: Authorization: Bearer <token> or x-auth-token')

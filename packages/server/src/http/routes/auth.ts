@@ -3,12 +3,17 @@ import type { FastifyInstance } from 'fastify'
 import type { Accounts } from '../../accounts/accounts.ts'
 import { ERROR_SCHEMA } from '../model-schema.ts'
 
-const USER = { type: 'object', properties: { id: { type: 'string' }, username: { type: 'string' }, email: { type: ['string', 'null'] }, isAdmin: { type: 'boolean' } } }
+const USER = {
+  type: 'object',
+  properties: { id: { type: 'string' }, username: { type: 'string' }, email: { type: ['string', 'null'] }, isAdmin: { type: 'boolean' } },
+}
 const PAIR = { access: { type: 'string' }, refresh: { type: 'string' } }
 const PUBLIC = { public: true }
 
 function body(request: { body: unknown }): Record<string, unknown> {
-  return typeof request.body === 'object' && request.body !== null && !Array.isArray(request.body) ? (request.body as Record<string, unknown>) : {}
+  return typeof request.body === 'object' && request.body !== null && !Array.isArray(request.body)
+    ? (request.body as Record<string, unknown>)
+    : {}
 }
 
 /** Registers the auth routes. */
@@ -18,7 +23,11 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
     schema: {
       tags: ['auth'],
       summary: 'Create an account (when the server allows sign-up)',
-      body: { type: 'object', properties: { username: { type: 'string' }, email: { type: 'string' }, password: { type: 'string' } }, required: ['username', 'password'] },
+      body: {
+        type: 'object',
+        properties: { username: { type: 'string' }, email: { type: 'string' }, password: { type: 'string' } },
+        required: ['username', 'password'],
+      },
       response: { 201: { type: 'object', properties: { user: USER } }, 403: ERROR_SCHEMA, 409: ERROR_SCHEMA, 422: ERROR_SCHEMA },
     },
     handler: async (request, reply) => {
@@ -34,11 +43,19 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
       summary: 'Log in: registers (or reuses) a device and issues an access and a refresh token',
       body: {
         type: 'object',
-        properties: { username: { type: 'string' }, password: { type: 'string' }, deviceName: { type: 'string' }, deviceId: { type: 'string' } },
+        properties: {
+          username: { type: 'string' },
+          password: { type: 'string' },
+          deviceName: { type: 'string' },
+          deviceId: { type: 'string' },
+        },
         required: ['username', 'password'],
       },
       response: {
-        200: { type: 'object', properties: { ...PAIR, user: USER, device: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' } } } } },
+        200: {
+          type: 'object',
+          properties: { ...PAIR, user: USER, device: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' } } } },
+        },
         401: ERROR_SCHEMA,
         429: ERROR_SCHEMA,
       },
@@ -62,7 +79,12 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
 
   app.post('/api/auth/logout', {
     config: PUBLIC,
-    schema: { tags: ['auth'], summary: 'End a session (its refresh token family)', body: { type: 'object', properties: { refresh: { type: 'string' } } }, response: { 204: { type: 'null' } } },
+    schema: {
+      tags: ['auth'],
+      summary: 'End a session (its refresh token family)',
+      body: { type: 'object', properties: { refresh: { type: 'string' } } },
+      response: { 204: { type: 'null' } },
+    },
     handler: async (request, reply) => {
       await accounts.logout(body(request).refresh)
       return reply.code(204).send()

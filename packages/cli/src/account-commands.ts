@@ -1,0 +1,110 @@
+/** `pulse createsuperuser`, `pulse createuser`, `pulse token create|list|revoke`. */
+import { randomBytes } from 'node:crypto'
+import { type Accounts, createAccessTokens, createAccounts, createStorage, type Storage } from '@pulse/server'
+import type { Command } from 'commander'
+import { ask } from './prompt.ts'
+
+interface DbOption {
+  database?: string
+}
+
+/** Opens the database, makes sure the account tables exist, runs `fn`, closes. */
+async function withAccounts<T>(database: string, fn: (accounts: Accounts) => Promise<T>): Promise<T> {
+  const storage: Storage = await createStorage(database)
+  try {
+    // The CLI signs no access tokens; the key only satisfies the service's shape.
+    const accounts = createAccounts({ storage, tokens: createAccessTokens(randomBytes(32)), allowRegistration: false })
+    await accounts.migrate()
+    return await fn(accounts)
+  } finally {
+    await storage.close()
+  }
+}
+
+/** Adds the account commands to the program. */
+export function addAccountCommands(
+  program: Command,
+  databaseOf: (opts: DbOption) => string,
+  fail: (command: string, error: unknown, database: string) => void,
+): void {
+  const userCommand = (name: string, admin: boolean, description: string) => {
+    const command = program
+      .command(name)
+      .description(description)
+      .option('-u, --username <name>', 'the username')
+      .option('-p, --password <password>', 'the password (env PULSE_PASSWORD; asked for when not given)')
+      .option('-e, --email <email>', 'an email address')
+      .option('--no-input', 'never prompt: fail when something is missing')
+      .option('-d, --database <url>', 'postgres://… or a SQLite file (env DATABASE_URL)')
+    if (!admin) command.option('--admin', 'make the user an admin')
+    command.action(async (opts: DbOption & { username?: string; password?: string; email?: string; input: boolean; admin?: boolean }) => {
+      const database = databaseOf(opts)
+      try {
+        const username = opts.username ?? (opts.input ? await ask('Username: ') : undefined)
+        const password = opts.password ?? process.env.PULSE_PASSWORD ?? (opts.input ? await ask('Password: ', true) : undefined)
+        if (!username || !password) throw new Error('--username and --password are required with --no-input')
+        const user = await withAccounts(database, (a) =>
+          a.createUser({ username, password, email: opts.email, admin: admin || opts.admin === true }),
+        )
+        console.log(`created ${user.isAdmin ? 'admin' : 'user'} ${user.username} (${user.id})`)
+      } catch (e) {
+        fail(name, e, database)
+      }
+    })
+  }
+  userCommand('createsuperuser', true, 'create an admin user (asks for what is missing unless --no-input)')
+  userCommand('createuser', false, 'create a user (asks for what is missing unless --no-input)')
+
+  const token = program.command('token').description('API tokens for services (x-auth-token)')
+  token
+    .command('create')
+    .description('create a token for an organization (--org) or with admin rights (--admin); it is shown once')
+    .requiredOption('-n, --name <name>', 'what the token is for')
+    .option('--org <id>', 'the organization the token acts in')
+    .option('--admin', 'full access to every record')
+    .option('-d, --database <url>', 'postgres://… or a SQLite file (env DATABASE_URL)')
+    .action(async (opts: DbOption & { name: string; org?: string; admin?: boolean }) => {
+      const database = databaseOf(opts)
+      try {
+        const created = await withAccounts(database, (a) =>
+          a.createApiToken({ name: opts.name, ...(opts.org ? { orgId: opts.org } : {}), admin: opts.admin === true }),
+        )
+        console.log(
+          `token ${created.row.id} (${created.row.isAdmin ? 'admin' : `org ${created.row.orgId}`}), shown only now:\n${created.token}`,
+        )
+      } catch (e) {
+        fail('token create', e, database)
+      }
+    })
+  token
+    .command('list')
+    .description('list tokens (never their secret)')
+    .option('-d, --database <url>', 'postgres://… or a SQLite file (env DATABASE_URL)')
+    .action(async (opts: DbOption) => {
+      const database = databaseOf(opts)
+      try {
+        const rows = await withAccounts(database, (a) => a.listApiTokens())
+        if (rows.length === 0) console.log('no tokens')
+        for (const r of rows) {
+          console.log(
+            `${r.id}  ${r.name}  ${r.isAdmin ? 'admin' : `org ${r.orgId}`}  created ${r.createdAt}${r.revokedAt ? `  revoked ${r.revokedAt}` : ''}`,
+          )
+        }
+      } catch (e) {
+        fail('token list', e, database)
+      }
+    })
+  token
+    .command('revoke <id>')
+    .description('revoke a token: it stops working at once')
+    .option('-d, --database <url>', 'postgres://… or a SQLite file (env DATABASE_URL)')
+    .action(async (id: string, opts: DbOption) => {
+      const database = databaseOf(opts)
+      try {
+        await withAccounts(database, (a) => a.revokeApiToken(id))
+        console.log(`revoked ${id}`)
+      } catch (e) {
+        fail('token revoke', e, database)
+      }
+    })
+}
