@@ -10,10 +10,10 @@ export async function startTestServer(schema: Schema, storage: Storage, options:
   return startServer({ schema, database: storage, port: 0, logger: false, ...options })
 }
 
-/** A small JSON-over-HTTP client bound to a server's base URL. */
-export function httpClient(base: string) {
+/** A small JSON-over-HTTP client bound to a server's base URL, sending `defaults` headers. */
+export function httpClient(base: string, defaults: Record<string, string> = {}) {
   async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-    const init: RequestInit = { method, headers: { ...headers } }
+    const init: RequestInit = { method, headers: { ...defaults, ...headers } }
     if (body !== undefined) {
       init.body = typeof body === 'string' ? body : JSON.stringify(body)
       ;(init.headers as Record<string, string>)['content-type'] ??= 'application/json'
