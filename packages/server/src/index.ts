@@ -1,12 +1,24 @@
 /**
  * @pulse/server: the engine, storage, and HTTP transport of Pulse.
  */
+
+export { type Accounts, type AccountsOptions, createAccounts, type PublicUser, type Session } from './accounts/accounts.ts'
+export { type AccessTokens, createAccessTokens, DEFAULT_ACCESS_TTL_SECONDS } from './auth/access-tokens.ts'
+export { resolveSecret, SecretError } from './auth/secret.ts'
+export { type Bus, type BusChange, type BusErrorHandler, type BusMessage, isBusMessage } from './bus/bus.ts'
+export { createMemoryBus, type MemoryBusOptions } from './bus/memory-bus.ts'
+export { publishCommits, toBusMessage } from './bus/publish-commits.ts'
+export { createRedisBus, DEFAULT_BUS_CHANNEL, type RedisBusOptions } from './bus/redis-bus.ts'
 export { defineConfig, type PulseConfig, schemaOf } from './config.ts'
 export { type Actor, type Context, SYSTEM_ACTOR, systemContext } from './engine/context.ts'
 export { createEngine, type Engine, type EngineOptions, type ListPage, type ListRequest } from './engine/engine.ts'
 export { toWire } from './engine/records.ts'
-export { type CommittedChange, type WriteOp, type WriteOptions, type WriteOutcome } from './engine/write.ts'
+export type { CommittedChange, WriteOp, WriteOptions, WriteOutcome } from './engine/write.ts'
+export { type Authenticator, createAuthenticator } from './http/authenticate.ts'
 export { createHttpServer, DEFAULT_BODY_LIMIT_BYTES, type HttpServerOptions } from './http/server.ts'
+export { createHub, type Hub, type HubOptions } from './realtime/hub.ts'
+export { type Authenticate, DEFAULT_HELLO_TIMEOUT_MS } from './realtime/session.ts'
+export { DEFAULT_MAX_FRAME_BYTES, type RealtimeOptions, registerRealtime, systemAuthenticate } from './realtime/socket.ts'
 export { type RunningServer, type StartOptions, startServer } from './start.ts'
 export { createPostgresStorage, createSqliteStorage, createStorage } from './storage/index.ts'
 export {

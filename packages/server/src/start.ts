@@ -1,23 +1,39 @@
 /**
- * Starting a Pulse server: open the database, apply additive migrations, build the engine
- * and the HTTP server, listen. `pulse serve` is this plus argument parsing.
+ * Starting a Pulse server: open the database, apply additive migrations, build the engine,
+ * the bus and the HTTP server (REST, sync, WebSocket), listen. `pulse serve` is this plus
+ * argument parsing.
  */
 import type { Schema } from '@pulse/core'
 import type { FastifyInstance } from 'fastify'
+import type { Bus } from './bus/bus.ts'
+import { createMemoryBus } from './bus/memory-bus.ts'
+import { publishCommits } from './bus/publish-commits.ts'
+import { createRedisBus } from './bus/redis-bus.ts'
 import { createEngine, type Engine } from './engine/engine.ts'
 import { createHttpServer } from './http/server.ts'
+import type { RealtimeOptions } from './realtime/socket.ts'
 import { createStorage } from './storage/index.ts'
 import type { Storage } from './storage/storage.ts'
 
 /** What `startServer` takes. */
 export interface StartOptions {
   schema: Schema
-  /** A database URL: `postgres://…`, or a SQLite file path (`sqlite:./pulse.db`, `./pulse.db`). */
-  database: string
+  /**
+   * A database URL (`postgres://…`, or a SQLite file: `sqlite:./pulse.db`, `./pulse.db`), or an
+   * open Storage, which the server then owns and closes.
+   */
+  database: string | Storage
   port: number
   host?: string
   logger?: boolean | { level: string }
   bodyLimitBytes?: number
+  /**
+   * How commits reach the live streams of every process: a Redis URL (`redis://…`, for several
+   * processes), an open Bus (which the server then owns and closes), or absent: in-process.
+   */
+  bus?: string | Bus
+  /** WebSocket settings (hello timeout, limits, authentication). */
+  realtime?: Omit<RealtimeOptions, 'engine' | 'bus'>
 }
 
 /** A running server. */
@@ -25,6 +41,7 @@ export interface RunningServer {
   readonly app: FastifyInstance
   readonly engine: Engine
   readonly storage: Storage
+  readonly bus: Bus
   /** The base URL it listens on, e.g. `http://127.0.0.1:8000`. */
   readonly url: string
   close(): Promise<void>
@@ -36,30 +53,44 @@ export interface RunningServer {
  * step fails.
  */
 export async function startServer(options: StartOptions): Promise<RunningServer> {
-  const storage = await createStorage(options.database)
+  const storage = typeof options.database === 'string' ? await createStorage(options.database) : options.database
   let app: FastifyInstance | undefined
+  let bus: Bus | undefined
+  // Background failures go to the server's log once it exists, to stderr before.
+  const logError = (what: string) => (err: unknown) => (app ? app.log.error({ err }, what) : console.error(`pulse: ${what}`, err))
   try {
     await storage.migrate(options.schema)
-    const engine = createEngine({ storage, schema: options.schema })
+    const engine = createEngine({ storage, schema: options.schema, onError: logError('a commit listener failed') })
+    bus =
+      typeof options.bus === 'string'
+        ? await createRedisBus(options.bus, { onError: logError('redis bus') })
+        : (options.bus ?? createMemoryBus({ onError: logError('bus subscriber failed') }))
     app = await createHttpServer({
       engine,
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
       ...(options.bodyLimitBytes !== undefined ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
+      realtime: { ...options.realtime, bus },
     })
+    // Live changes reach every process, this one included, only through the bus.
+    publishCommits(engine, bus, logError('publishing a commit failed'))
     const address = await app.listen({ port: options.port, host: options.host ?? '127.0.0.1' })
     const running = app
+    const runningBus = bus
     return {
       app: running,
       engine,
       storage,
+      bus: runningBus,
       url: address.replace('[::1]', 'localhost'),
       async close() {
         await running.close()
+        await runningBus.close()
         await storage.close()
       },
     }
   } catch (e) {
     await app?.close().catch(() => {})
+    await bus?.close().catch(() => {})
     await storage.close().catch(() => {})
     throw e
   }

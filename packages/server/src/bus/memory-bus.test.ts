@@ -1,0 +1,7 @@
+import { runBusSuite } from './bus-suite.ts'
+import { createMemoryBus } from './memory-bus.ts'
+
+runBusSuite('memory', async (count, onError) => {
+  const bus = createMemoryBus({ onError })
+  return Array.from({ length: count }, () => bus)
+})

@@ -1,0 +1,129 @@
+/**
+ * Sending one commit to every live connection (PROTOCOL.md §6), serialised once per distinct
+ * view: connections that may see the same things (same scope, same models filter) share one
+ * encoded message. A connection that is behind, or whose send buffer is full, gets one poke.
+ */
+import { encodeCursor, type ModelDefinition, type Schema, type WireRecord } from '@pulse/core'
+import type { BusMessage } from '../bus/bus.ts'
+import type { Actor } from '../engine/context.ts'
+import { inScope } from '../engine/scope.ts'
+import type { StoredRecord } from '../storage/storage.ts'
+
+/** Where a connection stands in the live stream. */
+export type LiveMode = 'live' | 'syncing' | 'behind'
+
+/** A WebSocket connection as the fan-out sees it. */
+export interface LiveConnection {
+  /** For logs. */
+  readonly id: string
+  readonly actor: Actor
+  /** Selective sync: only these models (undefined: all). */
+  readonly models: ReadonlySet<string> | undefined
+  /** Connections with equal keys may see exactly the same changes (see `viewKey`). */
+  readonly viewKey: string
+  /**
+   * The position up to which the client has been sent every change in its scope: the last
+   * cursor it was sent, or later when what followed was out of its scope.
+   */
+  cursor: number
+  /**
+   * `live`: receives commits. `syncing`: a catch-up or a paged pull is under way; receives
+   * nothing. `behind`: was poked; receives nothing until it pulls.
+   */
+  mode: LiveMode
+  /** Bytes queued on the socket, not yet handed to the network. */
+  readonly bufferedAmount: number
+  /** Sends one encoded text message. */
+  send(payload: Buffer): void
+}
+
+/** The key of what an actor with a models filter may see: equal keys see equal changes. */
+export function viewKey(actor: Actor, models: readonly string[] | undefined): string {
+  const scope = actor.admin ? 'admin' : `u:${actor.userId ?? ''}\u0001${[...actor.orgIds].sort().join(',')}`
+  return `${scope}\u0002${models ? [...new Set(models)].sort().join(',') : '*'}`
+}
+
+/** A `poke` message, encoded. */
+export const POKE_PAYLOAD: Buffer = Buffer.from(JSON.stringify({ type: 'poke' }))
+
+/** Options of `createFanOut`. */
+export interface FanOutOptions {
+  schema: Schema
+  /** A connection with more than this many bytes queued is poked instead (default 1 MiB). */
+  maxBufferedBytes?: number
+}
+
+/** Default send-buffer limit of a connection. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024
+
+interface Prepared {
+  seq: number
+  model: ModelDefinition | undefined
+  record: StoredRecord
+  json: string
+}
+
+function storedOf(record: WireRecord): StoredRecord {
+  const { id, version, vclock, createdAt, updatedAt, deletedAt, ...values } = record
+  return { id, version, vclock, createdAt, updatedAt, deletedAt, fieldVersions: {}, values }
+}
+
+/** Marks a connection behind and sends it one poke. */
+export function poke(connection: LiveConnection): void {
+  connection.mode = 'behind'
+  connection.send(POKE_PAYLOAD)
+}
+
+/** Sends commits, in order, to live connections. */
+export function createFanOut(options: FanOutOptions): (message: BusMessage, connections: Iterable<LiveConnection>) => void {
+  const { schema } = options
+  const maxBuffered = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES
+
+  return (message, connections) => {
+    let prepared: Prepared[] | undefined
+    const prepare = (): Prepared[] =>
+      message.changes.map((c) => ({
+        seq: c.seq,
+        model: schema.models.get(c.model),
+        record: storedOf(c.record),
+        json: JSON.stringify({ model: c.model, record: c.record }),
+      }))
+    const cursor = JSON.stringify(encodeCursor(message.last))
+    // One encoded message per view (and, rarely, per starting position): undefined when the
+    // view sees nothing of this commit.
+    const encoded = new Map<string, Buffer | undefined>()
+
+    const encode = (connection: LiveConnection, after: number): Buffer | undefined => {
+      prepared ??= prepare()
+      const parts: string[] = []
+      for (const p of prepared) {
+        if (p.seq <= after || !p.model) continue
+        if (connection.models && !connection.models.has(p.model.name)) continue
+        if (!inScope(connection.actor, p.model, p.record)) continue
+        parts.push(p.json)
+      }
+      if (parts.length === 0) return undefined
+      return Buffer.from(`{"type":"changes","changes":[${parts.join(',')}],"cursor":${cursor},"hasMore":false}`)
+    }
+
+    for (const connection of connections) {
+      if (connection.mode !== 'live' || connection.cursor >= message.last) continue
+      // §6: a live message only follows on from the last cursor sent; otherwise one poke.
+      if (connection.cursor < message.prev || connection.bufferedAmount > maxBuffered) {
+        poke(connection)
+        continue
+      }
+      // A pull may have read past `prev`: send only what it has not seen, never an older state.
+      const after = connection.cursor
+      const key = after === message.prev ? connection.viewKey : `${connection.viewKey}\u0003${after}`
+      let payload: Buffer | undefined
+      if (encoded.has(key)) payload = encoded.get(key)
+      else {
+        payload = encode(connection, after)
+        encoded.set(key, payload)
+      }
+      connection.cursor = message.last
+      if (payload) connection.send(payload)
+    }
+  }
+}
