@@ -143,6 +143,8 @@ describe('WebSocket /ws', () => {
 
   it('keeps selective sync: a client of tasks only gets no items, in catch-up or live', async () => {
     const client = await connect()
+    // The newest commit is out of its view: its cursor must still follow on from it.
+    expect((await http.post('/api/items', { name: 'before hello', price: '2.00' })).status).toBe(201)
     const { pages } = await helloAndCatchUp(client, { clientId: 'dev-tasks', models: ['task'] })
     expect(pages.flatMap((p) => p.changes).every((c) => c.model === 'task')).toBe(true)
     expect((await http.post('/api/items', { name: 'not for you', price: '2.00' })).status).toBe(201)
@@ -294,6 +296,7 @@ describe('WebSocket /ws with its own server', () => {
     const b = (await http.post('/api/tasks', { title: 'b' })).json
     expect((await http.delete(`/api/tasks/${a.id}`)).status).toBe(204)
     expect((await http.delete(`/api/tasks/${b.id}`)).status).toBe(204)
+    await new Promise((r) => setTimeout(r, 5)) // purged: deleted strictly before now
     expect(await s.engine.purgeTombstones(0)).toBe(2)
     const client = await connect(s)
     client.send({ type: 'hello', clientId: 'dev-old', cursor: 'c1.1' })
@@ -309,15 +312,23 @@ describe('WebSocket /ws with its own server', () => {
     const s = await own({
       realtime: {
         authenticate: async (token, clientId) => {
-          if (token === 'good') return { userId: 'u1', orgIds: [], deviceId: clientId, admin: false }
+          if (token === 'good') return { userId: 'u1', orgIds: [], deviceId: clientId, admin: false, scopeEpoch: 2 }
           if (token === 'banned') throw new PulseError('forbidden', 'banned')
           throw new PulseError('unauthenticated', 'bad token')
         },
       },
     })
     const good = await connect(s)
-    const { welcome } = await helloAndCatchUp(good, { clientId: 'dev-u1', token: 'good' })
+    const { welcome, cursor } = await helloAndCatchUp(good, { clientId: 'dev-u1', token: 'good' })
     expect(welcome.userId).toBe('u1')
+    // Cursors carry the user's scope epoch, in catch-up and live alike, and pull back fine.
+    expect(cursor).toMatch(/^c1\.[0-9a-z]+\.2$/)
+    await httpClient(s.url).post('/api/tasks', { title: 'seen by u1' })
+    const live = (await good.next(isChanges)) as MessageOf<'changes'>
+    expect(titles(live)).toEqual(['seen by u1'])
+    expect(live.cursor).toMatch(/\.2$/)
+    good.send({ type: 'pull', cursor: live.cursor })
+    expect(((await good.next(isChanges)) as MessageOf<'changes'>).changes).toEqual([])
     const bad = await connect(s)
     bad.send({ type: 'hello', clientId: 'dev-bad', cursor: null, token: 'nope' })
     expect((await bad.closed).code).toBe(4401)

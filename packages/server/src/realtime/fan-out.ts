@@ -37,10 +37,13 @@ export interface LiveConnection {
   send(payload: Buffer): void
 }
 
-/** The key of what an actor with a models filter may see: equal keys see equal changes. */
+/**
+ * The key of what an actor with a models filter is sent: equal keys see equal changes, with
+ * equal cursors (a cursor carries the user's scope epoch, §8).
+ */
 export function viewKey(actor: Actor, models: readonly string[] | undefined): string {
   const scope = actor.admin ? 'admin' : `u:${actor.userId ?? ''}\u0001${[...actor.orgIds].sort().join(',')}`
-  return `${scope}\u0002${models ? [...new Set(models)].sort().join(',') : '*'}`
+  return `${scope}\u0002${models ? [...new Set(models)].sort().join(',') : '*'}\u0002${actor.scopeEpoch ?? 0}`
 }
 
 /** A `poke` message, encoded. */
@@ -88,7 +91,6 @@ export function createFanOut(options: FanOutOptions): (message: BusMessage, conn
         record: storedOf(c.record),
         json: JSON.stringify({ model: c.model, record: c.record }),
       }))
-    const cursor = JSON.stringify(encodeCursor(message.last))
     // One encoded message per view (and, rarely, per starting position): undefined when the
     // view sees nothing of this commit.
     const encoded = new Map<string, Buffer | undefined>()
@@ -103,6 +105,7 @@ export function createFanOut(options: FanOutOptions): (message: BusMessage, conn
         parts.push(p.json)
       }
       if (parts.length === 0) return undefined
+      const cursor = JSON.stringify(encodeCursor(message.last, connection.actor.scopeEpoch ?? 0))
       return Buffer.from(`{"type":"changes","changes":[${parts.join(',')}],"cursor":${cursor},"hasMore":false}`)
     }
 

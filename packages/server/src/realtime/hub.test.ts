@@ -99,7 +99,7 @@ describe('hub', () => {
 
   it('sends each connection only what its scope and models filter let it see, and moves silent cursors', async () => {
     const { bus, hub } = make()
-    const u1 = connection(user('u1', ['o1']), 0)
+    const u1 = connection({ ...user('u1', ['o1']), scopeEpoch: 3 }, 0)
     const u2 = connection(user('u2'), 0)
     const tagsOnly = connection({ ...SYSTEM_ACTOR }, 0, ['tag'])
     const admin = connection({ ...SYSTEM_ACTOR }, 0)
@@ -119,6 +119,9 @@ describe('hub', () => {
     expect(models(tagsOnly)).toEqual([['tag']])
     expect(models(admin)).toEqual([['note', 'board', 'tag'], ['note']])
     for (const c of [u1, u2, tagsOnly, admin]) expect(c.cursor).toBe(4)
+    // A cursor carries the user's scope epoch (§8).
+    expect(u1.sent.map((b) => decode(b).cursor)).toEqual(['c1.3.3', 'c1.4.3'])
+    expect(u2.sent.map((b) => decode(b).cursor)).toEqual(['c1.3'])
   })
 
   it('pokes a connection that is behind, once, and skips it until it pulls', async () => {

@@ -136,7 +136,7 @@ export function createSession(options: SessionOptions): Session {
     let position = decodeCursor(page.cursor)
     if (!page.hasMore && headBefore > position) {
       position = headBefore
-      page.cursor = encodeCursor(position)
+      page.cursor = encodeCursor(position, active.actor.scopeEpoch ?? 0)
     }
     return { page, position }
   }
