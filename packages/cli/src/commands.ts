@@ -16,7 +16,7 @@ function parsePort(text: string): number {
 
 /** Redacts the password of a database URL for messages. */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')
+  return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@')
 }
 
 /** A message for a person, for any error a command meets. */
@@ -42,14 +42,18 @@ export function buildProgram(): Command {
     .option('--host <host>', 'address to listen on (env HOST)', process.env.HOST ?? '127.0.0.1')
     .option('-d, --database <url>', 'postgres://… or a SQLite file (env DATABASE_URL)')
     .option('-c, --config <file>', 'pulse.config.ts with the models (default: the tasks example)')
-    .action(async (opts: { port?: number; host: string; database?: string; config?: string }) => {
+    .option('--redis <url>', 'redis://… to share live changes with other pulse serve processes (env REDIS_URL)')
+    .action(async (opts: { port?: number; host: string; database?: string; config?: string; redis?: string }) => {
       const database = opts.database ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE
       const port = opts.port ?? (process.env.PORT ? parsePort(process.env.PORT) : DEFAULT_PORT)
+      // Without Redis the bus is in-process: fine for one process, not for several.
+      const redis = opts.redis ?? (process.env.REDIS_URL || undefined)
       try {
         const { schema } = await loadConfig(opts.config)
-        const server = await startServer({ schema, database, port, host: opts.host })
+        const server = await startServer({ schema, database, port, host: opts.host, ...(redis ? { bus: redis } : {}) })
         server.app.log.info(
-          `pulse: serving ${[...schema.models.keys()].join(', ')} on ${server.url} (database ${redactUrl(database)}); docs at ${server.url}/api/docs`,
+          `pulse: serving ${[...schema.models.keys()].join(', ')} on ${server.url} (database ${redactUrl(database)}, ` +
+            `live changes ${redis ? `over ${redactUrl(redis)}` : 'in-process'}); docs at ${server.url}/api/docs`,
         )
         const stop = () => {
           server.close().then(
