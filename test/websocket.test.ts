@@ -27,8 +27,8 @@ const isChanges = (m: ServerMessage): m is MessageOf<'changes'> => m.type === 'c
 const titles = (m: MessageOf<'changes'>) =>
   m.changes.map((c) => (c.record as { title?: string; name?: string }).title ?? (c.record as { name?: string }).name)
 
-function taskMutation(clientId: string, mid: number, title: string, id = uuidv7()) {
-  return { mid, model: 'task', op: 'create', id, vclock: { [clientId]: mid }, data: { title }, at: new Date().toISOString() }
+function itemMutation(clientId: string, mid: number, name: string, id = uuidv7()) {
+  return { mid, model: 'item', op: 'create', id, vclock: { [clientId]: mid }, data: { name, price: '3.00' }, at: new Date().toISOString() }
 }
 
 describe('WebSocket /ws', () => {
@@ -86,9 +86,9 @@ describe('WebSocket /ws', () => {
     const b = await connect()
     const caughtA = await helloAndCatchUp(a, { clientId: 'dev-a' })
     await helloAndCatchUp(b, { clientId: 'dev-b' })
-    for (const title of ['one', 'two', 'three']) expect((await http.post('/api/tasks', { title })).status).toBe(201)
-    const created = (await http.post('/api/tasks', { title: 'four' })).json
-    expect((await http.patch(`/api/tasks/${created.id}`, { title: 'four, edited' })).status).toBe(200)
+    for (const title of ['one', 'two', 'three']) expect((await http.post('/api/items', { name: title, price: '1.00' })).status).toBe(201)
+    const created = (await http.post('/api/items', { name: 'four', price: '1.00' })).json
+    expect((await http.patch(`/api/items/${created.id}`, { name: 'four, edited' })).status).toBe(200)
     for (const client of [a, b]) {
       const live = [
         await client.next(isChanges),
@@ -110,11 +110,11 @@ describe('WebSocket /ws', () => {
     const watcher = await connect()
     await helloAndCatchUp(pusher, { clientId: 'dev-push' })
     await helloAndCatchUp(watcher, { clientId: 'dev-watch' })
-    const push = { type: 'push', mutations: [taskMutation('dev-push', 1, 'pushed')] }
+    const push = { type: 'push', mutations: [itemMutation('dev-push', 1, 'pushed')] }
     pusher.send(push)
     const first = await pusher.nextOf('pushResult')
     expect(first.lastMid).toBe(1)
-    expect(first.results).toEqual([{ mid: 1, status: 'applied', record: expect.objectContaining({ title: 'pushed', version: 1 }) }])
+    expect(first.results).toEqual([{ mid: 1, status: 'applied', record: expect.objectContaining({ name: 'pushed', version: 1 }) }])
     const seen = await watcher.next(isChanges)
     expect(titles(seen as MessageOf<'changes'>)).toEqual(['pushed'])
     pusher.send(push)
@@ -141,16 +141,16 @@ describe('WebSocket /ws', () => {
     expect((page as MessageOf<'changes'>).hasMore).toBe(true)
   })
 
-  it('keeps selective sync: a client of tasks only gets no items, in catch-up or live', async () => {
+  it('keeps selective sync: a client of projects only gets no items, in catch-up or live', async () => {
     const client = await connect()
     // The newest commit is out of its view: its cursor must still follow on from it.
     expect((await http.post('/api/items', { name: 'before hello', price: '2.00' })).status).toBe(201)
-    const { pages } = await helloAndCatchUp(client, { clientId: 'dev-tasks', models: ['task'] })
-    expect(pages.flatMap((p) => p.changes).every((c) => c.model === 'task')).toBe(true)
+    const { pages } = await helloAndCatchUp(client, { clientId: 'dev-projects', models: ['project'] })
+    expect(pages.flatMap((p) => p.changes).every((c) => c.model === 'project')).toBe(true)
     expect((await http.post('/api/items', { name: 'not for you', price: '2.00' })).status).toBe(201)
-    expect((await http.post('/api/tasks', { title: 'for you' })).status).toBe(201)
+    expect((await http.post('/api/projects', { name: 'for you', orgId: uuidv7() })).status).toBe(201)
     const live = (await client.next(isChanges)) as MessageOf<'changes'>
-    expect(live.changes.map((c) => c.model)).toEqual(['task'])
+    expect(live.changes.map((c) => c.model)).toEqual(['project'])
     expect(titles(live)).toEqual(['for you'])
     await client.expectNone((m) => m.type === 'changes' || m.type === 'poke', 100)
   })
@@ -159,7 +159,7 @@ describe('WebSocket /ws', () => {
     const client = await connect()
     client.send({ type: 'hello', clientId: 'dev-x', cursor: null, models: ['nope'] })
     expect(await client.nextOf('error')).toEqual({ type: 'error', code: 'not_found', message: expect.any(String) })
-    await helloAndCatchUp(client, { clientId: 'dev-x', models: ['task'] })
+    await helloAndCatchUp(client, { clientId: 'dev-x', models: ['project'] })
   })
 
   it('answers bad input with an error and keeps working', async () => {
@@ -185,7 +185,7 @@ describe('WebSocket /ws', () => {
   describe('close codes', () => {
     it('4401: push or pull before hello', async () => {
       const pushing = await connect()
-      pushing.send({ type: 'push', mutations: [taskMutation('dev-early', 1, 'early')] })
+      pushing.send({ type: 'push', mutations: [itemMutation('dev-early', 1, 'early')] })
       expect((await pushing.closed).code).toBe(4401)
       const pulling = await connect()
       pulling.send({ type: 'pull', cursor: null })
@@ -226,7 +226,7 @@ describe('WebSocket /ws', () => {
       giant.sendRaw('x'.repeat(FRAME_LIMIT * 2))
       expect((await flooder.closed).code).toBe(4429)
       expect((await giant.closed).code).toBe(1009)
-      expect((await http.post('/api/tasks', { title: 'still live' })).status).toBe(201)
+      expect((await http.post('/api/items', { name: 'still live', price: '1.00' })).status).toBe(201)
       expect(titles((await good.next(isChanges)) as MessageOf<'changes'>)).toEqual(['still live'])
       good.send({ type: 'ping' })
       await good.nextOf('pong')
@@ -270,14 +270,14 @@ describe('WebSocket /ws with its own server', () => {
     const s = await own({ bus: lossy, realtime: { gapWaitMs: 50 } })
     const http = httpClient(s.url)
     const client = await connect(s)
-    await http.post('/api/tasks', { title: 'before' })
+    await http.post('/api/items', { name: 'before', price: '1.00' })
     const { cursor } = await helloAndCatchUp(client, { clientId: 'dev-behind' })
-    await http.post('/api/tasks', { title: 'first live' })
+    await http.post('/api/items', { name: 'first live', price: '1.00' })
     expect(titles((await client.next(isChanges)) as MessageOf<'changes'>)).toEqual(['first live'])
 
     dropNext = true
-    await http.post('/api/tasks', { title: 'lost' })
-    await http.post('/api/tasks', { title: 'after the gap' })
+    await http.post('/api/items', { name: 'lost', price: '1.00' })
+    await http.post('/api/items', { name: 'after the gap', price: '1.00' })
     await client.nextOf('poke')
     await client.expectNone((m) => m.type === 'changes' || m.type === 'poke', 80)
 
@@ -285,17 +285,17 @@ describe('WebSocket /ws with its own server', () => {
     const page = (await client.next(isChanges)) as MessageOf<'changes'>
     expect(titles(page)).toEqual(['first live', 'lost', 'after the gap'])
     expect(page.hasMore).toBe(false)
-    await http.post('/api/tasks', { title: 'live again' })
+    await http.post('/api/items', { name: 'live again', price: '1.00' })
     expect(titles((await client.next(isChanges)) as MessageOf<'changes'>)).toEqual(['live again'])
   })
 
   it('answers a catch-up from a purged cursor with cursor_expired; a pull from no cursor resyncs', async () => {
     const s = await own()
     const http = httpClient(s.url)
-    const a = (await http.post('/api/tasks', { title: 'a' })).json
-    const b = (await http.post('/api/tasks', { title: 'b' })).json
-    expect((await http.delete(`/api/tasks/${a.id}`)).status).toBe(204)
-    expect((await http.delete(`/api/tasks/${b.id}`)).status).toBe(204)
+    const a = (await http.post('/api/items', { name: 'a', price: '1.00' })).json
+    const b = (await http.post('/api/items', { name: 'b', price: '1.00' })).json
+    expect((await http.delete(`/api/items/${a.id}`)).status).toBe(204)
+    expect((await http.delete(`/api/items/${b.id}`)).status).toBe(204)
     await new Promise((r) => setTimeout(r, 5)) // purged: deleted strictly before now
     expect(await s.engine.purgeTombstones(0)).toBe(2)
     const client = await connect(s)
@@ -304,7 +304,7 @@ describe('WebSocket /ws with its own server', () => {
     expect((await client.nextOf('error')).code).toBe('cursor_expired')
     client.send({ type: 'pull', cursor: null })
     expect(((await client.next(isChanges)) as MessageOf<'changes'>).hasMore).toBe(false)
-    await http.post('/api/tasks', { title: 'c' })
+    await http.post('/api/items', { name: 'c', price: '1.00' })
     expect(titles((await client.next(isChanges)) as MessageOf<'changes'>)).toEqual(['c'])
   })
 
@@ -323,7 +323,7 @@ describe('WebSocket /ws with its own server', () => {
     expect(welcome.userId).toBe('u1')
     // Cursors carry the user's scope epoch, in catch-up and live alike, and pull back fine.
     expect(cursor).toMatch(/^c1\.[0-9a-z]+\.2$/)
-    await httpClient(s.url).post('/api/tasks', { title: 'seen by u1' })
+    await httpClient(s.url).post('/api/items', { name: 'seen by u1', price: '1.00' })
     const live = (await good.next(isChanges)) as MessageOf<'changes'>
     expect(titles(live)).toEqual(['seen by u1'])
     expect(live.cursor).toMatch(/\.2$/)

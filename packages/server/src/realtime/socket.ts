@@ -16,6 +16,8 @@ import { createHub, type Hub } from './hub.ts'
 import { createTokenBucket, DEFAULT_RATE_LIMIT, type RateLimit } from './rate-limit.ts'
 import { type Authenticate, createSession, DEFAULT_HELLO_TIMEOUT_MS } from './session.ts'
 
+const TEXT_FRAME = Object.freeze({ binary: false })
+
 /** Largest frame a client may send, unless configured otherwise. */
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024
 
@@ -96,10 +98,9 @@ export async function registerRealtime(app: FastifyInstance, options: RealtimeOp
         },
         sendRaw(payload) {
           if (socket.readyState !== WebSocket.OPEN) return
-          // A Buffer goes out as a text frame without being re-encoded per recipient.
-          socket.send(payload, { binary: false }, (err) => {
-            if (err) log.debug({ err }, 'send failed')
-          })
+          // A Buffer goes out as a text frame without being re-encoded per recipient. No
+          // callback: a failed write surfaces as the socket's 'error', logged below.
+          socket.send(payload, TEXT_FRAME)
         },
         close(code, reason) {
           if (socket.readyState === WebSocket.OPEN) socket.close(code, closeReason(reason))
