@@ -4,7 +4,10 @@
  * commit order.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { decodeCursor } from '@pulse/core'
 import pg from 'pg'
@@ -15,6 +18,10 @@ import { connectWs, helloAndCatchUp, type MessageOf, type WsClient } from './sup
 
 const ready = (await pgAvailable()) && (await redisAvailable())
 const root = fileURLToPath(new URL('..', import.meta.url))
+// Both processes share one working directory (and so one development signing key) and one
+// PULSE_SECRET: a token issued by one is good on the other.
+const workDir = mkdtempSync(join(tmpdir(), 'pulse-mp-'))
+const SECRET = 'multi-process test secret, long enough for HS256'
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -39,7 +46,7 @@ async function serve(database: string): Promise<Process> {
   const child = spawn(
     process.execPath,
     [
-      'packages/cli/bin/pulse.js',
+      join(root, 'packages/cli/bin/pulse.js'),
       'serve',
       '--port',
       String(port),
@@ -48,9 +55,13 @@ async function serve(database: string): Promise<Process> {
       '--redis',
       redisUrl(),
       '--config',
-      'examples/tasks/pulse.config.ts',
+      join(root, 'examples/tasks/pulse.config.ts'),
     ],
-    { cwd: root, env: { ...process.env, DATABASE_URL: database, REDIS_URL: redisUrl() }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: workDir,
+      env: { ...process.env, DATABASE_URL: database, REDIS_URL: redisUrl(), PULSE_SECRET: SECRET },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   )
   const output: string[] = []
   child.stdout?.on('data', (d: Buffer) => output.push(d.toString()))
@@ -60,7 +71,9 @@ async function serve(database: string): Promise<Process> {
   for (;;) {
     if (child.exitCode !== null) throw new Error(`pulse serve exited with ${child.exitCode}: ${output.join('')}`)
     try {
-      if ((await fetch(`${url}/api/v1/healthz`)).ok) return { child, url, output }
+      // Any HTTP answer means it listens (the probe may want credentials).
+      await fetch(`${url}/api/v1/healthz`)
+      return { child, url, output }
     } catch {
       // not listening yet
     }
@@ -79,7 +92,33 @@ async function stop(p: Process): Promise<void> {
 }
 
 const isChanges = (m: { type: string }) => m.type === 'changes'
-const titleOf = (m: MessageOf<'changes'>) => m.changes.map((c) => (c.record as { title?: string }).title)
+const nameOf = (m: MessageOf<'changes'>) => m.changes.map((c) => (c.record as { name?: string }).name)
+
+/**
+ * A user's credentials (§9), when the servers have accounts: a device per process, each with
+ * its access token. Without accounts (404 on register) every caller is the system.
+ */
+async function signIn(base: string, username: string): Promise<{ headers: Record<string, string>; token?: string; clientId: string }[]> {
+  const http = httpClient(base)
+  const registered = await http.post('/api/auth/register', { username, password: 'correct horse battery staple' })
+  if (registered.status === 404)
+    return [
+      { headers: {}, clientId: 'dev-one' },
+      { headers: {}, clientId: 'dev-two' },
+    ]
+  expect(registered.status).toBe(201)
+  const sessions = []
+  for (const deviceName of ['one', 'two']) {
+    const login = await http.post('/api/auth/login', { username, password: 'correct horse battery staple', deviceName })
+    expect(login.status).toBe(200)
+    sessions.push({
+      headers: { authorization: `Bearer ${login.json.access}` },
+      token: login.json.access as string,
+      clientId: login.json.device.id as string,
+    })
+  }
+  return sessions
+}
 
 describe.skipIf(!ready)('two pulse serve processes over PostgreSQL and Redis', () => {
   const dbName = `pulse_mp_${process.pid}_${Date.now().toString(36)}`
@@ -116,43 +155,52 @@ describe.skipIf(!ready)('two pulse serve processes over PostgreSQL and Redis', (
   }, 30_000)
 
   it('a client of A receives, live and in commit order, what is written through B (and A)', async () => {
+    const [one, two] = (await signIn(a.url, `mp_${process.pid}`)) as [
+      Awaited<ReturnType<typeof signIn>>[number],
+      Awaited<ReturnType<typeof signIn>>[number],
+    ]
     const onA = await connectWs(a.url)
     const onB = await connectWs(b.url)
     clients.push(onA, onB)
-    await helloAndCatchUp(onA, { clientId: 'dev-on-a' })
-    await helloAndCatchUp(onB, { clientId: 'dev-on-b' })
+    await helloAndCatchUp(onA, { clientId: one.clientId, ...(one.token ? { token: one.token } : {}) })
+    await helloAndCatchUp(onB, { clientId: two.clientId, ...(two.token ? { token: two.token } : {}) })
 
     const viaB = httpClient(b.url)
     const viaA = httpClient(a.url)
-    const created = await viaB.post('/api/tasks', { title: 'written through B' })
+    const created = await viaB.post('/api/items', { name: 'written through B', price: '1.00' }, one.headers)
     expect(created.status).toBe(201)
     const first = (await onA.next(isChanges, 10_000)) as MessageOf<'changes'>
-    expect(titleOf(first)).toEqual(['written through B'])
+    expect(nameOf(first)).toEqual(['written through B'])
     expect(first.changes[0]?.record.id).toBe(created.json.id)
 
     // Alternate processes, concurrently: every client still sees every commit, in position order.
-    const titles = Array.from({ length: 20 }, (_, i) => `t${i}`)
-    await Promise.all(titles.map((title, i) => (i % 2 === 0 ? viaA : viaB).post('/api/tasks', { title })))
+    const names = Array.from({ length: 20 }, (_, i) => `n${i}`)
+    const writes = await Promise.all(
+      names.map((name, i) =>
+        (i % 2 === 0 ? viaA : viaB).post('/api/items', { name, price: '1.00' }, i % 3 === 0 ? one.headers : two.headers),
+      ),
+    )
+    expect(writes.map((w) => w.status)).toEqual(names.map(() => 201))
     for (const client of [onA, onB]) {
       const seen: string[] = []
       const positions: number[] = []
       if (client === onB) {
         const m = (await client.next(isChanges, 10_000)) as MessageOf<'changes'>
-        expect(titleOf(m)).toEqual(['written through B'])
+        expect(nameOf(m)).toEqual(['written through B'])
       }
-      while (seen.length < titles.length) {
+      while (seen.length < names.length) {
         const m = (await client.next((x) => x.type === 'changes' || x.type === 'poke', 10_000)) as MessageOf<'changes'> | { type: 'poke' }
         if (m.type === 'poke') throw new Error('poked: a commit went missing between the processes')
-        seen.push(...(titleOf(m) as string[]))
+        seen.push(...(nameOf(m) as string[]))
         positions.push(decodeCursor(m.cursor))
       }
-      expect([...seen].sort()).toEqual([...titles].sort())
+      expect([...seen].sort()).toEqual([...names].sort())
       for (let i = 1; i < positions.length; i++) expect(positions[i]).toBeGreaterThan(positions[i - 1] as number)
     }
 
     // A pull from the last live cursor finds nothing left: live and pull agree.
     const last = onA.messages.filter((m): m is MessageOf<'changes'> => m.type === 'changes').at(-1)
-    const pulled = await viaA.get(`/api/sync/pull?cursor=${last?.cursor}`)
+    const pulled = await viaA.get(`/api/sync/pull?cursor=${last?.cursor}`, one.headers)
     expect(pulled.json.changes).toEqual([])
   })
 })
