@@ -14,7 +14,7 @@ import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import config from '../examples/tasks/pulse.config.ts'
 import { makeOrg, type SignedIn, signIn } from './support/accounts.ts'
-import { httpClient, startTestServer } from './support/server.ts'
+import { httpClient, startTestServer, TEST_SECRET } from './support/server.ts'
 
 interface Case {
   label: string
@@ -37,15 +37,42 @@ function corpus(taskId: string, tokens: { forged: string[]; refreshUsed: string 
   const cases: Case[] = []
   const post = (label: string, body: string, expectStatus: number[] = [400, 422], path = '/api/tasks', headers?: Record<string, string>) =>
     cases.push({ label, method: 'POST', path, body, expect: expectStatus, ...(headers ? { headers } : {}) })
-  const patch = (label: string, body: string, expectStatus: number[] = [400, 422]) => cases.push({ label, method: 'PATCH', path: `/api/tasks/${taskId}`, body, expect: expectStatus })
+  const patch = (label: string, body: string, expectStatus: number[] = [400, 422]) =>
+    cases.push({ label, method: 'PATCH', path: `/api/tasks/${taskId}`, body, expect: expectStatus })
 
   // Malformed JSON.
-  for (const body of ['{', '}', '{"title":', '{"title":"x",}', "{'title':'x'}", '{"title":"x"}}', 'null', 'true', '42', '"str"', '[]', '[{"title":"x"}]', '{"title":"\\u00"}', '{"title":"x"', 'NaN', '{"title":Infinity}', '{"a":1,"a":2,"title":"x","priority":"1"}', '\u0000', '{"title":"x"}\u0000', ' ', '\ufeff{"title":"x","priority":-1}']) {
+  for (const body of [
+    '{',
+    '}',
+    '{"title":',
+    '{"title":"x",}',
+    "{'title':'x'}",
+    '{"title":"x"}}',
+    'null',
+    'true',
+    '42',
+    '"str"',
+    '[]',
+    '[{"title":"x"}]',
+    '{"title":"\\u00"}',
+    '{"title":"x"',
+    'NaN',
+    '{"title":Infinity}',
+    '{"a":1,"a":2,"title":"x","priority":"1"}',
+    '\u0000',
+    '{"title":"x"}\u0000',
+    ' ',
+    '\ufeff{"title":"x","priority":-1}',
+  ]) {
     post(`malformed JSON ${json(body).slice(0, 30)}`, body)
   }
   // Deep nesting.
   for (const depth of [100, 1000, 10_000, 100_000]) {
-    post(`nested arrays ${depth}`, json({ title: 'x', tags: 'placeholder' }).replace('"placeholder"', nested(depth, '[', ']')), [400, 413, 422])
+    post(
+      `nested arrays ${depth}`,
+      json({ title: 'x', tags: 'placeholder' }).replace('"placeholder"', nested(depth, '[', ']')),
+      [400, 413, 422],
+    )
     post(`nested objects ${depth}`, `{"title":"x","extra":${nested(depth, '{"a":', '}')}}`, [400, 413, 422])
   }
   // Oversized.
@@ -86,7 +113,17 @@ function corpus(taskId: string, tokens: { forged: string[]; refreshUsed: string 
     patch(`pollution patch ${body.slice(10, 40)}`, body, [400, 422])
   }
   // SQL-looking field names and filters.
-  for (const name of ['title; DROP TABLE task;--', '"title"', 'title"--', 'id', 'version', 'deletedAt', '__proto__', 'a b', 'Robert\'); DROP TABLE task;--']) {
+  for (const name of [
+    'title; DROP TABLE task;--',
+    '"title"',
+    'title"--',
+    'id',
+    'version',
+    'deletedAt',
+    '__proto__',
+    'a b',
+    "Robert'); DROP TABLE task;--",
+  ]) {
     post(`field named ${name}`, json({ title: 'x', [name]: 1 }))
     cases.push({ label: `filter named ${name}`, method: 'GET', path: `/api/tasks?${encodeURIComponent(name)}=1`, expect: [400] })
     cases.push({ label: `orderBy ${name}`, method: 'GET', path: `/api/tasks?orderBy=${encodeURIComponent(name)}`, expect: [400] })
@@ -98,12 +135,28 @@ function corpus(taskId: string, tokens: { forged: string[]; refreshUsed: string 
   }
   // Headers.
   for (const ifMatch of ['abc', '"1"x', '-1', '1, 2', '99999999999999999999']) {
-    cases.push({ label: `If-Match ${ifMatch}`, method: 'PATCH', path: `/api/tasks/${taskId}`, body: json({ title: 'y' }), headers: { 'if-match': ifMatch }, expect: [400, 409] })
+    cases.push({
+      label: `If-Match ${ifMatch}`,
+      method: 'PATCH',
+      path: `/api/tasks/${taskId}`,
+      body: json({ title: 'y' }),
+      headers: { 'if-match': ifMatch },
+      expect: [400, 409],
+    })
   }
   post('form body', 'title=x', [415], '/api/tasks', { 'content-type': 'application/x-www-form-urlencoded' })
   post('text body', '{"title":"x"}', [415], '/api/tasks', { 'content-type': 'text/plain' })
   // Push.
-  const m = (over: Record<string, unknown>) => ({ mid: 1, model: 'task', op: 'create', id: uuidv7(), vclock: { d: 1 }, at: new Date().toISOString(), data: { title: 'x' }, ...over })
+  const m = (over: Record<string, unknown>) => ({
+    mid: 1,
+    model: 'task',
+    op: 'create',
+    id: uuidv7(),
+    vclock: { d: 1 },
+    at: new Date().toISOString(),
+    data: { title: 'x' },
+    ...over,
+  })
   for (const [label, body] of [
     ['push not an object', '[]'],
     ['push no clientId', json({ mutations: [] })],
@@ -115,7 +168,10 @@ function corpus(taskId: string, tokens: { forged: string[]; refreshUsed: string 
     ['push id not uuid', json({ clientId: 'd', mutations: [m({ id: "'; DROP TABLE task;--" })] })],
     ['push vclock array', json({ clientId: 'd', mutations: [m({ vclock: [1] })] })],
     ['push vclock negative', json({ clientId: 'd', mutations: [m({ vclock: { d: -1 } })] })],
-    ['push vclock __proto__', '{"clientId":"d","mutations":[{"mid":1,"model":"task","op":"create","id":"0192f0b4-1c6a-7000-8000-000000000001","vclock":{"__proto__":{"x":1}},"at":"2026-11-23T10:00:00Z","data":{}}]}'],
+    [
+      'push vclock __proto__',
+      '{"clientId":"d","mutations":[{"mid":1,"model":"task","op":"create","id":"0192f0b4-1c6a-7000-8000-000000000001","vclock":{"__proto__":{"x":1}},"at":"2026-11-23T10:00:00Z","data":{}}]}',
+    ],
     ['push at garbage', json({ clientId: 'd', mutations: [m({ at: 'soon' })] })],
     ['push mids decreasing', json({ clientId: 'd', mutations: [m({ mid: 2 }), m({ mid: 1 })] })],
     ['push 1001 mutations', json({ clientId: 'd', mutations: Array.from({ length: 1001 }, (_, i) => m({ mid: i + 1 })) })],
@@ -123,24 +179,94 @@ function corpus(taskId: string, tokens: { forged: string[]; refreshUsed: string 
     post(label, body, [400, 403, 413], '/api/sync/push')
   }
   // Pull.
-  for (const q of ['cursor=c1.-1', 'cursor=%00', 'cursor=c9.1', 'limit=-1', 'limit=1e3', 'models=task,,', 'models=nope', 'cursor=c1.1&cursor=c1.2']) {
+  for (const q of [
+    'cursor=c1.-1',
+    'cursor=%00',
+    'cursor=c9.1',
+    'limit=-1',
+    'limit=1e3',
+    'models=task,,',
+    'models=nope',
+    'cursor=c1.1&cursor=c1.2',
+  ]) {
     cases.push({ label: `pull ${q}`, method: 'GET', path: `/api/sync/pull?${q}`, expect: [400, 404] })
   }
   // Credentials.
   for (const token of tokens.forged) {
-    cases.push({ label: `forged token ${token.slice(0, 16)}`, method: 'GET', path: '/api/tasks', headers: { authorization: `Bearer ${token}` }, expect: [401] })
+    cases.push({
+      label: `forged token ${token.slice(0, 16)}`,
+      method: 'GET',
+      path: '/api/tasks',
+      headers: { authorization: `Bearer ${token}` },
+      expect: [401],
+    })
   }
   for (const header of ['Bearer', 'Basic dXNlcjpwYXNz', 'Bearer a b', `Bearer ${'x'.repeat(5000)}`, 'bearer']) {
-    cases.push({ label: `authorization ${header.slice(0, 16)}`, method: 'GET', path: '/api/tasks', headers: { authorization: header }, expect: [401] })
+    cases.push({
+      label: `authorization ${header.slice(0, 16)}`,
+      method: 'GET',
+      path: '/api/tasks',
+      headers: { authorization: header },
+      expect: [401],
+    })
   }
   cases.push({ label: 'unknown API token', method: 'GET', path: '/api/tasks', headers: { 'x-auth-token': 'pat_nope' }, expect: [401] })
-  cases.push({ label: 'replayed refresh token', method: 'POST', path: '/api/auth/refresh', body: json({ refresh: tokens.refreshUsed }), headers: { authorization: '' }, expect: [401] })
-  cases.push({ label: 'refresh not a string', method: 'POST', path: '/api/auth/refresh', body: json({ refresh: { $ne: null } }), headers: { authorization: '' }, expect: [401] })
-  cases.push({ label: 'login injection', method: 'POST', path: '/api/auth/login', body: json({ username: "admin' --", password: "' OR '1'='1" }), headers: { authorization: '' }, expect: [401, 422] })
-  cases.push({ label: 'login object password', method: 'POST', path: '/api/auth/login', body: json({ username: 'alice', password: { $gt: '' } }), headers: { authorization: '' }, expect: [401] })
-  cases.push({ label: 'register short password', method: 'POST', path: '/api/auth/register', body: json({ username: 'mallory', password: 'short' }), headers: { authorization: '' }, expect: [422] })
-  cases.push({ label: 'register huge password', method: 'POST', path: '/api/auth/register', body: json({ username: 'mallory', password: 'p'.repeat(100_000) }), headers: { authorization: '' }, expect: [422] })
-  cases.push({ label: 'register bad username', method: 'POST', path: '/api/auth/register', body: json({ username: '<script>', password: 'long enough password' }), headers: { authorization: '' }, expect: [422] })
+  cases.push({
+    label: 'replayed refresh token',
+    method: 'POST',
+    path: '/api/auth/refresh',
+    body: json({ refresh: tokens.refreshUsed }),
+    headers: { authorization: '' },
+    expect: [401],
+  })
+  cases.push({
+    label: 'refresh not a string',
+    method: 'POST',
+    path: '/api/auth/refresh',
+    body: json({ refresh: { $ne: null } }),
+    headers: { authorization: '' },
+    expect: [401],
+  })
+  cases.push({
+    label: 'login injection',
+    method: 'POST',
+    path: '/api/auth/login',
+    body: json({ username: "admin' --", password: "' OR '1'='1" }),
+    headers: { authorization: '' },
+    expect: [401, 422],
+  })
+  cases.push({
+    label: 'login object password',
+    method: 'POST',
+    path: '/api/auth/login',
+    body: json({ username: 'alice', password: { $gt: '' } }),
+    headers: { authorization: '' },
+    expect: [401],
+  })
+  cases.push({
+    label: 'register short password',
+    method: 'POST',
+    path: '/api/auth/register',
+    body: json({ username: 'mallory', password: 'short' }),
+    headers: { authorization: '' },
+    expect: [422],
+  })
+  cases.push({
+    label: 'register huge password',
+    method: 'POST',
+    path: '/api/auth/register',
+    body: json({ username: 'mallory', password: 'p'.repeat(100_000) }),
+    headers: { authorization: '' },
+    expect: [422],
+  })
+  cases.push({
+    label: 'register bad username',
+    method: 'POST',
+    path: '/api/auth/register',
+    body: json({ username: '<script>', password: 'long enough password' }),
+    headers: { authorization: '' },
+    expect: [422],
+  })
   return cases
 }
 
@@ -151,7 +277,7 @@ describe('hostile input', () => {
 
   beforeAll(async () => {
     const storage = await createSqliteStorage({ filename: join(mkdtempSync(join(tmpdir(), 'pulse-hostile-')), 'pulse.db') })
-    server = await startTestServer(defineSchema(config.models), storage)
+    server = await startTestServer(defineSchema(config.models), storage, { auth: true })
     alice = await signIn(server.url, 'alice')
     await makeOrg(alice, 'Alice Inc')
     alice = await signIn(server.url, 'alice')
@@ -171,13 +297,50 @@ describe('hostile input', () => {
     const forged = [
       `${header({ alg: 'none', typ: 'JWT' })}.${payload}.`,
       `${header({ alg: 'HS512', typ: 'JWT' })}.${payload}.${'x'.repeat(43)}`,
-      await new SignJWT({ did: alice.deviceId }).setProtectedHeader({ alg: 'HS256' }).setSubject(alice.userId).setIssuer('pulse').setAudience('pulse-api').setExpirationTime(now + 600).sign(key),
+      await new SignJWT({ did: alice.deviceId })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(alice.userId)
+        .setIssuer('pulse')
+        .setAudience('pulse-api')
+        .setExpirationTime(now + 600)
+        .sign(key),
       `${alice.access.slice(0, -4)}AAAA`,
       `${alice.access.split('.')[0]}.${header({ sub: alice.userId, did: alice.deviceId, iss: 'pulse', aud: 'pulse-api', exp: now + 9999, adm: true })}.${alice.access.split('.')[2]}`,
       'not.a.jwt',
       'a.b.c',
     ]
-    // An expired token, signed with the server's real key through a short-lived signer.
+    // Expired, and not-yet-issued-but-valid-looking: signed with the server's real key.
+    const real = new TextEncoder().encode(TEST_SECRET)
+    forged.push(
+      await new SignJWT({ did: alice.deviceId })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(alice.userId)
+        .setIssuer('pulse')
+        .setAudience('pulse-api')
+        .setIssuedAt(now - 3600)
+        .setExpirationTime(now - 60)
+        .sign(real),
+      await new SignJWT({ did: alice.deviceId })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(alice.userId)
+        .setIssuer('pulse')
+        .setAudience('pulse-api')
+        .sign(real),
+      await new SignJWT({ did: alice.deviceId })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(alice.userId)
+        .setIssuer('evil')
+        .setAudience('pulse-api')
+        .setExpirationTime(now + 600)
+        .sign(real),
+      await new SignJWT({ did: alice.deviceId })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(uuidv7())
+        .setIssuer('pulse')
+        .setAudience('pulse-api')
+        .setExpirationTime(now + 600)
+        .sign(real),
+    )
     const used = await signIn(server.url, 'alice', 'replay device')
     const rotated = await httpClient(server.url).post('/api/auth/refresh', { refresh: used.refresh })
     expect(rotated.status).toBe(200)
@@ -191,6 +354,8 @@ describe('hostile input', () => {
       const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `Bearer ${alice.access}`, ...c.headers }
       if (headers.authorization === '') delete headers.authorization
       const init: RequestInit = { method: c.method, headers, ...(c.body !== undefined ? { body: c.body } : {}) }
+      // Paced under the per-token rate limit (200 requests/s), which is tested on its own.
+      await new Promise((r) => setTimeout(r, 6))
       const res = await fetch(`${server.url}${c.path}`, init)
       const text = await res.text()
       counts.set(res.status, (counts.get(res.status) ?? 0) + 1)
@@ -200,7 +365,12 @@ describe('hostile input', () => {
       expect(body.requestId, c.label).toBe(res.headers.get('x-request-id'))
       expect(text, c.label).not.toMatch(/\bat .*\.ts:\d+|SELECT |INSERT |SQLITE_|syntax error/)
     }
-    console.log(`hostile corpus: ${cases.length} cases, statuses ${[...counts].sort().map(([s, n]) => `${s}×${n}`).join(', ')}; 0 crashes, 0 writes`)
+    console.log(
+      `hostile corpus: ${cases.length} cases, statuses ${[...counts]
+        .sort()
+        .map(([s, n]) => `${s}×${n}`)
+        .join(', ')}; 0 crashes, 0 writes`,
+    )
     expect((await alice.api.get('/api/v1/healthz')).status).toBe(200)
     expect((await alice.api.get('/api/tasks?limit=1000')).json).toEqual(before.json)
     expect((await alice.api.get(`/api/tasks/${taskId}/history`)).json).toEqual(history.json)

@@ -1,7 +1,8 @@
 /**
  * The task manager (seed 002) and seed 000's Item: the default example of `pulse serve`.
- * Merge policies follow seed 002: text merge for descriptions, higher priority wins, tags are
- * a union, status moves forward only, the earlier due date wins.
+ * Projects, tasks and comments belong to an organization and sync to its members; items are
+ * global (every signed-in user). Merge policies follow seed 002: text merge for descriptions,
+ * higher priority wins, tags are a union, status moves forward only, the earlier due date wins.
  */
 import { defineModel, f } from '@pulse/core'
 import { defineConfig } from '@pulse/server'
@@ -28,6 +29,7 @@ export const task = defineModel('task', {
     completed: f.boolean({ default: false }),
     assigneeId: f.string({ max: 64, nullable: true, description: 'the assigned user' }),
     projectId: f.ref('project', { nullable: true }),
+    orgId: f.org(),
   },
 })
 
@@ -38,6 +40,7 @@ export const comment = defineModel('comment', {
     parentId: f.ref('comment', { nullable: true }),
     body: f.text({ merge: 'text' }),
     authorId: f.string({ max: 64, nullable: true }),
+    orgId: f.org(),
   },
 })
 

@@ -7,7 +7,8 @@ import { defineSchema, type Schema } from '@pulse/core'
 import type { RunningServer, Storage } from '@pulse/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import config from '../../examples/tasks/pulse.config.ts'
-import { httpClient, startTestServer } from './server.ts'
+import { makeOrg, signIn } from './accounts.ts'
+import { type httpClient, startTestServer } from './server.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
@@ -25,10 +26,14 @@ export function runRestSuite(name: string, makeStorage: () => Promise<Storage>):
     const schema: Schema = defineSchema(config.models)
     let server: RunningServer
     let api: ReturnType<typeof httpClient>
+    let orgId: string
 
     beforeAll(async () => {
-      server = await startTestServer(schema, await makeStorage(), { bodyLimitBytes: 1024 * 1024 })
-      api = httpClient(server.url)
+      server = await startTestServer(schema, await makeStorage(), { bodyLimitBytes: 1024 * 1024, auth: true })
+      const first = await signIn(server.url, 'rest-user')
+      orgId = await makeOrg(first, 'REST Inc')
+      // Signed in again: the new token's user now belongs to the organization.
+      api = (await signIn(server.url, 'rest-user')).api
     })
     afterAll(async () => {
       await server?.close()
@@ -64,7 +69,8 @@ export function runRestSuite(name: string, makeStorage: () => Promise<Storage>):
         dueDate: null,
       })
       expect(t.id).toMatch(UUID)
-      expect(t.vclock).toEqual({ server: 1 })
+      expect(Object.values(t.vclock)).toEqual([1])
+      expect(t.orgId).toBe(orgId)
       expect(created.headers.get('location')).toBe(`/api/tasks/${t.id}`)
       expect(created.headers.get('etag')).toBe('"1"')
 
@@ -111,7 +117,8 @@ export function runRestSuite(name: string, makeStorage: () => Promise<Storage>):
     })
 
     it('pages through a list with keyset cursors, each record once', async () => {
-      const project = (await api.post('/api/projects', { name: 'Paging', orgId: '0192f0b4-1c6a-7000-8000-0000000000aa' })).json
+      const project = (await api.post('/api/projects', { name: 'Paging' })).json
+      expect(project.orgId).toBe(orgId)
       const made = new Set<string>()
       for (let i = 0; i < 7; i++)
         made.add((await api.post('/api/tasks', { title: `p${i}`, projectId: project.id, priority: i % 3 })).json.id)
@@ -203,7 +210,12 @@ export function runRestSuite(name: string, makeStorage: () => Promise<Storage>):
         ['repeated parameter', () => api.get('/api/tasks?status=todo&status=done'), 400, 'bad_request'],
         ['decimal with too many places', () => api.post('/api/items', { name: 'x', price: '1.234' }), 422, 'validation_failed'],
         ['decimal out of range', () => api.post('/api/items', { name: 'x', price: '123456789' }), 422, 'validation_failed'],
-        ['dangling org', () => api.post('/api/projects', { name: 'no org' }), 422, 'org_required'],
+        [
+          'someone else\u2019s org',
+          () => api.post('/api/projects', { name: 'x', orgId: '0192f0b4-1c6a-7000-8000-0000000000aa' }),
+          403,
+          'forbidden',
+        ],
       ]
       for (const [label, run, status, code] of cases) {
         const res = await run()

@@ -2,12 +2,30 @@
 import type { Schema } from '@pulse/core'
 import { type RunningServer, type StartOptions, type Storage, startServer } from '@pulse/server'
 
-/** Server options a test may set: body limit, bus (default in-process), WebSocket settings. */
-export type TestServerOptions = Pick<StartOptions, 'bodyLimitBytes' | 'bus' | 'realtime'>
+/** The signing key of test servers. */
+export const TEST_SECRET = 'pulse test secret, long enough for HS256 keys'
+
+/**
+ * Server options a test may set: body limit, bus (default in-process), WebSocket settings,
+ * allowed origins, and `auth`: accounts on (sign-up open, `accessTtlSeconds` to make tokens
+ * expire fast) or, by default, off (every caller is the system actor).
+ */
+export type TestServerOptions = Pick<StartOptions, 'bodyLimitBytes' | 'bus' | 'realtime' | 'allowedOrigins'> & {
+  auth?: boolean
+  accessTtlSeconds?: number
+}
 
 /** Starts a server over the storage (which it then owns) on 127.0.0.1 and a free port. */
 export async function startTestServer(schema: Schema, storage: Storage, options: TestServerOptions = {}): Promise<RunningServer> {
-  return startServer({ schema, database: storage, port: 0, logger: false, ...options })
+  const { auth, accessTtlSeconds, ...rest } = options
+  return startServer({
+    schema,
+    database: storage,
+    port: 0,
+    logger: false,
+    ...rest,
+    auth: auth ? { secret: TEST_SECRET, allowRegistration: true, ...(accessTtlSeconds ? { accessTtlSeconds } : {}) } : false,
+  })
 }
 
 /** A small JSON-over-HTTP client bound to a server's base URL, sending `defaults` headers. */

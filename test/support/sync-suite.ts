@@ -6,7 +6,8 @@
 import { uuidv7 } from '@pulse/core'
 import type { RunningServer, Storage } from '@pulse/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { httpClient, startTestServer } from './server.ts'
+import { signIn } from './accounts.ts'
+import { type httpClient, startTestServer } from './server.ts'
 import { syncSchema } from './sync-models.ts'
 
 type Json = Record<string, any>
@@ -47,22 +48,24 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<Storage>):
     let n = 0
 
     beforeAll(async () => {
-      server = await startTestServer(syncSchema, await makeStorage())
-      api = httpClient(server.url)
+      server = await startTestServer(syncSchema, await makeStorage(), { auth: true })
+      api = (await signIn(server.url, 'sync-user', 'reader')).api
     })
     afterAll(async () => {
       await server?.close()
     })
     // Fresh device ids per test: mids and clocks start over.
-    const devices = () => {
+    // Each device is a login of its own: its clientId is the device its token is bound to.
+    const devices = async () => {
       n += 1
-      A = new Device(`devA${n}`, api)
-      B = new Device(`devB${n}`, api)
+      const [a, b] = await Promise.all([signIn(server.url, 'sync-user', `A${n}`), signIn(server.url, 'sync-user', `B${n}`)])
+      A = new Device(a.deviceId, a.api)
+      B = new Device(b.deviceId, b.api)
     }
 
     /** A note created by A and known to both at version 1, clock {A:1}. */
     async function shared(data: Json = {}): Promise<{ id: string; record: Json }> {
-      devices()
+      await devices()
       const id = uuidv7()
       const res = await A.push(A.m('create', 'note', id, { [A.id]: 1 }, data))
       expect(res.results[0].status).toBe('applied')
@@ -111,7 +114,7 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<Storage>):
     })
 
     it('rejects an invalid mutation, advances lastMid, and goes on with the rest (rejected)', async () => {
-      devices()
+      await devices()
       const bad = A.m('create', 'note', uuidv7(), { [A.id]: 1 }, { priority: 'high' })
       const unknown = A.m('create', 'widget', uuidv7(), { [A.id]: 2 }, { x: 1 })
       const good = A.m('create', 'note', uuidv7(), { [A.id]: 3 }, { title: 'fine' })
@@ -132,7 +135,7 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<Storage>):
     })
 
     it('refuses malformed pushes whole, before anything is applied', async () => {
-      devices()
+      await devices()
       const id = uuidv7()
       const cases: Json[] = [
         { clientId: A.id, mutations: [{ mid: 1, model: 'note', op: 'create', id, vclock: {}, at: 'x', data: {} }] },
@@ -283,7 +286,7 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<Storage>):
         expect(del.results[0].record.deletedAt).not.toBeNull()
       })
       it('updateRevives: an update brings a deleted memo back', async () => {
-        devices()
+        await devices()
         const id = uuidv7()
         await A.push(A.m('create', 'memo', id, { [A.id]: 1 }, { text: 'hi' }))
         await A.push(A.m('delete', 'memo', id, { [A.id]: 2 }, undefined, 1))
@@ -294,7 +297,7 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<Storage>):
 
     describe('pull', () => {
       it('pages through changes after a cursor: latest state once, tombstones included, in order', async () => {
-        devices()
+        await devices()
         const start = await api.get('/api/sync/pull?limit=5000')
         let cursor: string = start.json.cursor
         while (start.json.hasMore) throw new Error('test database too big')
@@ -320,7 +323,7 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<Storage>):
         expect(after.json).toMatchObject({ changes: [], cursor, hasMore: false })
       })
       it('narrows to the named models (selective sync)', async () => {
-        devices()
+        await devices()
         const before = (await api.get('/api/sync/pull?limit=5000')).json.cursor
         await A.push(
           A.m('create', 'memo', uuidv7(), { [A.id]: 1 }, { text: 'm' }),
@@ -338,7 +341,7 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<Storage>):
         }
       })
       it('answers 410 cursor_expired once deletions past the cursor were purged', async () => {
-        devices()
+        await devices()
         const id = uuidv7()
         await A.push(A.m('create', 'ping', id, { [A.id]: 1 }, { n: 1 }))
         const old = (await api.get('/api/sync/pull?limit=5000')).json.cursor

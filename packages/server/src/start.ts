@@ -5,11 +5,15 @@
  */
 import type { Schema } from '@pulse/core'
 import type { FastifyInstance } from 'fastify'
+import { type Accounts, createAccounts } from './accounts/accounts.ts'
+import { createAccessTokens } from './auth/access-tokens.ts'
+import { resolveSecret } from './auth/secret.ts'
 import type { Bus } from './bus/bus.ts'
 import { createMemoryBus } from './bus/memory-bus.ts'
 import { publishCommits } from './bus/publish-commits.ts'
 import { createRedisBus } from './bus/redis-bus.ts'
 import { createEngine, type Engine } from './engine/engine.ts'
+import { createAuthenticator } from './http/authenticate.ts'
 import { createHttpServer } from './http/server.ts'
 import type { RealtimeOptions } from './realtime/socket.ts'
 import { createStorage } from './storage/index.ts'
@@ -32,8 +36,29 @@ export interface StartOptions {
    * processes), an open Bus (which the server then owns and closes), or absent: in-process.
    */
   bus?: string | Bus
-  /** WebSocket settings (hello timeout, limits, authentication). */
+  /** WebSocket settings (hello timeout, limits). */
   realtime?: Omit<RealtimeOptions, 'engine' | 'bus'>
+  /**
+   * Accounts and authentication (§9), on by default. `false` makes every caller the system
+   * actor: only for tests, and for embedding behind a gateway that authenticates on its own.
+   */
+  auth?: false | AuthOptions
+  /** Browser origins allowed besides same-origin (CORS and WebSocket). */
+  allowedOrigins?: readonly string[]
+}
+
+/** Authentication settings. */
+export interface AuthOptions {
+  /** The signing key (PULSE_SECRET). Absent: generated and kept in `secretFile` — refused in production. */
+  secret?: string
+  /** Production refuses to run without a configured secret. */
+  production?: boolean
+  /** Where a development secret is kept (default `.pulse/secret` in the working directory). */
+  secretFile?: string
+  /** Whether anyone may sign up (default true). */
+  allowRegistration?: boolean
+  /** Access token lifetime (default 15 minutes). */
+  accessTtlSeconds?: number
 }
 
 /** A running server. */
@@ -42,6 +67,8 @@ export interface RunningServer {
   readonly engine: Engine
   readonly storage: Storage
   readonly bus: Bus
+  /** The accounts service, unless auth is off. */
+  readonly accounts: Accounts | undefined
   /** The base URL it listens on, e.g. `http://127.0.0.1:8000`. */
   readonly url: string
   close(): Promise<void>
@@ -60,6 +87,21 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const logError = (what: string) => (err: unknown) => (app ? app.log.error({ err }, what) : console.error(`pulse: ${what}`, err))
   try {
     await storage.migrate(options.schema)
+    const authOptions = options.auth === false ? undefined : (options.auth ?? {})
+    let accounts: Accounts | undefined
+    if (authOptions) {
+      const key = resolveSecret({
+        secret: authOptions.secret,
+        production: authOptions.production === true,
+        file: authOptions.secretFile ?? '.pulse/secret',
+      })
+      accounts = createAccounts({
+        storage,
+        tokens: createAccessTokens(key, authOptions.accessTtlSeconds),
+        allowRegistration: authOptions.allowRegistration ?? true,
+      })
+      await accounts.migrate()
+    }
     const engine = createEngine({ storage, schema: options.schema, onError: logError('a commit listener failed') })
     bus =
       typeof options.bus === 'string'
@@ -70,6 +112,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
       ...(options.bodyLimitBytes !== undefined ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
       realtime: { ...options.realtime, bus },
+      ...(accounts ? { auth: { accounts, authenticator: createAuthenticator(accounts) } } : {}),
+      ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     })
     // Live changes reach every process, this one included, only through the bus.
     publishCommits(engine, bus, logError('publishing a commit failed'))
@@ -81,6 +125,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       engine,
       storage,
       bus: runningBus,
+      accounts,
       url: address.replace('[::1]', 'localhost'),
       async close() {
         await running.close()

@@ -36,7 +36,7 @@ export interface AccountsOptions {
   /** Whether `POST /api/auth/register` is open. */
   allowRegistration: boolean
   refreshTtlDays?: number
-  /** Login attempts per account and per address per 15 minutes. */
+  /** Failed login attempts allowed per account and per address in 15 minutes. */
   loginLimitPerAccount?: number
   loginLimitPerAddress?: number
   now?: () => Date
@@ -73,7 +73,7 @@ export function createAccounts(options: AccountsOptions) {
     what: 'login attempts for this account',
   })
   const perAddress: RateLimiter = createRateLimiter({
-    limit: options.loginLimitPerAddress ?? 50,
+    limit: options.loginLimitPerAddress ?? 100,
     windowMs: LOGIN_WINDOW_MS,
     what: 'login attempts from this address',
   })
@@ -152,16 +152,20 @@ export function createAccounts(options: AccountsOptions) {
     ): Promise<Session> {
       const username = str(input.username, 'username', 64)
       const password = typeof input.password === 'string' ? input.password : ''
-      perAddress.hit(address)
-      if (perAccount.blocked(username.toLowerCase())) perAccount.hit(username.toLowerCase())
+      // Failed attempts are counted, per account and per address; a blocked one is refused
+      // before its password is even checked.
+      const account = username.toLowerCase()
+      if (perAddress.blocked(address)) perAddress.hit(address)
+      if (perAccount.blocked(account)) perAccount.hit(account)
       const user = await sql((ctx) => db.findUserByName(ctx, username))
       // Spend the same time whether or not the user exists, so timing reveals no usernames.
       const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH)
       if (!user || !ok) {
-        perAccount.hit(username.toLowerCase())
+        perAddress.hit(address)
+        perAccount.hit(account)
         throw new PulseError('unauthenticated', 'wrong username or password')
       }
-      perAccount.reset(username.toLowerCase())
+      perAccount.reset(account)
       const at = now().toISOString()
       const wanted = typeof input.deviceId === 'string' ? input.deviceId : undefined
       const name = typeof input.deviceName === 'string' && input.deviceName.length > 0 ? input.deviceName.slice(0, 100) : 'device'

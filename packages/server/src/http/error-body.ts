@@ -27,6 +27,7 @@ const FASTIFY_CODES: Record<string, { code: ErrorCode; message: string }> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'invalid_json', message: 'the body is empty; send a JSON object' },
   FST_ERR_CTP_INVALID_JSON_BODY: { code: 'invalid_json', message: 'the body is not well-formed JSON' },
   FST_ERR_BAD_URL: { code: 'bad_request', message: 'the URL is malformed' },
+  FST_ERR_MAX_PARAM_LENGTH: { code: 'bad_request', message: 'a path segment is too long' },
   FST_ERR_ASYNC_CONSTRAINT: { code: 'bad_request', message: 'the request is malformed' },
 }
 

@@ -68,7 +68,8 @@ function parseFilter(model: ModelDefinition, name: string, raw: string, issues: 
 /** Decodes a list request; throws `bad_request` listing every problem. */
 export function parseListQuery(model: ModelDefinition, query: Record<string, unknown>): { request: ListRequest; orderBy: ListOrder } {
   const issues: FieldIssue[] = []
-  const single: Record<string, string> = {}
+  // No prototype: a `__proto__` parameter stays a key (and is refused as an unknown filter).
+  const single: Record<string, string> = Object.create(null)
   for (const [key, value] of Object.entries(query)) {
     if (typeof value === 'string') single[key] = value
     else issues.push({ field: key.slice(0, 64), code: 'repeated', message: 'give each parameter once' })

@@ -19,8 +19,15 @@ import type { PullPage } from '../engine/pull.ts'
 import { type LiveConnection, poke, viewKey } from './fan-out.ts'
 import type { Hub } from './hub.ts'
 
+/** An actor whose credential expires: the connection closes with 4401 then (§6, issue 5). */
+export interface ExpiringActor {
+  actor: Actor
+  /** Seconds since the epoch. */
+  expiresAt?: number
+}
+
 /** Who a hello's token stands for; throws a PulseError (`unauthenticated`, `forbidden`) to refuse. */
-export type Authenticate = (token: string | undefined, clientId: string) => Promise<Actor>
+export type Authenticate = (token: string | undefined, clientId: string) => Promise<Actor | ExpiringActor>
 
 /** What a session writes to: the socket, seen narrowly. */
 export interface SessionTransport {
@@ -88,6 +95,7 @@ export function createSession(options: SessionOptions): Session {
 
   const helloTimer = setTimeout(() => end(ERROR_CODES.hello_timeout.closeCode, 'no hello in time'), options.helloTimeoutMs)
   helloTimer.unref()
+  let expiryTimer: ReturnType<typeof setTimeout> | undefined
 
   function send(message: ServerMessage): void {
     if (phase !== 'closed') transport.sendRaw(JSON.stringify(message))
@@ -106,6 +114,7 @@ export function createSession(options: SessionOptions): Session {
   function stop(): void {
     phase = 'closed'
     clearTimeout(helloTimer)
+    clearTimeout(expiryTimer)
     abort.abort()
     if (connection) hub.remove(connection)
   }
@@ -179,8 +188,13 @@ export function createSession(options: SessionOptions): Session {
       return report(e, 'hello')
     }
     let actor: Actor
+    let expiresAt: number | undefined
     try {
-      actor = await options.authenticate(message.token, message.clientId)
+      const who = await options.authenticate(message.token, message.clientId)
+      if ('actor' in who) {
+        actor = who.actor
+        expiresAt = who.expiresAt
+      } else actor = who
     } catch (e) {
       const code = closeCodeOf(e)
       if (code !== undefined) return end(code, isPulseError(e) ? e.message.slice(0, 120) : 'refused')
@@ -189,6 +203,14 @@ export function createSession(options: SessionOptions): Session {
     }
     if (phase !== 'hello') return
     clearTimeout(helloTimer)
+    if (expiresAt !== undefined) {
+      // The token is re-checked when it expires: the client reconnects with a fresh one.
+      expiryTimer = setTimeout(
+        () => end(ERROR_CODES.unauthenticated.closeCode, 'the access token expired'),
+        Math.max(0, expiresAt * 1000 - Date.now()),
+      )
+      expiryTimer.unref()
+    }
     phase = 'ready'
     models = message.models
     clientId = message.clientId

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import websocket from '@fastify/websocket'
 import { ERROR_CODES } from '@pulse/core'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { WebSocket } from 'ws'
 import type { Bus } from '../bus/bus.ts'
 import { SYSTEM_ACTOR } from '../engine/context.ts'
@@ -40,6 +40,8 @@ export interface RealtimeOptions {
   gapWaitMs?: number
   /** Send-buffer bytes above which a client is poked instead of sent changes (default 1 MiB). */
   maxBufferedBytes?: number
+  /** Whether a browser page at `origin` may open a socket (default: any). Refused: HTTP 403, no upgrade. */
+  allowOrigin?: (origin: string | undefined, host: string | undefined) => boolean
 }
 
 /** The default `authenticate`, until accounts exist: full access, on the client's device. */
@@ -80,7 +82,13 @@ export async function registerRealtime(app: FastifyInstance, options: RealtimeOp
     hub.close()
   })
 
-  app.get('/ws', { websocket: true }, (socket, request) => {
+  const allowOrigin = options.allowOrigin ?? (() => true)
+  const checkOrigin = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!allowOrigin(request.headers.origin, request.headers.host)) {
+      return reply.code(403).send({ error: { code: 'forbidden', message: 'this origin may not open a socket' }, requestId: request.id })
+    }
+  }
+  app.get('/ws', { websocket: true, preValidation: checkOrigin }, (socket, request) => {
     const id = randomUUID().slice(0, 8)
     const log = request.log.child({ connectionId: id })
     const bucket = createTokenBucket(rateLimit)

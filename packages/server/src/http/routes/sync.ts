@@ -58,10 +58,12 @@ export function registerSyncRoutes(app: FastifyInstance, { engine, contextOf }: 
       const limitText = single(query, 'limit')
       if (limitText !== undefined && !/^\d{1,5}$/.test(limitText)) throw new PulseError('bad_request', `limit is 1 to ${MAX_PULL_LIMIT}`)
       const models = single(query, 'models')
+      if (models !== undefined && models.split(',').some((m) => m === ''))
+        throw new PulseError('bad_request', 'models is a comma-separated list of model names')
       const page = await engine.pull(contextOf(request), {
         cursor: single(query, 'cursor') ?? null,
         ...(limitText !== undefined ? { limit: Number(limitText) } : {}),
-        ...(models ? { models: models.split(',').filter(Boolean) } : {}),
+        ...(models !== undefined ? { models: models.split(',') } : {}),
       })
       // Records are free-form objects: plain JSON.stringify beats the schema serialiser here.
       return reply.type('application/json; charset=utf-8').send(JSON.stringify(page))
