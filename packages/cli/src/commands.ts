@@ -1,7 +1,8 @@
-/** The `pulse` commands: serve and migrate. */
+/** The `pulse` commands: serve, migrate, and the account commands. */
 import { isPulseError } from '@pulse/core'
-import { createStorage, MigrationRefusedError, startServer } from '@pulse/server'
+import { createStorage, MigrationRefusedError, SecretError, startServer } from '@pulse/server'
 import { Command, InvalidArgumentError } from 'commander'
+import { addAccountCommands } from './account-commands.ts'
 import { ConfigError, loadConfig } from './load-config.ts'
 
 /** SQLite in the working directory unless `--database` or `DATABASE_URL` says otherwise. */
@@ -21,7 +22,7 @@ export function redactUrl(url: string): string {
 
 /** A message for a person, for any error a command meets. */
 export function describeFailure(error: unknown, database: string): string {
-  if (error instanceof ConfigError || error instanceof MigrationRefusedError) return error.message
+  if (error instanceof ConfigError || error instanceof MigrationRefusedError || error instanceof SecretError) return error.message
   const code = (error as { code?: unknown } | null)?.code
   if (code === 'EADDRINUSE') return `the port is already in use: stop the other server or pick another with --port`
   if (code === 'EACCES') return `not allowed to listen on that port: pick one above 1023 with --port`
@@ -43,14 +44,32 @@ export function buildProgram(): Command {
     .option('-d, --database <url>', 'postgres://… or a SQLite file (env DATABASE_URL)')
     .option('-c, --config <file>', 'pulse.config.ts with the models (default: the tasks example)')
     .option('--redis <url>', 'redis://… to share live changes with other pulse serve processes (env REDIS_URL)')
-    .action(async (opts: { port?: number; host: string; database?: string; config?: string; redis?: string }) => {
+    .option('--allowed-origins <list>', 'comma-separated browser origins allowed besides same-origin (env PULSE_ALLOWED_ORIGINS)')
+    .option('--no-registration', 'close self-service sign-up (env PULSE_REGISTRATION=off)')
+    .action(async (opts: { port?: number; host: string; database?: string; config?: string; redis?: string; allowedOrigins?: string; registration: boolean }) => {
       const database = opts.database ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE
       const port = opts.port ?? (process.env.PORT ? parsePort(process.env.PORT) : DEFAULT_PORT)
       // Without Redis the bus is in-process: fine for one process, not for several.
       const redis = opts.redis ?? (process.env.REDIS_URL || undefined)
       try {
         const { schema } = await loadConfig(opts.config)
-        const server = await startServer({ schema, database, port, host: opts.host, ...(redis ? { bus: redis } : {}) })
+        const origins = (opts.allowedOrigins ?? process.env.PULSE_ALLOWED_ORIGINS ?? '')
+          .split(',')
+          .map((o) => o.trim())
+          .filter(Boolean)
+        const server = await startServer({
+          schema,
+          database,
+          port,
+          host: opts.host,
+          ...(redis ? { bus: redis } : {}),
+          allowedOrigins: origins,
+          auth: {
+            ...(process.env.PULSE_SECRET ? { secret: process.env.PULSE_SECRET } : {}),
+            production: process.env.NODE_ENV === 'production',
+            allowRegistration: opts.registration && process.env.PULSE_REGISTRATION !== 'off',
+          },
+        })
         server.app.log.info(
           `pulse: serving ${[...schema.models.keys()].join(', ')} on ${server.url} (database ${redactUrl(database)}, ` +
             `live changes ${redis ? `over ${redactUrl(redis)}` : 'in-process'}); docs at ${server.url}/api/docs`,
@@ -96,5 +115,13 @@ export function buildProgram(): Command {
       }
     })
 
+  addAccountCommands(
+    program,
+    (opts) => opts.database ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE,
+    (command, error, database) => {
+      console.error(`pulse ${command}: ${describeFailure(error, database)}`)
+      process.exitCode = 1
+    },
+  )
   return program
 }
