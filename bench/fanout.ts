@@ -11,7 +11,7 @@
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { defineSchema, uuidv7 } from '@pulse/core'
-import { type StartOptions, startServer } from '@pulse/server'
+import { startServer } from '@pulse/server'
 import WebSocket from 'ws'
 import config from '../examples/tasks/pulse.config.ts'
 import { nowMs, percentile, printTable, tempSqlite } from './support.ts'
@@ -29,8 +29,13 @@ const TARGET_P99_MS = 30
  */
 async function serve(): Promise<void> {
   // Accounts off: every client is the system actor and sees every change (one view, one encoding).
-  const options = { schema: defineSchema(config.models), database: tempSqlite('fanout'), port: 0, logger: false, auth: false }
-  const server = await startServer(options as StartOptions)
+  const server = await startServer({
+    schema: defineSchema(config.models),
+    database: tempSqlite('fanout'),
+    port: 0,
+    logger: false,
+    auth: false,
+  })
   const dispatch: number[] = []
   let committedAt = 0
   server.engine.onCommit(() => {
