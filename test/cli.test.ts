@@ -8,17 +8,49 @@ import { freePort, runPulse, startPulse, stop } from './support/cli.ts'
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'pulse-cli-'))
 
+/** Creates an admin API token with the CLI and returns it. */
+async function apiToken(db: string): Promise<string> {
+  const created = await runPulse(['token', 'create', '--name', 'test', '--admin', '--database', db])
+  expect(created.code, created.stderr).toBe(0)
+  return created.stdout.trim().split('\n').at(-1) as string
+}
+
 describe('pulse serve', () => {
-  it('serves the tasks example on SQLite, then stops on SIGTERM', async () => {
-    const db = join(tmp(), 'pulse.db')
-    const { child, url } = await startPulse(['--database', `sqlite:${db}`])
-    const res = await fetch(`${url}/api/tasks`, {
+  it('serves the tasks example on SQLite with accounts, then stops on SIGTERM', async () => {
+    const db = `sqlite:${join(tmp(), 'pulse.db')}`
+    const admin = await runPulse(['createsuperuser', '--username', 'root', '--password', 'root password 1', '--no-input', '--database', db])
+    expect(admin.code, admin.stderr).toBe(0)
+    const token = await apiToken(db)
+    const { child, url } = await startPulse(['--database', db], { PULSE_SECRET: 'a secret of at least thirty-two characters' })
+    expect((await fetch(`${url}/api/items`)).status).toBe(401)
+    const res = await fetch(`${url}/api/items`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{"title":"from the CLI"}',
+      headers: { 'content-type': 'application/json', 'x-auth-token': token },
+      body: '{"name":"from the CLI","price":"1.50"}',
     })
     expect(res.status).toBe(201)
+    const login = await fetch(`${url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"username":"root","password":"root password 1"}',
+    })
+    expect(login.status).toBe(200)
+    const { access } = (await login.json()) as { access: string }
+    expect((await fetch(`${url}/api/users/me`, { headers: { authorization: `Bearer ${access}` } })).status).toBe(200)
+    // A revoked API token stops working at once.
+    const id = (await runPulse(['token', 'list', '--database', db])).stdout.split(/\s+/)[0] as string
+    expect((await runPulse(['token', 'revoke', id, '--database', db])).code).toBe(0)
+    expect((await fetch(`${url}/api/items`, { headers: { 'x-auth-token': token } })).status).toBe(401)
     expect(await stop(child)).toBe(0)
+  })
+
+  it('refuses to start in production without PULSE_SECRET', async () => {
+    const r = await runPulse(['serve', '--port', '0', '--database', `sqlite:${join(tmp(), 'x.db')}`], {
+      NODE_ENV: 'production',
+      PULSE_SECRET: '',
+    })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/PULSE_SECRET is required in production/)
   })
 
   it('says so when the port is taken', async () => {
@@ -62,11 +94,12 @@ describe('pulse migrate', () => {
     expect((await runPulse(['migrate', '--database', db, '--config', 'test/fixtures/notes-v1.config.ts'])).stdout).toMatch(/up to date/)
 
     // A note with a body, to see what is kept and what is lost.
+    const token = await apiToken(db)
     const { child, url } = await startPulse(['--database', db, '--config', 'test/fixtures/notes-v1.config.ts'])
     const created = await (
       await fetch(`${url}/api/notes`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', 'x-auth-token': token },
         body: '{"title":"keep me","body":"lose me"}',
       })
     ).json()
@@ -109,7 +142,7 @@ describe('pulse migrate', () => {
     expect(forced.stdout).toMatch(/loses data/)
 
     const after = await startPulse(['--database', db, '--config', 'test/fixtures/notes-v3-destructive.config.ts'])
-    const note = await (await fetch(`${after.url}/api/notes/${created.id}`)).json()
+    const note = await (await fetch(`${after.url}/api/notes/${created.id}`, { headers: { 'x-auth-token': token } })).json()
     expect(note).toMatchObject({ title: 'keep me', pinned: false })
     expect(note.body).toBeUndefined()
     await stop(after.child)

@@ -9,6 +9,7 @@ export const HEALTH_PROBE_TIMEOUT_MS = 2_000
 /** Registers the health probe. */
 export function registerHealthRoutes(app: FastifyInstance, storage: Storage): void {
   app.get('/api/v1/healthz', {
+    config: { public: true },
     schema: {
       tags: ['health'],
       summary: 'Health probe: writes and reads a row in the database',
