@@ -63,8 +63,8 @@ describe.skipIf(!pg)('the database going away (PostgreSQL)', () => {
   })
 
   it('answers 503 with a §7 body while it is gone, and recovers', async () => {
-    expect((await api.post('/api/tasks', { title: 'before' })).status).toBe(201)
-    const count = async () => (await api.get('/api/tasks?limit=1000')).json.items.length
+    expect((await api.post('/api/items', { name: 'before', price: '1.00' })).status).toBe(201)
+    const count = async () => (await api.get('/api/items?limit=1000')).json.items.length
     const before = await count()
 
     await proxy.cut()
@@ -72,7 +72,7 @@ describe.skipIf(!pg)('the database going away (PostgreSQL)', () => {
     expect(health.status).toBe(503)
     expect(health.json.error.code).toBe('database_unavailable')
     for (const res of [
-      await api.post('/api/tasks', { title: 'lost?' }),
+      await api.post('/api/items', { name: 'lost?', price: '1.00' }),
       await api.get('/api/tasks'),
       await api.post('/api/sync/push', { clientId: 'd1', mutations: [] }),
     ]) {
@@ -89,6 +89,6 @@ describe.skipIf(!pg)('the database going away (PostgreSQL)', () => {
       await new Promise((r) => setTimeout(r, 200))
     }
     expect(await count()).toBe(before)
-    expect((await api.post('/api/tasks', { title: 'after' })).status).toBe(201)
+    expect((await api.post('/api/items', { name: 'after', price: '1.00' })).status).toBe(201)
   })
 })
