@@ -40,6 +40,9 @@ export { type FieldConflict, type FieldResolution, resolveField } from './merge-
 export { mergeSets, type SetInput } from './merge-set.ts'
 export { type MergeTextResult, mergeText, tokenizeText } from './merge-text.ts'
 export {
+  type AccessRule,
+  type AccessRules,
+  type Caller,
   CLIENT_FIELDS,
   type CreateInput,
   defineModel,

@@ -24,6 +24,27 @@ export type ScopeKind = 'user' | 'org' | 'global'
 /** The fields of a model: name to field. */
 export type FieldsShape = Record<string, Field<unknown, boolean>>
 
+/** Who is asking, as access rules see them. */
+export interface Caller {
+  readonly userId: string | null
+  readonly orgIds: readonly string[]
+  readonly admin: boolean
+}
+
+/**
+ * An access rule (§8): a function of the record (wire form) and the caller, on top of the
+ * model's scope. Returning false, or throwing, denies.
+ */
+export type AccessRule = (record: Readonly<Record<string, unknown>>, caller: Caller) => boolean
+
+/** Model-level read and write rules. Admins bypass them. */
+export interface AccessRules {
+  /** Who may see a record (and so sync, list and read it). */
+  readonly read?: AccessRule
+  /** Who may create, change or delete a record (checked on its state before and after). */
+  readonly write?: AccessRule
+}
+
 /** What `defineModel` takes. */
 export interface ModelOptions<F extends FieldsShape> {
   readonly fields: F
@@ -37,6 +58,8 @@ export interface ModelOptions<F extends FieldsShape> {
   readonly onDeleted?: 'deleteWins' | 'updateRevives'
   /** Shown in the OpenAPI document. */
   readonly description?: string
+  /** Read and write rules on top of the scope (§8). */
+  readonly rules?: AccessRules
 }
 
 /** A model definition, as the rest of Pulse sees it. */
@@ -54,6 +77,7 @@ export interface ModelDefinition<F extends FieldsShape = FieldsShape> {
   readonly history: boolean
   readonly onDeleted: 'deleteWins' | 'updateRevives'
   readonly description: string | undefined
+  readonly rules: AccessRules
 }
 
 const MODEL_NAME = /^[a-z][a-z0-9_]{0,62}$/
@@ -158,6 +182,7 @@ export function defineModel<const F extends FieldsShape>(name: string, options: 
     history: options.history ?? true,
     onDeleted: options.onDeleted ?? 'deleteWins',
     description: options.description,
+    rules: options.rules ?? {},
   }
 }
 

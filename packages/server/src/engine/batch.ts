@@ -18,7 +18,7 @@ import type { ChangeEntry, HistoryEntry, StorageTx, StoredRecord } from '../stor
 import type { Context } from './context.ts'
 import { sameValue } from './records.ts'
 import { type ManualFields, resolveUpdate, type SyncEdit } from './resolve.ts'
-import { assignOwnership, checkOwnershipChange, inScope } from './scope.ts'
+import { assignOwnership, checkOwnershipChange, inScope, mayWrite } from './scope.ts'
 
 /** The server's own clock entry, for writes that come from no device (REST, CLI). */
 export const SERVER_CLOCK_ID = 'server'
@@ -145,6 +145,11 @@ export class Batch {
     return sync?.deviceId ?? this.ctx.actor.deviceId ?? SERVER_CLOCK_ID
   }
 
+  /** §8: the model's write rule (and scope) must allow the record as it is and as it would be. */
+  private checkWrite(model: ModelDefinition, record: StoredRecord): void {
+    if (!mayWrite(this.ctx.actor, model, record)) throw new PulseError('forbidden', `you may not write this ${model.name}`)
+  }
+
   /** Applies one op; throws a PulseError when it is refused (the caller decides what that aborts). */
   async apply(p: Prepared): Promise<Applied> {
     if (p.kind === 'create') return this.create(p)
@@ -200,6 +205,7 @@ export class Batch {
       fieldVersions,
       values,
     }
+    this.checkWrite(p.model, record)
     this.record('create', p.model, record, changes, at)
     return { status: 'applied', model: p.model, record }
   }
@@ -215,6 +221,7 @@ export class Batch {
   ): Promise<Applied> {
     checkVersion(model, existing, ifVersion)
     checkOwnershipChange(this.ctx.actor, model, data)
+    this.checkWrite(model, existing)
     let values = data
     let vclock: VectorClock
     let status: AppliedStatus = 'applied'
@@ -254,6 +261,7 @@ export class Batch {
       fieldVersions[name] = version
       next.values[name] = c.new
     }
+    this.checkWrite(model, next)
     this.record(revive ? 'restore' : op, model, next, changes, sync?.at ?? this.nowIso)
     return { status, model, record: next, ...(conflict ? { conflict } : {}) }
   }
@@ -265,6 +273,7 @@ export class Batch {
     sync: SyncEdit | undefined,
   ): Promise<Applied> {
     checkVersion(model, existing, ifVersion)
+    this.checkWrite(model, existing)
     let vclock: VectorClock
     let status: AppliedStatus = 'applied'
     if (sync) {

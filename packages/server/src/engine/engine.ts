@@ -148,7 +148,10 @@ export function createEngine(options: EngineOptions): Engine {
       const last = page[page.length - 1]
       const orderValue = (r: StoredRecord): unknown =>
         orderBy.field === 'createdAt' ? r.createdAt : orderBy.field === 'updatedAt' ? r.updatedAt : r.values[orderBy.field]
-      return { records: page, next: more && last ? { value: orderValue(last), id: last.id } : undefined }
+      // §8 read rules are functions, applied here: a page may come out short, and the next
+      // one still starts after the last record read, so none is skipped or repeated.
+      const visible = model.rules.read ? page.filter((r) => inScope(ctx.actor, model, r)) : page
+      return { records: visible, next: more && last ? { value: orderValue(last), id: last.id } : undefined }
     },
     async history(ctx, modelName, id) {
       const model = schema.model(modelName)

@@ -2,19 +2,39 @@
  * Scope (PROTOCOL.md §8): who may read and write a record. A record outside the caller's scope
  * is treated exactly like a record that does not exist.
  */
-import { type ModelDefinition, PulseError } from '@pulse/core'
+import { type AccessRule, type ModelDefinition, PulseError } from '@pulse/core'
 import type { StoredRecord } from '../storage/storage.ts'
 import type { Actor } from './context.ts'
+import { toWire } from './records.ts'
 
-/** True when the actor may see (and so write) this record. */
-export function inScope(actor: Actor, model: ModelDefinition, record: StoredRecord): boolean {
-  if (actor.admin) return true
-  if (model.ownerField) return actor.userId !== null && record.values[model.ownerField] === actor.userId
+function scoped(actor: Actor, model: ModelDefinition, values: Readonly<Record<string, unknown>>): boolean {
+  if (model.ownerField) return actor.userId !== null && values[model.ownerField] === actor.userId
   if (model.orgField) {
-    const org = record.values[model.orgField]
+    const org = values[model.orgField]
     return typeof org === 'string' && actor.orgIds.includes(org)
   }
   return true
+}
+
+function allows(rule: AccessRule | undefined, actor: Actor, record: StoredRecord): boolean {
+  if (!rule) return true
+  try {
+    return rule(toWire(record), { userId: actor.userId, orgIds: actor.orgIds, admin: actor.admin }) === true
+  } catch {
+    return false // a rule that fails denies
+  }
+}
+
+/** True when the actor may see this record: its scope, then the model's read rule (§8). */
+export function inScope(actor: Actor, model: ModelDefinition, record: StoredRecord): boolean {
+  if (actor.admin) return true
+  return scoped(actor, model, record.values) && allows(model.rules.read, actor, record)
+}
+
+/** True when the actor may write this record as it is (or would be): readable, and the write rule. */
+export function mayWrite(actor: Actor, model: ModelDefinition, record: StoredRecord): boolean {
+  if (actor.admin) return true
+  return inScope(actor, model, record) && allows(model.rules.write, actor, record)
 }
 
 /**
