@@ -34,7 +34,10 @@ describe('cross-tenant isolation', () => {
   let taskB: Json
 
   beforeAll(async () => {
-    server = await startTestServer(defineSchema(config.models), await createSqliteStorage({ filename: tmp() }), { auth: true })
+    server = await startTestServer(defineSchema(config.models), await createSqliteStorage({ filename: tmp() }), {
+      auth: true,
+      realtime: { recheckIntervalMs: 200 },
+    })
     alice = await signIn(server.url, 'alice')
     bob = await signIn(server.url, 'bob')
     carol = await signIn(server.url, 'carol')
@@ -159,10 +162,16 @@ describe('cross-tenant isolation', () => {
     expect(res.status).toBe(404)
   })
 
-  it('a membership change makes the next pull answer 410 scope_changed, and the new snapshot drops the records', async () => {
+  it('a membership change closes live sockets and makes the next pull answer 410 scope_changed; the new snapshot drops the records', async () => {
     const before = await carol.api.get('/api/sync/pull?limit=5000')
     expect(before.json.changes.map((c: Json) => c.record.id)).toContain(taskB.id)
+    const ws = await connectWs(server.url)
+    await helloAndCatchUp(ws, { clientId: carol.deviceId, token: carol.access })
     expect((await bob.api.delete(`/api/orgs/${orgB}/members/${carol.userId}`)).status).toBe(204)
+    expect(await ws.nextOf('error')).toMatchObject({ code: 'scope_changed' })
+    expect((await ws.closed).code).toBe(4401)
+    await bob.api.post('/api/tasks', { title: 'after carol left' })
+    expect(JSON.stringify(ws.messages)).not.toContain('after carol left')
     const stale = await carol.api.get(`/api/sync/pull?cursor=${before.json.cursor}`)
     expect(stale.status).toBe(410)
     expect(stale.json.error.code).toBe('scope_changed')

@@ -57,6 +57,12 @@ export interface SessionOptions {
   requestId: string
   /** How long the client has to say hello (default 5 s). */
   helloTimeoutMs: number
+  /**
+   * How often the hello's credentials are checked again while the socket is open (default
+   * 10 s): when the caller's scope changed (an organization joined or left), the socket gets
+   * `error scope_changed` and closes with 4401; the client reconnects and resyncs.
+   */
+  recheckIntervalMs?: number
   /** Extra catch-up rounds while commits keep landing, before falling back to a poke. */
   maxCatchUpRounds?: number
 }
@@ -96,6 +102,7 @@ export function createSession(options: SessionOptions): Session {
   const helloTimer = setTimeout(() => end(ERROR_CODES.hello_timeout.closeCode, 'no hello in time'), options.helloTimeoutMs)
   helloTimer.unref()
   let expiryTimer: ReturnType<typeof setTimeout> | undefined
+  let recheckTimer: ReturnType<typeof setInterval> | undefined
 
   function send(message: ServerMessage): void {
     if (phase !== 'closed') transport.sendRaw(JSON.stringify(message))
@@ -115,6 +122,7 @@ export function createSession(options: SessionOptions): Session {
     phase = 'closed'
     clearTimeout(helloTimer)
     clearTimeout(expiryTimer)
+    clearInterval(recheckTimer)
     abort.abort()
     if (connection) hub.remove(connection)
   }
@@ -211,6 +219,23 @@ export function createSession(options: SessionOptions): Session {
       )
       expiryTimer.unref()
     }
+    const helloToken = message.token
+    const seenView = viewKey(actor, message.models)
+    recheckTimer = setInterval(() => {
+      options.authenticate(helloToken, message.clientId).then(
+        (who) => {
+          const now = 'actor' in who ? who.actor : who
+          if (viewKey(now, message.models) === seenView) return
+          sendError('scope_changed', 'your organizations changed: reconnect and pull from no cursor')
+          end(ERROR_CODES.unauthenticated.closeCode, 'scope changed')
+        },
+        (e: unknown) => {
+          const code = closeCodeOf(e)
+          end(code ?? ERROR_CODES.unauthenticated.closeCode, isPulseError(e) ? e.message.slice(0, 120) : 'credentials no longer valid')
+        },
+      )
+    }, options.recheckIntervalMs ?? 10_000)
+    recheckTimer.unref()
     phase = 'ready'
     models = message.models
     clientId = message.clientId

@@ -30,6 +30,8 @@ export interface RealtimeOptions {
   authenticate?: Authenticate
   /** Default 5 s. */
   helloTimeoutMs?: number
+  /** How often an open socket's credentials and scope are checked again (default 10 s). */
+  recheckIntervalMs?: number
   /** Largest client frame in bytes; larger ones close the socket with 1009. Default 1 MiB. */
   maxFrameBytes?: number
   /** Per-connection message rate; above it the socket is closed with 4429. */
@@ -97,6 +99,7 @@ export async function registerRealtime(app: FastifyInstance, options: RealtimeOp
       hub,
       authenticate,
       helloTimeoutMs,
+      ...(options.recheckIntervalMs !== undefined ? { recheckIntervalMs: options.recheckIntervalMs } : {}),
       log,
       requestId: request.id,
       transport: {
