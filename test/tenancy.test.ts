@@ -156,6 +156,23 @@ describe('cross-tenant isolation', () => {
     ws.ws.close()
   })
 
+  it('a record moved to another organization reaches the old one as a removal, on pull and live', async () => {
+    const task = (await carol.api.post('/api/tasks', { title: 'moving house', orgId: orgA })).json
+    const aliceCursor = (await alice.api.get('/api/sync/pull?limit=5000')).json.cursor
+    const bobCursor = (await bob.api.get('/api/sync/pull?limit=5000')).json.cursor
+    const ws = await connectWs(server.url)
+    await helloAndCatchUp(ws, { clientId: alice.deviceId, token: alice.access })
+    expect((await carol.api.patch(`/api/tasks/${task.id}`, { orgId: orgB })).status).toBe(200)
+    const live = await ws.next((m) => m.type === 'changes' && JSON.stringify(m).includes(task.id))
+    expect(live).toMatchObject({ changes: [{ model: 'task', record: { id: task.id }, removed: true }] })
+    expect(JSON.stringify(live)).not.toContain('moving house')
+    const alicePull = await alice.api.get(`/api/sync/pull?cursor=${aliceCursor}`)
+    expect(alicePull.json.changes).toEqual([{ model: 'task', record: { id: task.id }, removed: true }])
+    const bobPull = await bob.api.get(`/api/sync/pull?cursor=${bobCursor}`)
+    expect(bobPull.json.changes.map((c: Json) => [c.record.id, c.record.title, c.removed])).toEqual([[task.id, 'moving house', undefined]])
+    ws.ws.close()
+  })
+
   it('conflicts: another user\u2019s conflict cannot be listed or resolved', async () => {
     expect((await alice.api.get('/api/sync/conflicts')).json.items).toEqual([])
     const res = await alice.api.post(`/api/sync/conflicts/${uuidv7()}/resolve`, { choice: 'local' })

@@ -13,8 +13,10 @@ export interface BusChange {
   /** The record's owner and organization (null when the model has none), for scope (§8). */
   ownerId: string | null
   orgId: string | null
-  /** The record's state after the commit, in wire form (§1). */
-  record: WireRecord
+  /** The record's state after the commit, in wire form (§1); only `{ id }` for a removal. */
+  record: WireRecord | { id: string }
+  /** §8: the record left the scope named by `ownerId` / `orgId`; readers there drop it. */
+  removed?: true
 }
 
 /**
@@ -69,7 +71,8 @@ function isBusChange(value: unknown): value is BusChange {
     isNullableString(value.ownerId) &&
     isNullableString(value.orgId) &&
     isObject(value.record) &&
-    typeof value.record.id === 'string'
+    typeof value.record.id === 'string' &&
+    (value.removed === undefined || value.removed === true)
   )
 }
 

@@ -11,13 +11,17 @@ import type { Bus, BusChange, BusErrorHandler, BusMessage } from './bus.ts'
 export function toBusMessage(changes: readonly CommittedChange[]): BusMessage | undefined {
   if (changes.length === 0) return undefined
   const sorted = [...changes].sort((a, b) => a.seq - b.seq)
-  const out: BusChange[] = sorted.map(({ model, record, seq }) => ({
-    model: model.name,
-    seq,
-    ownerId: model.ownerField ? ((record.values[model.ownerField] as string | null | undefined) ?? null) : null,
-    orgId: model.orgField ? ((record.values[model.orgField] as string | null | undefined) ?? null) : null,
-    record: toWire(record),
-  }))
+  const out: BusChange[] = sorted.map(({ model, record, seq, removedFrom }) =>
+    removedFrom
+      ? { model: model.name, seq, ...removedFrom, record: { id: record.id }, removed: true }
+      : {
+          model: model.name,
+          seq,
+          ownerId: model.ownerField ? ((record.values[model.ownerField] as string | null | undefined) ?? null) : null,
+          orgId: model.orgField ? ((record.values[model.orgField] as string | null | undefined) ?? null) : null,
+          record: toWire(record),
+        },
+  )
   // A commit's positions are contiguous (the storage allocates them together at its end).
   const first = out[0]?.seq ?? 0
   const last = out[out.length - 1]?.seq ?? 0

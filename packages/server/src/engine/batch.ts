@@ -55,6 +55,19 @@ export interface CommittedChange {
   record: StoredRecord
   /** Position in the change order. */
   seq: number
+  /**
+   * Set on a removal (§8): the record left the scope named here (its earlier owner or
+   * organization); readers there drop it. The record's own entry follows with its new scope.
+   */
+  removedFrom?: { ownerId: string | null; orgId: string | null }
+}
+
+/** The owner and organization a record's state puts it in. */
+function scopeOf(model: ModelDefinition, record: StoredRecord): { ownerId: string | null; orgId: string | null } {
+  return {
+    ownerId: model.ownerField ? ((record.values[model.ownerField] as string | null | undefined) ?? null) : null,
+    orgId: model.orgField ? ((record.values[model.orgField] as string | null | undefined) ?? null) : null,
+  }
 }
 
 interface Slot {
@@ -346,7 +359,7 @@ export class Batch {
   async flush(): Promise<CommittedChange[]> {
     const inserts = new Map<ModelDefinition, StoredRecord[]>()
     const updates = new Map<ModelDefinition, StoredRecord[]>()
-    const changed: { model: ModelDefinition; record: StoredRecord }[] = []
+    const changed: Omit<CommittedChange, 'seq'>[] = []
     for (const s of this.slots.values()) {
       if (!s.current || s.current === s.before) continue
       const target = s.before ? updates : inserts
@@ -356,6 +369,12 @@ export class Batch {
         target.set(s.model, list)
       }
       list.push(s.current)
+      if (s.before) {
+        // §8: a record moved to another owner or organization reaches its old scope as a removal.
+        const was = scopeOf(s.model, s.before)
+        const now = scopeOf(s.model, s.current)
+        if (was.ownerId !== now.ownerId || was.orgId !== now.orgId) changed.push({ model: s.model, record: s.before, removedFrom: was })
+      }
       changed.push({ model: s.model, record: s.current })
     }
     if (this.conflicts.length > 0) await this.tx.insertConflicts(this.conflicts)
@@ -363,13 +382,13 @@ export class Batch {
     for (const [model, list] of inserts) await this.tx.insertRecords(model, list)
     for (const [model, list] of updates) await this.tx.updateRecords(model, list)
     if (this.history.length > 0) await this.tx.appendHistory(this.history)
-    const entries: ChangeEntry[] = changed.map(({ model, record }) => ({
+    const entries: ChangeEntry[] = changed.map(({ model, record, removedFrom }) => ({
       model: model.name,
       recordId: record.id,
       version: record.version,
-      ownerId: model.ownerField ? ((record.values[model.ownerField] as string | null) ?? null) : null,
-      orgId: model.orgField ? ((record.values[model.orgField] as string | null) ?? null) : null,
+      ...(removedFrom ?? scopeOf(model, record)),
       deleted: record.deletedAt !== null,
+      ...(removedFrom ? { removed: true } : {}),
     }))
     // §2: the change order is appended last, so positions become visible in commit order.
     const seqs = await this.tx.appendChanges(entries)

@@ -49,6 +49,7 @@ async function loadRecords(
 ): Promise<Map<string, StoredRecord>> {
   const byModel = new Map<string, string[]>()
   for (const r of rows) {
+    if (r.removed) continue
     let ids = byModel.get(r.model)
     if (!ids) {
       ids = []
@@ -77,6 +78,11 @@ export async function changesFor(
   const records = await loadRecords(storage, schema, rows, signal)
   const changes: Change[] = []
   for (const row of rows) {
+    // §8: the record left a scope this reader is in (the storage filtered by that scope).
+    if (row.removed) {
+      if (schema.models.has(row.model)) changes.push({ model: row.model, record: { id: row.recordId }, removed: true })
+      continue
+    }
     const model = schema.models.get(row.model) as ModelDefinition | undefined
     const record = records.get(`${row.model}\u0000${row.recordId}`)
     if (!model || !record || !inScope(actor, model, record)) continue

@@ -64,10 +64,20 @@ interface Prepared {
   model: ModelDefinition | undefined
   record: StoredRecord
   json: string
+  /** A removal (§8): visible to the scope it names, not by the record's state. */
+  removedFrom: { ownerId: string | null; orgId: string | null } | undefined
 }
 
-function storedOf(record: WireRecord): StoredRecord {
-  const { id, version, vclock, createdAt, updatedAt, deletedAt, ...values } = record
+/** True when the actor is in the scope a removal names (what its pull filter would pass). */
+function inRemovedScope(actor: Actor, model: ModelDefinition, from: { ownerId: string | null; orgId: string | null }): boolean {
+  if (actor.admin) return true
+  if (model.ownerField) return from.ownerId !== null && from.ownerId === actor.userId
+  if (model.orgField) return from.orgId !== null && actor.orgIds.includes(from.orgId)
+  return false
+}
+
+function storedOf(record: WireRecord | { id: string }): StoredRecord {
+  const { id, version, vclock, createdAt, updatedAt, deletedAt, ...values } = record as WireRecord
   return { id, version, vclock, createdAt, updatedAt, deletedAt, fieldVersions: {}, values }
 }
 
@@ -89,7 +99,10 @@ export function createFanOut(options: FanOutOptions): (message: BusMessage, conn
         seq: c.seq,
         model: schema.models.get(c.model),
         record: storedOf(c.record),
-        json: JSON.stringify({ model: c.model, record: c.record }),
+        json: JSON.stringify(
+          c.removed ? { model: c.model, record: { id: c.record.id }, removed: true } : { model: c.model, record: c.record },
+        ),
+        removedFrom: c.removed ? { ownerId: c.ownerId, orgId: c.orgId } : undefined,
       }))
     // One encoded message per view (and, rarely, per starting position): undefined when the
     // view sees nothing of this commit.
@@ -101,7 +114,8 @@ export function createFanOut(options: FanOutOptions): (message: BusMessage, conn
       for (const p of prepared) {
         if (p.seq <= after || !p.model) continue
         if (connection.models && !connection.models.has(p.model.name)) continue
-        if (!inScope(connection.actor, p.model, p.record)) continue
+        if (p.removedFrom ? !inRemovedScope(connection.actor, p.model, p.removedFrom) : !inScope(connection.actor, p.model, p.record))
+          continue
         parts.push(p.json)
       }
       if (parts.length === 0) return undefined

@@ -27,9 +27,10 @@ export function decodeHistory(codec: ValueCodec, row: Record<string, unknown>): 
   }
 }
 
-/** pulse_changes parameters (without seq): model, record_id, version, owner_id, org_id, deleted. */
+/** pulse_changes parameters (without seq): model, record_id, version, owner_id, org_id, deleted, removed. */
 export function encodeChange(e: ChangeEntry, booleanAsInteger: boolean): unknown[] {
-  return [e.model, e.recordId, e.version, e.ownerId, e.orgId, booleanAsInteger ? (e.deleted ? 1 : 0) : e.deleted]
+  const bool = (v: boolean) => (booleanAsInteger ? (v ? 1 : 0) : v)
+  return [e.model, e.recordId, e.version, e.ownerId, e.orgId, bool(e.deleted), bool(e.removed === true)]
 }
 
 /** A pulse_changes row as a change. */
@@ -42,5 +43,6 @@ export function decodeChange(row: Record<string, unknown>): ChangeRow {
     ownerId: str(row.owner_id),
     orgId: str(row.org_id),
     deleted: row.deleted === true || row.deleted === 1,
+    removed: row.removed === true || row.removed === 1,
   }
 }

@@ -53,12 +53,18 @@ export interface ChangeEntry {
   ownerId: string | null
   orgId: string | null
   deleted: boolean
+  /**
+   * The record left this scope (its owner or organization changed): readers in the scope named
+   * by `ownerId` / `orgId` drop it (§8). A record has at most one live entry and one removal.
+   */
+  removed?: boolean
 }
 
 /** A change-order entry as read back, with its position. */
 export interface ChangeRow extends ChangeEntry {
   /** Position in the change order: strictly increasing in commit order, never reused. */
   seq: number
+  removed: boolean
 }
 
 /**

@@ -44,8 +44,8 @@ export const CHANGES_SEQUENCE = 'pulse_changes_seq'
 
 const SYSTEM_TABLES = [
   `CREATE SEQUENCE IF NOT EXISTS "${CHANGES_SEQUENCE}"`,
-  `CREATE TABLE IF NOT EXISTS "${T.changes}" ("seq" bigint PRIMARY KEY, "model" ${TEXT} NOT NULL, "record_id" ${TEXT} NOT NULL, "version" bigint NOT NULL, "owner_id" ${TEXT}, "org_id" ${TEXT}, "deleted" boolean NOT NULL)`,
-  `CREATE UNIQUE INDEX IF NOT EXISTS "${T.changes}__model_record_id_idx" ON "${T.changes}" ("model", "record_id")`,
+  `CREATE TABLE IF NOT EXISTS "${T.changes}" ("seq" bigint PRIMARY KEY, "model" ${TEXT} NOT NULL, "record_id" ${TEXT} NOT NULL, "version" bigint NOT NULL, "owner_id" ${TEXT}, "org_id" ${TEXT}, "deleted" boolean NOT NULL, "removed" boolean NOT NULL DEFAULT false)`,
+  `CREATE UNIQUE INDEX IF NOT EXISTS "${T.changes}__model_record_id_removed_idx" ON "${T.changes}" ("model", "record_id", "removed")`,
   `CREATE TABLE IF NOT EXISTS "${T.history}" ("id" bigserial PRIMARY KEY, "model" ${TEXT} NOT NULL, "record_id" ${TEXT} NOT NULL, "version" bigint NOT NULL, "op" text NOT NULL, "changes" jsonb NOT NULL, "user_id" ${TEXT}, "device_id" ${TEXT}, "request_id" ${TEXT}, "at" timestamptz NOT NULL)`,
   `CREATE INDEX IF NOT EXISTS "${T.history}__model_record_id_version_idx" ON "${T.history}" ("model", "record_id", "version")`,
   `CREATE TABLE IF NOT EXISTS "${T.clients}" ("client_id" ${TEXT} PRIMARY KEY, "last_mid" bigint NOT NULL, "updated_at" timestamptz NOT NULL)`,

@@ -54,7 +54,7 @@ export function modelStatements(model: ModelDefinition): ModelStatements {
 }
 
 const HISTORY_COLUMNS = `"model", "record_id", "version", "op", "changes", "user_id", "device_id", "request_id", "at"`
-const CHANGE_COLUMNS = `"seq", "model", "record_id", "version", "owner_id", "org_id", "deleted"`
+const CHANGE_COLUMNS = `"seq", "model", "record_id", "version", "owner_id", "org_id", "deleted", "removed"`
 const conflictColumns = CONFLICT_COLUMNS.map(quoteIdent).join(', ')
 
 /** Statements on Pulse's own tables. */
@@ -65,7 +65,7 @@ export const SQL = {
   advisoryLock: 'SELECT pg_advisory_xact_lock($1, $2)',
   allocateSeqs: `SELECT nextval('${CHANGES_SEQUENCE}') AS "seq" FROM generate_series(1, $1)`,
   /** Replaces each record's entry: one row per record (the batch holds each record once). */
-  upsertChanges: `INSERT INTO "${T.changes}" (${CHANGE_COLUMNS}) SELECT * FROM ${unnest(['bigint', 'text', 'text', 'bigint', 'text', 'text', 'boolean'])} ON CONFLICT ("model", "record_id") DO UPDATE SET "seq" = excluded."seq", "version" = excluded."version", "owner_id" = excluded."owner_id", "org_id" = excluded."org_id", "deleted" = excluded."deleted"`,
+  upsertChanges: `INSERT INTO "${T.changes}" (${CHANGE_COLUMNS}) SELECT * FROM ${unnest(['bigint', 'text', 'text', 'bigint', 'text', 'text', 'boolean', 'boolean'])} ON CONFLICT ("model", "record_id", "removed") DO UPDATE SET "seq" = excluded."seq", "version" = excluded."version", "owner_id" = excluded."owner_id", "org_id" = excluded."org_id", "deleted" = excluded."deleted"`,
   getClientMid: `SELECT "last_mid" FROM "${T.clients}" WHERE "client_id" = $1`,
   setClientMid: `INSERT INTO "${T.clients}" ("client_id", "last_mid", "updated_at") VALUES ($1, $2, now()) ON CONFLICT ("client_id") DO UPDATE SET "last_mid" = excluded."last_mid", "updated_at" = excluded."updated_at"`,
   setMeta: `INSERT INTO "${T.meta}" ("key", "value", "updated_at") VALUES ($1, $2, now()) ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", "updated_at" = excluded."updated_at"`,

@@ -90,11 +90,11 @@ export function createPostgresTx(client: PgClient, changesLockKey: readonly [num
       const allocated = (await q(SQL.allocateSeqs, [entries.length])).map((r) => Number(r.seq)).sort((a, b) => a - b)
       const positioned = entries.map((entry, i) => ({ entry, seq: allocated[i] as number }))
       // A record named twice keeps its last entry; the earlier position stays unused.
-      const rows = lastPerKey(positioned, (p) => `${p.entry.model}\u0000${p.entry.recordId}`).map((p) => [
+      const rows = lastPerKey(positioned, (p) => `${p.entry.model}\u0000${p.entry.recordId}\u0000${p.entry.removed === true}`).map((p) => [
         p.seq,
         ...encodeChange(p.entry, false),
       ])
-      await q(SQL.upsertChanges, toColumns(rows, 7))
+      await q(SQL.upsertChanges, toColumns(rows, 8))
       return positioned.map((p) => p.seq)
     },
 

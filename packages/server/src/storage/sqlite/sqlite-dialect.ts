@@ -21,8 +21,8 @@ function columnType(spec: Pick<FieldSpec, 'kind'>): string {
 // seq uses AUTOINCREMENT: appendChanges deletes a record's previous entry, which may be the
 // newest one, and a plain rowid would then hand out that position again (§2: never reused).
 const SYSTEM_TABLES = [
-  `CREATE TABLE IF NOT EXISTS "${T.changes}" ("seq" INTEGER PRIMARY KEY AUTOINCREMENT, "model" TEXT NOT NULL, "record_id" TEXT NOT NULL, "version" INTEGER NOT NULL, "owner_id" TEXT, "org_id" TEXT, "deleted" INTEGER NOT NULL)`,
-  `CREATE UNIQUE INDEX IF NOT EXISTS "${T.changes}__model_record_id_idx" ON "${T.changes}" ("model", "record_id")`,
+  `CREATE TABLE IF NOT EXISTS "${T.changes}" ("seq" INTEGER PRIMARY KEY AUTOINCREMENT, "model" TEXT NOT NULL, "record_id" TEXT NOT NULL, "version" INTEGER NOT NULL, "owner_id" TEXT, "org_id" TEXT, "deleted" INTEGER NOT NULL, "removed" INTEGER NOT NULL DEFAULT 0)`,
+  `CREATE UNIQUE INDEX IF NOT EXISTS "${T.changes}__model_record_id_removed_idx" ON "${T.changes}" ("model", "record_id", "removed")`,
   `CREATE TABLE IF NOT EXISTS "${T.history}" ("id" INTEGER PRIMARY KEY AUTOINCREMENT, "model" TEXT NOT NULL, "record_id" TEXT NOT NULL, "version" INTEGER NOT NULL, "op" TEXT NOT NULL, "changes" TEXT NOT NULL, "user_id" TEXT, "device_id" TEXT, "request_id" TEXT, "at" TEXT NOT NULL)`,
   `CREATE INDEX IF NOT EXISTS "${T.history}__model_record_id_version_idx" ON "${T.history}" ("model", "record_id", "version")`,
   `CREATE TABLE IF NOT EXISTS "${T.clients}" ("client_id" TEXT PRIMARY KEY, "last_mid" INTEGER NOT NULL, "updated_at" TEXT NOT NULL)`,

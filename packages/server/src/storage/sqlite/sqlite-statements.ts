@@ -42,7 +42,7 @@ export function modelStatements(model: ModelDefinition): ModelStatements {
 }
 
 const HISTORY_COLUMNS = `"model", "record_id", "version", "op", "changes", "user_id", "device_id", "request_id", "at"`
-const CHANGE_COLUMNS = `"seq", "model", "record_id", "version", "owner_id", "org_id", "deleted"`
+const CHANGE_COLUMNS = `"seq", "model", "record_id", "version", "owner_id", "org_id", "deleted", "removed"`
 const conflictColumns = CONFLICT_COLUMNS.map(quoteIdent).join(', ')
 
 /** Statements on Pulse's own tables. */
@@ -53,7 +53,7 @@ export const SQL = {
    * REPLACE deletes the record's earlier entry (unique on model, record_id) and inserts the new
    * one with the next AUTOINCREMENT position: one statement where DELETE + INSERT took two.
    */
-  replaceChange: `INSERT OR REPLACE INTO "${T.changes}" ("model", "record_id", "version", "owner_id", "org_id", "deleted") VALUES (?, ?, ?, ?, ?, ?)`,
+  replaceChange: `INSERT OR REPLACE INTO "${T.changes}" ("model", "record_id", "version", "owner_id", "org_id", "deleted", "removed") VALUES (?, ?, ?, ?, ?, ?, ?)`,
   getClientMid: `SELECT "last_mid" FROM "${T.clients}" WHERE "client_id" = ?`,
   setClientMid: `INSERT INTO "${T.clients}" ("client_id", "last_mid", "updated_at") VALUES (?, ?, ?) ON CONFLICT ("client_id") DO UPDATE SET "last_mid" = excluded."last_mid", "updated_at" = excluded."updated_at"`,
   setMeta: `INSERT INTO "${T.meta}" ("key", "value", "updated_at") VALUES (?, ?, ?) ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", "updated_at" = excluded."updated_at"`,

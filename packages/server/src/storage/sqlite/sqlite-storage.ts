@@ -13,9 +13,9 @@ import { buildListQuery } from '../list-query.ts'
 import { decodeChange, decodeHistory } from '../log-rows.ts'
 import { runMigration } from '../migrator.ts'
 import { createMutex } from '../mutex.ts'
-import type { SqlContext } from '../sql-executor.ts'
 import { PURGED_POSITION_KEY, purgeTombstones } from '../purge.ts'
 import { decodeRecord } from '../record-row.ts'
+import type { SqlContext } from '../sql-executor.ts'
 import type {
   ChangeFilter,
   ChangeRow,

@@ -64,7 +64,9 @@ export function createSqliteTx(conn: SqliteConnection, isOpen: () => boolean): S
       const replace = conn.statement(SQL.replaceChange)
       const seqs: number[] = []
       for (const e of entries)
-        seqs.push(Number(replace.run(e.model, e.recordId, e.version, e.ownerId, e.orgId, e.deleted ? 1 : 0).lastInsertRowid))
+        seqs.push(
+          Number(replace.run(e.model, e.recordId, e.version, e.ownerId, e.orgId, e.deleted ? 1 : 0, e.removed ? 1 : 0).lastInsertRowid),
+        )
       return seqs
     },
 

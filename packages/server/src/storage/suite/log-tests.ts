@@ -62,12 +62,27 @@ export function logTests(ctx: SuiteContext): void {
       for (let i = 1; i < positions.length; i++) expect(positions[i]).toBeGreaterThan(nth(positions, i - 1))
       const rows = await s.readChanges(0, 100)
       expect(rows).toEqual([
-        { ...change(a, { version: 2, deleted: true, ownerId: 'u1' }), seq: second[0] },
-        { ...change(c, { orgId: 'o1' }), seq: third[0] },
-        { ...change(b, { version: 2 }), seq: third[1] },
+        { ...change(a, { version: 2, deleted: true, ownerId: 'u1' }), seq: second[0], removed: false },
+        { ...change(c, { orgId: 'o1' }), seq: third[0], removed: false },
+        { ...change(b, { version: 2 }), seq: third[1], removed: false },
       ])
       expect(await s.readChanges(nth(second, 0), 1)).toEqual([rows[1]])
       expect(await s.readChanges(nth(third, 1), 10)).toEqual([])
+      // §8: a record that left a scope has a removal entry beside its live one; a later
+      // removal replaces the earlier.
+      const [moved] = await s.transaction((tx) =>
+        tx.appendChanges([change(c, { orgId: 'o1', removed: true }), change(c, { version: 2, orgId: 'o2' })]),
+      )
+      const [movedAgain] = await s.transaction((tx) =>
+        tx.appendChanges([change(c, { orgId: 'o2', removed: true }), change(c, { version: 3, orgId: 'o1' })]),
+      )
+      const forC = (await s.readChanges(0, 100)).filter((r) => r.recordId === c)
+      expect(forC.map((r) => [r.removed, r.orgId, r.version])).toEqual([
+        [true, 'o2', 1],
+        [false, 'o1', 3],
+      ])
+      expect(forC[0]?.seq).toBe(movedAgain)
+      expect(moved).toBeLessThan(movedAgain as number)
       // A position is never handed out again, even after the newest entry was replaced.
       const fourth = await s.transaction((tx) => tx.appendChanges([change(b, { version: 3 })]))
       expect(fourth[0]).toBeGreaterThan(nth(third, 1))
