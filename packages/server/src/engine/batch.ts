@@ -115,6 +115,16 @@ export class Batch {
     return id === undefined ? undefined : this.slot(model, id).current
   }
 
+  /** The record's state now, read if the batch has not loaded it, when the caller may see it. */
+  async peek(model: ModelDefinition, id: string): Promise<StoredRecord | undefined> {
+    const s = this.slot(model, id)
+    if (!s.before && !s.current) {
+      s.before = (await this.tx.getRecords(model, [id])).get(id)
+      s.current = s.before
+    }
+    return s.current && inScope(this.ctx.actor, model, s.current) ? s.current : undefined
+  }
+
   /** Loads every record the batch names, locked, in one read per model. */
   async load(prepared: readonly (Prepared | undefined)[]): Promise<void> {
     const ids = new Map<ModelDefinition, Set<string>>()
@@ -240,7 +250,10 @@ export class Batch {
     let status: AppliedStatus = 'applied'
     let conflict: Conflict | undefined
     if (sync) {
-      const history = await this.tx.listHistory(model, existing.id, sync.baseVersion ?? 0)
+      const since = sync.baseVersion ?? 0
+      // Earlier mutations of this same batch are in the buffer, not yet in the table.
+      const buffered = this.history.filter((h) => h.model === model.name && h.recordId === existing.id && h.version > since)
+      const history = [...(await this.tx.listHistory(model, existing.id, since)), ...buffered]
       const resolution = resolveUpdate(model, existing, data, sync, history)
       if (resolution.kind === 'stale') return { status: 'stale', model, record: existing }
       if (resolution.status !== 'applied') values = validateUpdate(model, resolution.values) // custom merges must still fit the field

@@ -83,7 +83,8 @@ export function resolveUpdate(
 
   const baseVersion = edit.baseVersion ?? 0
   const contested = Object.keys(data).filter(
-    (f) => (existing.fieldVersions[f] ?? 0) > baseVersion && !sameValue(existing.values[f], data[f]),
+    // A field absent from the per-field versions was last set by the create, at version 1.
+    (f) => (existing.fieldVersions[f] ?? 1) > baseVersion && !sameValue(existing.values[f], data[f]),
   )
   const histories = contested.length > 0 ? fieldHistories(history, baseVersion) : new Map<string, FieldHistory>()
   const values: Record<string, unknown> = { ...data }

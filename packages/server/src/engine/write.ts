@@ -155,11 +155,11 @@ export async function applyWrites(
       const mid = ops[i]?.sync?.mid
       if (mid !== undefined && mid <= lastMid) {
         // §4 exactly once: already applied (or refused) before; answer with the server's state.
-        results.push({
-          ok: true,
-          status: 'duplicate',
-          record: p instanceof PulseError || !p.model ? undefined : batch.current(p.model, p.id),
-        })
+        // A mutation refused before the transaction still names a record: answer with it too.
+        const op = ops[i] as WriteOp
+        const model = op.model === undefined ? undefined : deps.schema.models.get(op.model)
+        const id = p instanceof PulseError ? ('id' in op && isUuid(op.id) ? op.id.toLowerCase() : undefined) : p.id
+        results.push({ ok: true, status: 'duplicate', record: model && id ? await batch.peek(model, id) : undefined })
         continue
       }
       if (mid !== undefined) highestMid = Math.max(highestMid, mid)
