@@ -50,6 +50,8 @@ interface BatchOutcome {
   attempts: number
   statuses: string[]
   killed: boolean
+  /** Killed the moment it had committed, its answer never heard. */
+  lostAfterCommit: boolean
 }
 
 describe('crash safety: SIGKILL during pushes', () => {
@@ -135,20 +137,14 @@ describe('crash safety: SIGKILL during pushes', () => {
         await new Promise((r) => setTimeout(r, delayMs))
         await proc.kill()
       }
-      /**
-       * Kills the server the moment the batch has committed, and drops the client's connection
-       * with it: the client never hears the answer (unless it came first). True when the commit was seen.
-       */
-      const killAfterCommit = async (batch: Mutation[], answered: () => boolean, connection: AbortController): Promise<boolean> => {
-        let sawCommit = false
-        while (!answered()) {
-          sawCommit = await committed(batch)
-          if (sawCommit) break
+      /** Waits until the batch has committed, then kills the server at once. */
+      const killAfterCommit = async (batch: Mutation[]) => {
+        const deadline = Date.now() + PUSH_TIMEOUT_MS
+        while (!(await committed(batch))) {
+          if (Date.now() > deadline) throw new Error(`the batch of mids ${batch[0]?.mid}-${batch.at(-1)?.mid} never committed`)
           await new Promise((r) => setImmediate(r))
         }
-        if (sawCommit) connection.abort()
         await proc.kill()
-        return sawCommit
       }
 
       let kills = 0
@@ -157,13 +153,13 @@ describe('crash safety: SIGKILL during pushes', () => {
       const outcomes: BatchOutcome[] = []
       for (const [b, batch] of batches.entries()) {
         let restarted: Promise<void> | undefined
-        let committedBeforeKill = false
+        let lostAfterCommit = false
         let attempts = 0
         let answer: PushResponse | undefined
         while (!answer) {
           attempts += 1
           if (attempts > 1) retries += 1
-          // The client's side of the connection: it dies with the server in the after-commit kill.
+          // The client's side of the connection, which dies with the server in the after-commit kill.
           const connection = new AbortController()
           const request = fetch(`${proc.url}/api/sync/push`, {
             method: 'POST',
@@ -171,30 +167,26 @@ describe('crash safety: SIGKILL during pushes', () => {
             body: JSON.stringify({ clientId, mutations: batch }),
             signal: AbortSignal.any([connection.signal, AbortSignal.timeout(PUSH_TIMEOUT_MS)]),
           })
-          let answered = false
-          void request.then(
-            () => {
-              answered = true
-            },
-            () => {
-              answered = true
-            },
-          )
+          // Handled below, once the kill (if any) is done; until then a reset must not go unhandled.
+          request.catch(() => {})
           if (attempts === 1 && killAt.has(b)) {
-            // Two ways to die, in turn; the restart runs while the client retries.
-            const mode = kills % 2 === 0 ? 'afterCommit' : 'inFlight'
+            // Two ways to die, in turn. In flight: 0-2 ms after sending, before, during or after
+            // the commit. After the commit: the moment it is in the database, and the client
+            // never hears the answer (its connection is gone), so its retry must be all duplicate.
+            if (kills % 2 === 1) {
+              restarted = killInFlight(Math.floor(rand() * 3)).then(() => proc.start())
+            } else {
+              await killAfterCommit(batch)
+              connection.abort()
+              lostAfterCommit = true
+              restarted = proc.start()
+            }
             kills += 1
-            const killed =
-              mode === 'inFlight'
-                ? killInFlight(Math.floor(rand() * 3))
-                : killAfterCommit(batch, () => answered, connection).then((sawCommit) => {
-                    committedBeforeKill = sawCommit
-                  })
-            restarted = killed.then(() => proc.start())
           }
           try {
             const res = await request
             const text = await res.text()
+            if (lostAfterCommit && attempts === 1) throw new Error('the answer is lost with the connection')
             if (res.status === 200) answer = JSON.parse(text) as PushResponse
             // 429 and 5xx: back off and retry; anything else is a failure.
             else if (res.status !== 429 && res.status < 500) throw new Error(`push of batch ${b} answered ${res.status}: ${text}`)
@@ -210,9 +202,8 @@ describe('crash safety: SIGKILL during pushes', () => {
         expect(answer.lastMid).toBe(batch.at(-1)?.mid)
         const statuses = answer.results.map((r) => r.status)
         duplicates += statuses.filter((s) => s === 'duplicate').length
-        // Killed right after its commit, unanswered: the retry must find every mutation done.
-        if (committedBeforeKill) expect(statuses, `batch ${b} had committed before the kill`).toEqual(batch.map(() => 'duplicate'))
-        outcomes.push({ attempts, statuses, killed: killAt.has(b) })
+        if (lostAfterCommit) expect(statuses, `batch ${b} had committed before the kill`).toEqual(batch.map(() => 'duplicate'))
+        outcomes.push({ attempts, statuses, killed: killAt.has(b), lostAfterCommit })
       }
 
       // Every answer acknowledged its batch whole: all applied, or (a retry of a batch that had
@@ -257,12 +248,14 @@ describe('crash safety: SIGKILL during pushes', () => {
       expect(appliedTwice).toBe(0)
 
       const killed = outcomes.filter((o) => o.killed)
-      const beforeCommit = killed.filter((o) => o.attempts > 1 && o.statuses[0] === 'applied').length
-      const afterCommit = killed.filter((o) => o.statuses[0] === 'duplicate').length
+      const afterCommit = killed.filter((o) => o.lostAfterCommit).length
+      const inFlightBefore = killed.filter((o) => !o.lostAfterCommit && o.attempts > 1 && o.statuses[0] === 'applied').length
+      const inFlightDuplicate = killed.filter((o) => !o.lostAfterCommit && o.statuses[0] === 'duplicate').length
+      const inFlightAnswered = killed.length - afterCommit - inFlightBefore - inFlightDuplicate
       console.log(
-        `crash test (CRASH_SEED=${SEED}): ${mid} mutations sent in ${batches.length} batches of ${BATCH_SIZE} (${tasks.size} tasks), ` +
-          `${killAt.size} kills (batches ${[...killAt].sort((x, y) => x - y).join(', ')}): ${beforeCommit} before the batch committed, ` +
-          `${afterCommit} after it committed but before its answer arrived, ${killed.length - beforeCommit - afterCommit} after the answer; ` +
+        `crash test (CRASH_SEED=${SEED}): ${mid} mutations sent in ${batches.length} batches of ${BATCH_SIZE} (${tasks.size} tasks); ` +
+          `${killAt.size} kills (batches ${[...killAt].sort((x, y) => x - y).join(', ')}): ${afterCommit} right after the commit with the answer lost, ` +
+          `${killed.length - afterCommit} in flight (${inFlightBefore} before the commit, ${inFlightDuplicate} after it, ${inFlightAnswered} after the answer); ` +
           `acknowledged ${acknowledged}, retried pushes ${retries}, duplicates seen ${duplicates}, lost ${lost}, applied twice ${appliedTwice}`,
       )
     },
