@@ -6,7 +6,7 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { defineModel, defineSchema, f, uuidv7 } from '@pulse/core'
+import { decodeCursor, defineModel, defineSchema, f, uuidv7 } from '@pulse/core'
 import { createSqliteStorage, type RunningServer } from '@pulse/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import config from '../examples/tasks/pulse.config.ts'
@@ -104,6 +104,12 @@ describe('cross-tenant isolation', () => {
     expect(JSON.stringify(pulled.json)).not.toContain(taskB.id)
     const both = await carol.api.get('/api/sync/pull?limit=5000')
     expect(both.json.changes.map((c: Json) => c.record.id)).toContain(taskB.id)
+    // Entries alice cannot see do not hold her cursor back: her last page moves past them.
+    await bob.api.post('/api/tasks', { title: 'B only, 1' })
+    await bob.api.post('/api/tasks', { title: 'B only, 2' })
+    const after = await alice.api.get(`/api/sync/pull?cursor=${pulled.json.cursor}`)
+    expect(after.json.changes).toEqual([])
+    expect(decodeCursor(after.json.cursor)).toBeGreaterThan(decodeCursor(pulled.json.cursor))
   })
 
   it('push: updates and deletes across the boundary are rejected like missing records; a create with a taken id reveals nothing', async () => {

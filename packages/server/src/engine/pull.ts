@@ -112,8 +112,13 @@ export async function pull(storage: Storage, schema: Schema, ctx: Context, reque
       'deleted records past this cursor were purged: pull from no cursor and keep your pending changes',
     )
   }
+  // Read before the rows: everything up to it is committed, so a last page may move the cursor
+  // there, past entries this reader cannot see, instead of scanning them again next time.
+  const head = await storage.headPosition(ctx.signal)
   const rows = await storage.readChanges(position, limit, filter, ctx.signal)
   const last = rows[rows.length - 1]
+  const hasMore = rows.length === limit
   const changes = await changesFor(storage, schema, ctx.actor, rows, ctx.signal)
-  return { changes, cursor: encodeCursor(last ? last.seq : position, currentEpoch), hasMore: rows.length === limit }
+  const end = Math.max(last ? last.seq : position, hasMore ? 0 : head)
+  return { changes, cursor: encodeCursor(end, currentEpoch), hasMore }
 }

@@ -19,6 +19,7 @@ import { registerHealthRoutes } from './routes/health.ts'
 import { registerModelRoutes } from './routes/models.ts'
 import { registerSyncRoutes } from './routes/sync.ts'
 import { originAllowed, registerSecurity } from './security.ts'
+import { registerWebApp } from './static.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -65,6 +66,8 @@ export interface HttpServerOptions {
   version?: string
   /** Serves the WebSocket endpoint `/ws` (§6) with live changes from this bus; absent: no `/ws`. */
   realtime?: Omit<RealtimeOptions, 'engine'>
+  /** The web apps' build served at `/` (default: apps/web/dist); `false` serves none. */
+  webRoot?: string | false
 }
 
 /** Builds (does not start) the HTTP server. */
@@ -148,6 +151,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   registerHealthRoutes(app, engine.storage)
   registerModelRoutes(app, { engine, contextOf })
   registerSyncRoutes(app, { engine, contextOf })
+  await registerWebApp(app, options.webRoot)
   if (options.realtime) {
     const authenticate = auth
       ? async (token: string | undefined, clientId: string) => {

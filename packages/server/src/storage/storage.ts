@@ -191,6 +191,11 @@ export interface Storage {
   purgeTombstones(before: string, signal?: AbortSignal): Promise<number>
   /** The purge watermark: cursors below it have missed purged deletions (§2 `cursor_expired`). 0 when nothing was purged. */
   purgedPosition(signal?: AbortSignal): Promise<number>
+  /**
+   * The highest position in the change order now (0 when empty). Every position at or below it
+   * is committed or will never be (positions are allocated in commit order, §2).
+   */
+  headPosition(signal?: AbortSignal): Promise<number>
   /** Conflicts, newest first. */
   listConflicts(query: ConflictQuery, signal?: AbortSignal): Promise<Conflict[]>
   /**

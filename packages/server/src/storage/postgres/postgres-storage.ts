@@ -10,6 +10,7 @@ import { toStorageError } from '../connection-errors.ts'
 import { buildListQuery } from '../list-query.ts'
 import { decodeChange, decodeHistory } from '../log-rows.ts'
 import { runMigration } from '../migrator.ts'
+import { PULSE_TABLES } from '../naming.ts'
 import { PURGED_POSITION_KEY, purgeTombstones } from '../purge.ts'
 import { decodeRecord } from '../record-row.ts'
 import type { SqlContext } from '../sql-executor.ts'
@@ -145,6 +146,11 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
 
     sqlTransaction: <T>(fn: (ctx: SqlContext) => Promise<T>, signal?: AbortSignal): Promise<T> =>
       transaction((client) => fn({ dialect: postgresDialect, exec: createPostgresExecutor(client) }), signal),
+
+    async headPosition(signal?: AbortSignal) {
+      const { rows } = await query(`SELECT COALESCE(MAX("seq"), 0) AS "head" FROM "${PULSE_TABLES.changes}"`, [], signal)
+      return Number(rows[0]?.head ?? 0) || 0
+    },
 
     async purgedPosition(signal?: AbortSignal) {
       const { rows } = await query(SQL.getMeta, [PURGED_POSITION_KEY], signal)

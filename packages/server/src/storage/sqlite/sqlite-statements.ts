@@ -58,6 +58,7 @@ export const SQL = {
   setClientMid: `INSERT INTO "${T.clients}" ("client_id", "last_mid", "updated_at") VALUES (?, ?, ?) ON CONFLICT ("client_id") DO UPDATE SET "last_mid" = excluded."last_mid", "updated_at" = excluded."updated_at"`,
   setMeta: `INSERT INTO "${T.meta}" ("key", "value", "updated_at") VALUES (?, ?, ?) ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", "updated_at" = excluded."updated_at"`,
   getMeta: `SELECT "value" FROM "${T.meta}" WHERE "key" = ?`,
+  headPosition: `SELECT COALESCE(MAX("seq"), 0) AS "head" FROM "${T.changes}"`,
   insertConflict: `INSERT INTO "${T.conflicts}" (${conflictColumns}) VALUES (${CONFLICT_COLUMNS.map(() => '?').join(', ')})`,
   selectConflict: `SELECT ${conflictColumns} FROM "${T.conflicts}" WHERE "id" = ?`,
   updateConflict: `UPDATE "${T.conflicts}" SET ${CONFLICT_COLUMNS.slice(1)

@@ -174,6 +174,9 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
     sqlTransaction: <T>(fn: (ctx: SqlContext) => Promise<T>, signal?: AbortSignal): Promise<T> =>
       write((conn) => fn({ dialect: sqliteDialect, exec: createSqliteExecutor(conn) }), signal),
 
+    headPosition: (signal?: AbortSignal): Promise<number> =>
+      read((conn) => Number((conn.statement(SQL.headPosition).get() as { head: unknown } | undefined)?.head ?? 0) || 0, signal),
+
     purgedPosition: (signal?: AbortSignal): Promise<number> =>
       read(
         (conn) => Number((conn.statement(SQL.getMeta).get(PURGED_POSITION_KEY) as { value: unknown } | undefined)?.value ?? 0) || 0,

@@ -76,6 +76,7 @@ export function logTests(ctx: SuiteContext): void {
       const [movedAgain] = await s.transaction((tx) =>
         tx.appendChanges([change(c, { orgId: 'o2', removed: true }), change(c, { version: 3, orgId: 'o1' })]),
       )
+      expect(await s.headPosition()).toBe(movedAgain ? movedAgain + 1 : -1)
       const forC = (await s.readChanges(0, 100)).filter((r) => r.recordId === c)
       expect(forC.map((r) => [r.removed, r.orgId, r.version])).toEqual([
         [true, 'o2', 1],
