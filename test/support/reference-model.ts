@@ -1,0 +1,274 @@
+/**
+ * A deliberately simple, in-memory re-implementation of the server's decisions for pushed
+ * mutations (PROTOCOL.md §4–§5), written from the protocol rather than from the engine: the
+ * convergence fuzz test feeds it the mutations in the order the server received them and
+ * expects the same statuses and the same records (version, vector clock, tombstone, every
+ * field). Only the per-field policies themselves are core's (`resolveField`); clock order,
+ * contested fields, base values, onDeleted, manual conflicts, versions and history are here.
+ *
+ * It models a caller who may write every record (the system actor) and models with history.
+ */
+import {
+  clampAt,
+  compareClocks,
+  isPulseError,
+  type ModelDefinition,
+  type Mutation,
+  mergeClocks,
+  type PushStatus,
+  resolveField,
+  type Schema,
+  type VectorClock,
+  validateCreate,
+  validateUpdate,
+} from '@pulse/core'
+
+/** One version of a record's audit trail, as the reference keeps it. */
+export interface RefHistoryEntry {
+  version: number
+  op: 'create' | 'update' | 'delete' | 'restore'
+  changes: Record<string, { old: unknown; new: unknown }>
+  /** The mutation's `at` (clamped) and device: what lww compares against (§5). */
+  at: string
+  deviceId: string
+}
+
+/** A record as the reference sees it. */
+export interface RefRecord {
+  model: string
+  id: string
+  version: number
+  vclock: VectorClock
+  deleted: boolean
+  /** The version at which each field last changed (§5 contested fields). */
+  fieldVersions: Record<string, number>
+  values: Record<string, unknown>
+  history: RefHistoryEntry[]
+}
+
+/** The reference's answer for one mutation. */
+export interface RefResult {
+  mid: number
+  status: PushStatus
+  /** A copy of the record's state right after the mutation (absent for rejected, or a record that does not exist). */
+  record?: RefRecord
+  errorCode?: string
+}
+
+/** Canonical JSON (sorted keys): equal values, equal text. */
+export function canonical(value: unknown): string {
+  if (value === undefined) return 'undefined'
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`
+  if (typeof value === 'object' && value !== null) {
+    const keys = Object.keys(value).sort()
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`
+  }
+  return JSON.stringify(value)
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b)
+}
+
+function copy(record: RefRecord): RefRecord {
+  return structuredClone(record)
+}
+
+class Rejected extends Error {
+  constructor(readonly code: string) {
+    super(code)
+  }
+}
+
+/** The server's decisions, re-implemented. */
+export class ReferenceServer {
+  private readonly records = new Map<string, RefRecord>()
+  private readonly lastMids = new Map<string, number>()
+
+  constructor(
+    private readonly schema: Schema,
+    /** The server's clock in ms, for clamping `at` (§4); the fuzz test's `at`s are all in the past. */
+    private readonly nowMs: () => number = Date.now,
+  ) {}
+
+  /** Every record, tombstones included. */
+  all(): RefRecord[] {
+    return [...this.records.values()].map(copy)
+  }
+
+  get(model: string, id: string): RefRecord | undefined {
+    const r = this.records.get(`${model}\u0000${id}`)
+    return r && copy(r)
+  }
+
+  /** §4 push: one result per mutation, in order; `lastMid` the highest mid recorded for the client. */
+  push(clientId: string, mutations: readonly Mutation[]): { lastMid: number; results: RefResult[] } {
+    const lastMid = this.lastMids.get(clientId) ?? 0
+    let highest = lastMid
+    const results: RefResult[] = []
+    for (const m of mutations) {
+      if (m.mid <= lastMid) {
+        // §4: already recorded; answer with the server's state, apply nothing.
+        const r = this.records.get(`${m.model}\u0000${m.id}`)
+        results.push({ mid: m.mid, status: 'duplicate', ...(r ? { record: copy(r) } : {}) })
+        continue
+      }
+      highest = Math.max(highest, m.mid)
+      try {
+        results.push(this.apply(clientId, m))
+      } catch (e) {
+        if (e instanceof Rejected) results.push({ mid: m.mid, status: 'rejected', errorCode: e.code })
+        else if (isPulseError(e)) results.push({ mid: m.mid, status: 'rejected', errorCode: e.code })
+        else throw e
+      }
+    }
+    this.lastMids.set(clientId, highest)
+    return { lastMid: highest, results }
+  }
+
+  private apply(deviceId: string, m: Mutation): RefResult {
+    const model = this.schema.models.get(m.model)
+    if (!model) throw new Rejected('not_found')
+    const at = clampAt(m.at, this.nowMs())
+    const key = `${model.name}\u0000${m.id}`
+    const existing = this.records.get(key)
+    const done = (status: PushStatus, record: RefRecord | undefined): RefResult => ({
+      mid: m.mid,
+      status,
+      ...(record ? { record: copy(record) } : {}),
+    })
+
+    if (m.op === 'create') {
+      const { values } = validateCreate(model, m.data)
+      if (existing) {
+        // §4: a create of an existing id is an update of the fields it names.
+        if (existing.deleted && model.onDeleted === 'deleteWins') return done('stale', existing)
+        const named = Object.fromEntries(
+          Object.keys(m.data ?? {})
+            .filter((k) => model.specs.has(k))
+            .map((k) => [k, values[k]]),
+        )
+        return this.change(model, existing, named, { ...m, baseVersion: undefined }, at, deviceId, done)
+      }
+      const clock = mergeClocks(m.vclock, {})
+      if (Object.keys(clock).length === 0) clock[deviceId] = 1
+      const record: RefRecord = {
+        model: model.name,
+        id: m.id,
+        version: 1,
+        vclock: clock,
+        deleted: false,
+        fieldVersions: Object.fromEntries(Object.keys(values).map((k) => [k, 1])),
+        values,
+        history: [
+          {
+            version: 1,
+            op: 'create',
+            changes: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { old: null, new: v }])),
+            at,
+            deviceId,
+          },
+        ],
+      }
+      this.records.set(key, record)
+      return done('applied', record)
+    }
+
+    if (m.op === 'update') {
+      const data = validateUpdate(model, m.data)
+      if (!existing) throw new Rejected('not_found')
+      // §5: an update against a tombstone is stale unless the model revives.
+      if (existing.deleted && model.onDeleted === 'deleteWins') return done('stale', existing)
+      return this.change(model, existing, data, m, at, deviceId, done)
+    }
+
+    if (!existing) throw new Rejected('not_found')
+    if (existing.deleted) return done('stale', existing)
+    const order = compareClocks(m.vclock, existing.vclock)
+    if (order === 'EQUAL' || order === 'BEFORE') return done('stale', existing)
+    // §5: a delete concurrent with an update loses under updateRevives and wins otherwise.
+    if (order === 'CONCURRENT' && model.onDeleted === 'updateRevives') return done('stale', existing)
+    existing.version += 1
+    existing.vclock = mergeClocks(existing.vclock, m.vclock)
+    existing.deleted = true
+    existing.history.push({ version: existing.version, op: 'delete', changes: {}, at, deviceId })
+    return done(order === 'CONCURRENT' ? 'merged' : 'applied', existing)
+  }
+
+  /** An update (a revive, on a tombstone) of `existing` with validated `data`. */
+  private change(
+    model: ModelDefinition,
+    existing: RefRecord,
+    data: Record<string, unknown>,
+    m: Mutation,
+    at: string,
+    deviceId: string,
+    done: (status: PushStatus, record: RefRecord | undefined) => RefResult,
+  ): RefResult {
+    const order = compareClocks(m.vclock, existing.vclock)
+    if (order === 'EQUAL' || order === 'BEFORE') return done('stale', existing)
+    const vclock = mergeClocks(existing.vclock, m.vclock)
+    let values = data
+    let status: PushStatus = 'applied'
+    if (order === 'CONCURRENT') {
+      const baseVersion = m.baseVersion ?? 0
+      const resolved: Record<string, unknown> = { ...data }
+      let manual = false
+      for (const field of Object.keys(data)) {
+        // §5: contested = changed on the server after baseVersion (and not to the same value).
+        if ((existing.fieldVersions[field] ?? 0) <= baseVersion || same(existing.values[field], data[field])) continue
+        const spec = model.specs.get(field)
+        if (!spec) continue
+        // The base is the field's value at baseVersion; the server side's time and device are
+        // those of its last change. Both come from the record's history since baseVersion.
+        const since = existing.history.filter((h) => h.version > baseVersion && Object.hasOwn(h.changes, field))
+        const first = since[0]
+        const last = since[since.length - 1]
+        if (!first || !last) throw new Error(`reference: no history for contested field ${field} of ${existing.id}`)
+        const ctx = {
+          model: model.name,
+          field,
+          recordId: existing.id,
+          serverAt: last.at,
+          clientAt: at,
+          serverDeviceId: last.deviceId,
+          clientDeviceId: deviceId,
+        }
+        const outcome = resolveField(spec, {
+          base: first.changes[field]?.old,
+          server: existing.values[field],
+          client: data[field],
+          serverAt: last.at,
+          clientAt: at,
+          serverDeviceId: last.deviceId,
+          clientDeviceId: deviceId,
+          ctx,
+        })
+        if ('manual' in outcome) {
+          // §5 manual: the server value is kept and a conflict is opened.
+          resolved[field] = existing.values[field]
+          manual = true
+        } else {
+          resolved[field] = outcome.value
+        }
+      }
+      values = validateUpdate(model, resolved)
+      status = manual ? 'conflict' : 'merged'
+    }
+    const revive = existing.deleted
+    const changes: Record<string, { old: unknown; new: unknown }> = {}
+    for (const [field, value] of Object.entries(values)) {
+      if (!same(existing.values[field], value)) changes[field] = { old: existing.values[field] ?? null, new: value }
+    }
+    if (!revive && Object.keys(changes).length === 0 && same(vclock, existing.vclock)) return done(status, existing)
+    existing.version += 1
+    existing.vclock = vclock
+    existing.deleted = false
+    for (const [field, c] of Object.entries(changes)) {
+      existing.values[field] = c.new
+      existing.fieldVersions[field] = existing.version
+    }
+    existing.history.push({ version: existing.version, op: revive ? 'restore' : 'update', changes, at, deviceId })
+    return done(status, existing)
+  }
+}
