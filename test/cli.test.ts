@@ -96,13 +96,13 @@ describe('pulse migrate', () => {
     // A note with a body, to see what is kept and what is lost.
     const token = await apiToken(db)
     const { child, url } = await startPulse(['--database', db, '--config', 'test/fixtures/notes-v1.config.ts'])
-    const created = await (
+    const created = (await (
       await fetch(`${url}/api/notes`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-auth-token': token },
         body: '{"title":"keep me","body":"lose me"}',
       })
-    ).json()
+    ).json()) as { id: string }
     await stop(child)
 
     const dry = await runPulse(['migrate', '--database', db, '--config', 'test/fixtures/notes-v2-additive.config.ts', '--dry-run'])
@@ -142,7 +142,10 @@ describe('pulse migrate', () => {
     expect(forced.stdout).toMatch(/loses data/)
 
     const after = await startPulse(['--database', db, '--config', 'test/fixtures/notes-v3-destructive.config.ts'])
-    const note = await (await fetch(`${after.url}/api/notes/${created.id}`, { headers: { 'x-auth-token': token } })).json()
+    const note = (await (await fetch(`${after.url}/api/notes/${created.id}`, { headers: { 'x-auth-token': token } })).json()) as Record<
+      string,
+      unknown
+    >
     expect(note).toMatchObject({ title: 'keep me', pinned: false })
     expect(note.body).toBeUndefined()
     await stop(after.child)

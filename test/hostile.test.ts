@@ -83,7 +83,7 @@ function corpus(taskId: string, tokens: { forged: string[]; refreshUsed: string 
   // Wrong types, per field.
   const wrong: [string, unknown[]][] = [
     ['title', [null, 5, true, [], {}, 'x'.repeat(201)]],
-    ['priority', ['1', 1.5, -1, 6, null, true, 1e309, Number.MAX_SAFE_INTEGER + 2, [], {}]],
+    ['priority', ['1', 1.5, -1, 6, null, true, Number.POSITIVE_INFINITY, Number.MAX_SAFE_INTEGER + 2, [], {}]],
     ['status', ['blocked', '', null, 1, ['todo'], 'TODO', 'todo ']],
     ['tags', ['a', [1], [null], [['a']], {}, null]],
     ['dueDate', ['2026-02-30', '2026-13-01', '26-1-1', 'tomorrow', 20261224, '2026-12-24T00:00:00Z', '']],

@@ -46,47 +46,57 @@ export function buildProgram(): Command {
     .option('--redis <url>', 'redis://… to share live changes with other pulse serve processes (env REDIS_URL)')
     .option('--allowed-origins <list>', 'comma-separated browser origins allowed besides same-origin (env PULSE_ALLOWED_ORIGINS)')
     .option('--no-registration', 'close self-service sign-up (env PULSE_REGISTRATION=off)')
-    .action(async (opts: { port?: number; host: string; database?: string; config?: string; redis?: string; allowedOrigins?: string; registration: boolean }) => {
-      const database = opts.database ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE
-      const port = opts.port ?? (process.env.PORT ? parsePort(process.env.PORT) : DEFAULT_PORT)
-      // Without Redis the bus is in-process: fine for one process, not for several.
-      const redis = opts.redis ?? (process.env.REDIS_URL || undefined)
-      try {
-        const { schema } = await loadConfig(opts.config)
-        const origins = (opts.allowedOrigins ?? process.env.PULSE_ALLOWED_ORIGINS ?? '')
-          .split(',')
-          .map((o) => o.trim())
-          .filter(Boolean)
-        const server = await startServer({
-          schema,
-          database,
-          port,
-          host: opts.host,
-          ...(redis ? { bus: redis } : {}),
-          allowedOrigins: origins,
-          auth: {
-            ...(process.env.PULSE_SECRET ? { secret: process.env.PULSE_SECRET } : {}),
-            production: process.env.NODE_ENV === 'production',
-            allowRegistration: opts.registration && process.env.PULSE_REGISTRATION !== 'off',
-          },
-        })
-        server.app.log.info(
-          `pulse: serving ${[...schema.models.keys()].join(', ')} on ${server.url} (database ${redactUrl(database)}, ` +
-            `live changes ${redis ? `over ${redactUrl(redis)}` : 'in-process'}); docs at ${server.url}/api/docs`,
-        )
-        const stop = () => {
-          server.close().then(
-            () => process.exit(0),
-            () => process.exit(1),
+    .action(
+      async (opts: {
+        port?: number
+        host: string
+        database?: string
+        config?: string
+        redis?: string
+        allowedOrigins?: string
+        registration: boolean
+      }) => {
+        const database = opts.database ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE
+        const port = opts.port ?? (process.env.PORT ? parsePort(process.env.PORT) : DEFAULT_PORT)
+        // Without Redis the bus is in-process: fine for one process, not for several.
+        const redis = opts.redis ?? (process.env.REDIS_URL || undefined)
+        try {
+          const { schema } = await loadConfig(opts.config)
+          const origins = (opts.allowedOrigins ?? process.env.PULSE_ALLOWED_ORIGINS ?? '')
+            .split(',')
+            .map((o) => o.trim())
+            .filter(Boolean)
+          const server = await startServer({
+            schema,
+            database,
+            port,
+            host: opts.host,
+            ...(redis ? { bus: redis } : {}),
+            allowedOrigins: origins,
+            auth: {
+              ...(process.env.PULSE_SECRET ? { secret: process.env.PULSE_SECRET } : {}),
+              production: process.env.NODE_ENV === 'production',
+              allowRegistration: opts.registration && process.env.PULSE_REGISTRATION !== 'off',
+            },
+          })
+          server.app.log.info(
+            `pulse: serving ${[...schema.models.keys()].join(', ')} on ${server.url} (database ${redactUrl(database)}, ` +
+              `live changes ${redis ? `over ${redactUrl(redis)}` : 'in-process'}); docs at ${server.url}/api/docs`,
           )
+          const stop = () => {
+            server.close().then(
+              () => process.exit(0),
+              () => process.exit(1),
+            )
+          }
+          process.once('SIGINT', stop)
+          process.once('SIGTERM', stop)
+        } catch (e) {
+          console.error(`pulse serve: ${describeFailure(e, database)}`)
+          process.exitCode = 1
         }
-        process.once('SIGINT', stop)
-        process.once('SIGTERM', stop)
-      } catch (e) {
-        console.error(`pulse serve: ${describeFailure(e, database)}`)
-        process.exitCode = 1
-      }
-    })
+      },
+    )
 
   program
     .command('migrate')

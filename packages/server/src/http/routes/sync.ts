@@ -58,8 +58,7 @@ export function registerSyncRoutes(app: FastifyInstance, { engine, contextOf }: 
       const limitText = single(query, 'limit')
       if (limitText !== undefined && !/^\d{1,5}$/.test(limitText)) throw new PulseError('bad_request', `limit is 1 to ${MAX_PULL_LIMIT}`)
       const models = single(query, 'models')
-      if (models !== undefined && models.split(',').some((m) => m === ''))
-        throw new PulseError('bad_request', 'models is a comma-separated list of model names')
+      if (models?.split(',').some((m) => m === '')) throw new PulseError('bad_request', 'models is a comma-separated list of model names')
       const page = await engine.pull(contextOf(request), {
         cursor: single(query, 'cursor') ?? null,
         ...(limitText !== undefined ? { limit: Number(limitText) } : {}),
