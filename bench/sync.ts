@@ -16,15 +16,25 @@ const PULL_N = Number(process.argv[3] ?? 100_000)
 const BATCH = 100
 const DEVICES = 4
 const schema = defineSchema(config.models)
+/** The organization every benchmark task belongs to. */
+const ORG = '0192f0b4-1c6a-7000-8000-00000000b0a1'
+/** The admin API token of the server under test (set once it starts). */
+let token = ''
 
 async function post(url: string, body: unknown): Promise<{ lastMid: number; results: { status: string }[] }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-auth-token': token },
+    body: JSON.stringify(body),
+  })
   if (res.status !== 200) throw new Error(`push answered ${res.status}: ${await res.text()}`)
   return (await res.json()) as { lastMid: number; results: { status: string }[] }
 }
 
 /** Pushes PUSH_N creates then PUSH_N concurrent updates; returns ms for each phase and status counts. */
-async function pushPhase(server: RunningServer): Promise<{ createMs: number; updateMs: number; statuses: Record<string, number> }> {
+async function pushPhase(
+  server: RunningServer,
+): Promise<{ createMs: number; followMs: number; updateMs: number; statuses: Record<string, number> }> {
   const perDevice = Math.ceil(PUSH_N / DEVICES)
   const ids: string[][] = Array.from({ length: DEVICES }, () => [])
   const mids = new Array<number>(DEVICES).fill(0)
@@ -52,11 +62,29 @@ async function pushPhase(server: RunningServer): Promise<{ createMs: number; upd
       id,
       vclock: { [`bench-${d}`]: 1 },
       at: at(),
-      data: { title: `Task ${i}`, priority: i % 6, tags: ['a'] },
+      data: { title: `Task ${i}`, priority: i % 6, tags: ['a'], orgId: ORG },
     }
   })
   const createMs = nowMs() - t0
-  // Device d updates device d+1's records, which d+1 also updated first: concurrent, contested.
+  // Each device edits its own records: clocks that follow the server's, applied as sent.
+  t0 = nowMs()
+  await run((d, i) => {
+    const id = ids[d]?.[i] as string
+    mids[d] = (mids[d] ?? 0) + 1
+    return {
+      mid: mids[d] as number,
+      model: 'task',
+      op: 'update',
+      id,
+      baseVersion: 1,
+      vclock: { [`bench-${d}`]: 2 },
+      at: at(),
+      data: { priority: (i + 2) % 6, tags: ['a', 'own'], description: `Task ${i}, edited by its owner` },
+    }
+  })
+  const followMs = nowMs() - t0
+  // Device d edits device d+1's records from version 1, unaware of the owner's edit: concurrent;
+  // priority (max), tags (union) and description (text merge) are contested and merged.
   t0 = nowMs()
   await run((d, i) => {
     const owner = (d + 1) % DEVICES
@@ -70,11 +98,11 @@ async function pushPhase(server: RunningServer): Promise<{ createMs: number; upd
       baseVersion: 1,
       vclock: { [`bench-${owner}`]: 1, [`bench-${d}`]: 1 },
       at: at(),
-      data: { priority: (i + 1) % 6, tags: ['a', `d${d}`], description: `edited by ${d}` },
+      data: { priority: (i + 1) % 6, tags: ['a', `d${d}`], description: `Task ${i} as seen by ${d}` },
     }
   })
   const updateMs = nowMs() - t0
-  return { createMs, updateMs, statuses }
+  return { createMs, followMs, updateMs, statuses }
 }
 
 /** Seeds PULL_N records through the engine, then times a full initial pull over HTTP. */
@@ -92,7 +120,9 @@ async function pullPhase(server: RunningServer): Promise<number> {
   let received = 0
   const t0 = nowMs()
   for (;;) {
-    const res = await fetch(`${server.url}/api/sync/pull?limit=5000&models=item${cursor ? `&cursor=${cursor}` : ''}`)
+    const res = await fetch(`${server.url}/api/sync/pull?limit=5000&models=item${cursor ? `&cursor=${cursor}` : ''}`, {
+      headers: { 'x-auth-token': token },
+    })
     const page = (await res.json()) as { changes: unknown[]; cursor: string; hasMore: boolean }
     received += page.changes.length
     cursor = page.cursor
@@ -104,13 +134,22 @@ async function pullPhase(server: RunningServer): Promise<number> {
 }
 
 async function measure(label: string, makeStorage: () => Promise<Storage>): Promise<Record<string, string | number>> {
-  const server = await startServer({ schema, database: await makeStorage(), port: 0, logger: false })
+  // Accounts on, as in production: requests carry an admin API token.
+  const server = await startServer({
+    schema,
+    database: await makeStorage(),
+    port: 0,
+    logger: false,
+    auth: { secret: 'bench secret of at least thirty-two chars' },
+  })
+  token = (await (server.accounts as NonNullable<typeof server.accounts>).createApiToken({ name: 'bench', admin: true })).token
   try {
     const push = await pushPhase(server)
     const pullMs = await pullPhase(server)
     return {
       database: label,
       'push creates': rate(PUSH_N, push.createMs),
+      'push updates': rate(PUSH_N, push.followMs),
       'push concurrent updates': rate(PUSH_N, push.updateMs),
       statuses: Object.entries(push.statuses)
         .map(([k, v]) => `${k} ${v}`)

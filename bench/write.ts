@@ -19,8 +19,12 @@ const REST_N = Math.min(N, 5_000)
 const REST_CONCURRENCY = 16
 const schema = defineSchema(config.models)
 
+/** The organization every benchmark task belongs to. */
+const ORG = '0192f0b4-1c6a-7000-8000-00000000b0a1'
+
 function taskData(i: number) {
   return {
+    orgId: ORG,
     title: `Task ${i}`,
     description: 'Something to do, described at some length.',
     priority: i % 6,
@@ -35,8 +39,8 @@ function rawSqlite(n: number): number {
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
   db.exec(`CREATE TABLE t (id TEXT PRIMARY KEY, version INTEGER, vclock TEXT, createdAt TEXT, updatedAt TEXT, deletedAt TEXT, _fv TEXT,
-    title TEXT, description TEXT, status TEXT, priority INTEGER, tags TEXT, dueDate TEXT, completed INTEGER, assigneeId TEXT, projectId TEXT)`)
-  const insert = db.prepare('INSERT INTO t VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)')
+    title TEXT, description TEXT, status TEXT, priority INTEGER, tags TEXT, dueDate TEXT, completed INTEGER, assigneeId TEXT, projectId TEXT, orgId TEXT)`)
+  const insert = db.prepare('INSERT INTO t VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)')
   const tx = db.transaction((from: number, to: number) => {
     const at = new Date().toISOString()
     for (let i = from; i < to; i++) {
@@ -58,6 +62,7 @@ function rawSqlite(n: number): number {
         0,
         null,
         null,
+        d.orgId,
       )
     }
   })
@@ -75,7 +80,7 @@ async function rawPg(url: string, n: number): Promise<number> {
     await client.connect()
     await client.query(`CREATE SCHEMA "${s}"`)
     await client.query(`CREATE TABLE "${s}".t (id uuid PRIMARY KEY, version bigint, vclock jsonb, "createdAt" timestamptz, "updatedAt" timestamptz, "deletedAt" timestamptz, _fv jsonb,
-      title text, description text, status text, priority bigint, tags jsonb, "dueDate" date, completed boolean, "assigneeId" text, "projectId" uuid)`)
+      title text, description text, status text, priority bigint, tags jsonb, "dueDate" date, completed boolean, "assigneeId" text, "projectId" uuid, "orgId" text)`)
     const t0 = nowMs()
     for (let i = 0; i < n; i += BATCH) {
       const params: unknown[] = []
@@ -101,8 +106,9 @@ async function rawPg(url: string, n: number): Promise<number> {
           false,
           null,
           null,
+          d.orgId,
         )
-        rows.push(`(${Array.from({ length: 16 }, (_, k) => `$${base + k + 1}`).join(',')})`)
+        rows.push(`(${Array.from({ length: 17 }, (_, k) => `$${base + k + 1}`).join(',')})`)
       }
       await client.query(`INSERT INTO "${s}".t VALUES ${rows.join(',')}`, params)
     }
@@ -136,7 +142,15 @@ async function engineWrites(storage: Storage, n: number): Promise<number> {
 
 /** REST: one POST per record, REST_CONCURRENCY requests in flight. */
 async function restWrites(storage: Storage, n: number): Promise<number> {
-  const server = await startServer({ schema, database: storage, port: 0, logger: false })
+  // Accounts on, as in production: each request is authenticated with an admin API token.
+  const server = await startServer({
+    schema,
+    database: storage,
+    port: 0,
+    logger: false,
+    auth: { secret: 'bench secret of at least thirty-two chars' },
+  })
+  const { token } = await (server.accounts as NonNullable<typeof server.accounts>).createApiToken({ name: 'bench', admin: true })
   try {
     let next = 0
     const t0 = nowMs()
@@ -146,7 +160,7 @@ async function restWrites(storage: Storage, n: number): Promise<number> {
           const i = next++
           const res = await fetch(`${server.url}/api/tasks`, {
             method: 'POST',
-            headers: { 'content-type': 'application/json' },
+            headers: { 'content-type': 'application/json', 'x-auth-token': token },
             body: JSON.stringify(taskData(i)),
           })
           if (res.status !== 201) throw new Error(`POST answered ${res.status}`)
