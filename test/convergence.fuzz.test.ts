@@ -191,6 +191,15 @@ class World {
   readonly reference = new ReferenceServer(syncSchema)
   /** Per record: how many answers said a new version was made. */
   readonly accepted = new Map<string, number>()
+  /** Every conflict opened, in order, and whether it is still open. */
+  readonly conflicts: {
+    id: string
+    model: string
+    recordId: string
+    local: Record<string, unknown>
+    remote: Record<string, unknown>
+    open: boolean
+  }[] = []
   clockMs = EPOCH_MS
   private ids = 0
 
@@ -241,7 +250,47 @@ class World {
       expect(result.record === undefined, detail).toBe(ref?.record === undefined)
       if (result.record && ref?.record) expectSameRecord(result.record, ref.record, detail)
       if (ACCEPTED.has(result.status)) this.accepted.set(m.id, (this.accepted.get(m.id) ?? 0) + 1)
+      // §5 manual: the conflict names the fields with their base, local and remote values.
+      expect(result.conflict === undefined, detail).toBe(ref?.conflict === undefined)
+      if (result.conflict && ref?.conflict) {
+        const { fields, base, local, remote, recordId, model, status, clientId: by } = result.conflict
+        expect({ fields, base, local, remote, recordId, model, status, by }, detail).toEqual({
+          ...ref.conflict,
+          recordId: m.id,
+          model: m.model,
+          status: 'open',
+          by: clientId,
+        })
+        this.conflicts.push({ id: result.conflict.id, model: m.model, recordId: m.id, local, remote, open: true })
+      }
     }
+  }
+
+  /** §5: a person settles one of the conflicts opened so far (an already settled one answers 409). */
+  async resolve(pick: number, choice: 'local' | 'remote' | 'custom'): Promise<void> {
+    const conflict = this.conflicts[pick % Math.max(1, this.conflicts.length)]
+    if (!conflict) return
+    const data = { secret: `custom ${pick % 3}` }
+    const res = await this.api.post(`/api/sync/conflicts/${conflict.id}/resolve`, choice === 'custom' ? { choice, data } : { choice })
+    const detail = `resolve ${choice} of conflict ${JSON.stringify(conflict)}: ${res.status} ${res.text}`
+    if (!conflict.open) {
+      expect(res.status, detail).toBe(409)
+      return
+    }
+    const before = this.reference.get(conflict.model, conflict.recordId)
+    const chosen = choice === 'local' ? conflict.local : choice === 'remote' ? conflict.remote : data
+    const after = this.reference.resolve(conflict.model, conflict.recordId, chosen, res.json?.record?.updatedAt ?? '')
+    if (!after) {
+      // The record was deleted since: nothing to settle, the conflict stays open.
+      expect(res.status, detail).toBe(404)
+      return
+    }
+    expect(res.status, detail).toBe(200)
+    expect(res.json.conflict.status, detail).toBe('resolved')
+    expectSameRecord(res.json.record, after, detail)
+    conflict.open = false
+    this.stats.statuses.resolved = (this.stats.statuses.resolved ?? 0) + 1
+    if (after.version > (before?.version ?? 0)) this.accepted.set(conflict.recordId, (this.accepted.get(conflict.recordId) ?? 0) + 1)
   }
 
   /** A local edit on one device. */
@@ -311,6 +360,12 @@ const command = (label: string, run: (w: World) => Promise<void> | void): Cmd =>
 const batchArb: fc.Arbitrary<number | undefined> = fc.constantFrom(undefined, 1, 2, 5)
 
 const commandArb: fc.Arbitrary<Cmd> = fc.oneof(
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.nat(), fc.constantFrom('local' as const, 'remote' as const, 'custom' as const))
+      .map(([pick, choice]) => command(`resolveConflict(${pick}, ${choice})`, (w) => w.resolve(pick, choice))),
+  },
   {
     weight: 8,
     arbitrary: fc.tuple(fc.nat(3), editArb).map(([c, e]) => command(`edit(${c}, ${JSON.stringify(e)})`, (w) => w.edit(w.client(c), e))),

@@ -26,11 +26,19 @@ import {
 /** One version of a record's audit trail, as the reference keeps it. */
 export interface RefHistoryEntry {
   version: number
-  op: 'create' | 'update' | 'delete' | 'restore'
+  op: 'create' | 'update' | 'delete' | 'restore' | 'resolve'
   changes: Record<string, { old: unknown; new: unknown }>
-  /** The mutation's `at` (clamped) and device: what lww compares against (§5). */
+  /** The mutation's `at` (clamped) and device: what lww compares against (§5). Null for a person's resolution. */
   at: string
-  deviceId: string
+  deviceId: string | null
+}
+
+/** A conflict the reference opened (§5): the manual fields with their base, local and remote values. */
+export interface RefConflict {
+  fields: string[]
+  base: Record<string, unknown>
+  local: Record<string, unknown>
+  remote: Record<string, unknown>
 }
 
 /** A record as the reference sees it. */
@@ -53,7 +61,11 @@ export interface RefResult {
   /** A copy of the record's state right after the mutation (absent for rejected, or a record that does not exist). */
   record?: RefRecord
   errorCode?: string
+  conflict?: RefConflict
 }
+
+/** The device id a history entry without one stands for, as the server's resolver reads it. */
+const SERVER_DEVICE = 'server'
 
 /** Canonical JSON (sorted keys): equal values, equal text. */
 export function canonical(value: unknown): string {
@@ -132,10 +144,11 @@ export class ReferenceServer {
     const at = clampAt(m.at, this.nowMs())
     const key = `${model.name}\u0000${m.id}`
     const existing = this.records.get(key)
-    const done = (status: PushStatus, record: RefRecord | undefined): RefResult => ({
+    const done = (status: PushStatus, record: RefRecord | undefined, conflict?: RefConflict): RefResult => ({
       mid: m.mid,
       status,
       ...(record ? { record: copy(record) } : {}),
+      ...(conflict ? { conflict } : {}),
     })
 
     if (m.op === 'create') {
@@ -195,6 +208,32 @@ export class ReferenceServer {
     return done(order === 'CONCURRENT' ? 'merged' : 'applied', existing)
   }
 
+  /**
+   * §5: a person settles a conflict by choosing values for a record: applied as a plain write
+   * (no device), so the clock gains a `server` entry; the record gets a new version unless the
+   * values are already there. `at` is the server's time of the resolution (its `updatedAt`).
+   * Returns undefined when the record is gone or deleted (the server answers not_found).
+   */
+  resolve(model: string, id: string, chosen: Record<string, unknown>, at: string): RefRecord | undefined {
+    const definition = this.schema.model(model)
+    const existing = this.records.get(`${model}\u0000${id}`)
+    if (!existing || existing.deleted) return undefined
+    const values = validateUpdate(definition, chosen)
+    const changes: Record<string, { old: unknown; new: unknown }> = {}
+    for (const [field, value] of Object.entries(values)) {
+      if (!same(existing.values[field], value)) changes[field] = { old: existing.values[field] ?? null, new: value }
+    }
+    if (Object.keys(changes).length === 0) return copy(existing)
+    existing.version += 1
+    existing.vclock = { ...existing.vclock, [SERVER_DEVICE]: (existing.vclock[SERVER_DEVICE] ?? 0) + 1 }
+    for (const [field, c] of Object.entries(changes)) {
+      existing.values[field] = c.new
+      existing.fieldVersions[field] = existing.version
+    }
+    existing.history.push({ version: existing.version, op: 'resolve', changes, at, deviceId: null })
+    return copy(existing)
+  }
+
   /** An update (a revive, on a tombstone) of `existing` with validated `data`. */
   private change(
     model: ModelDefinition,
@@ -203,17 +242,18 @@ export class ReferenceServer {
     m: Mutation,
     at: string,
     deviceId: string,
-    done: (status: PushStatus, record: RefRecord | undefined) => RefResult,
+    done: (status: PushStatus, record: RefRecord | undefined, conflict?: RefConflict) => RefResult,
   ): RefResult {
     const order = compareClocks(m.vclock, existing.vclock)
     if (order === 'EQUAL' || order === 'BEFORE') return done('stale', existing)
     const vclock = mergeClocks(existing.vclock, m.vclock)
     let values = data
     let status: PushStatus = 'applied'
+    let opened: RefConflict | undefined
     if (order === 'CONCURRENT') {
       const baseVersion = m.baseVersion ?? 0
       const resolved: Record<string, unknown> = { ...data }
-      let manual = false
+      const manual: RefConflict = { fields: [], base: {}, local: {}, remote: {} }
       for (const field of Object.keys(data)) {
         // §5: contested = changed on the server after baseVersion (and not to the same value).
         if ((existing.fieldVersions[field] ?? 0) <= baseVersion || same(existing.values[field], data[field])) continue
@@ -231,7 +271,7 @@ export class ReferenceServer {
           recordId: existing.id,
           serverAt: last.at,
           clientAt: at,
-          serverDeviceId: last.deviceId,
+          serverDeviceId: last.deviceId ?? SERVER_DEVICE,
           clientDeviceId: deviceId,
         }
         const outcome = resolveField(spec, {
@@ -240,27 +280,31 @@ export class ReferenceServer {
           client: data[field],
           serverAt: last.at,
           clientAt: at,
-          serverDeviceId: last.deviceId,
+          serverDeviceId: last.deviceId ?? SERVER_DEVICE,
           clientDeviceId: deviceId,
           ctx,
         })
         if ('manual' in outcome) {
           // §5 manual: the server value is kept and a conflict is opened.
           resolved[field] = existing.values[field]
-          manual = true
+          manual.fields.push(field)
+          manual.base[field] = first.changes[field]?.old ?? null
+          manual.local[field] = data[field]
+          manual.remote[field] = existing.values[field]
         } else {
           resolved[field] = outcome.value
         }
       }
       values = validateUpdate(model, resolved)
-      status = manual ? 'conflict' : 'merged'
+      status = manual.fields.length > 0 ? 'conflict' : 'merged'
+      if (manual.fields.length > 0) opened = manual
     }
     const revive = existing.deleted
     const changes: Record<string, { old: unknown; new: unknown }> = {}
     for (const [field, value] of Object.entries(values)) {
       if (!same(existing.values[field], value)) changes[field] = { old: existing.values[field] ?? null, new: value }
     }
-    if (!revive && Object.keys(changes).length === 0 && same(vclock, existing.vclock)) return done(status, existing)
+    if (!revive && Object.keys(changes).length === 0 && same(vclock, existing.vclock)) return done(status, existing, opened)
     existing.version += 1
     existing.vclock = vclock
     existing.deleted = false
@@ -269,6 +313,6 @@ export class ReferenceServer {
       existing.fieldVersions[field] = existing.version
     }
     existing.history.push({ version: existing.version, op: revive ? 'restore' : 'update', changes, at, deviceId })
-    return done(status, existing)
+    return done(status, existing, opened)
   }
 }
