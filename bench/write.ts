@@ -148,7 +148,7 @@ async function restWrites(storage: Storage, n: number): Promise<number> {
     database: storage,
     port: 0,
     logger: false,
-    auth: { secret: 'bench secret of at least thirty-two chars' },
+    auth: { secret: 'bench secret of at least thirty-two chars', tokenRatePerSecond: 1_000_000 },
   })
   const { token } = await (server.accounts as NonNullable<typeof server.accounts>).createApiToken({ name: 'bench', admin: true })
   try {

@@ -59,6 +59,8 @@ export interface AuthOptions {
   allowRegistration?: boolean
   /** Access token lifetime (default 15 minutes). */
   accessTtlSeconds?: number
+  /** Requests per second one token may make (default 200). */
+  tokenRatePerSecond?: number
 }
 
 /** A running server. */
@@ -112,7 +114,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
       ...(options.bodyLimitBytes !== undefined ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
       realtime: { ...options.realtime, bus },
-      ...(accounts ? { auth: { accounts, authenticator: createAuthenticator(accounts) } } : {}),
+      ...(accounts ? { auth: { accounts, authenticator: createAuthenticator(accounts, { ...(authOptions?.tokenRatePerSecond ? { tokenRatePerSecond: authOptions.tokenRatePerSecond } : {}) }) } } : {}),
       ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     })
     // Live changes reach every process, this one included, only through the bus.
