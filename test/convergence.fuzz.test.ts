@@ -2,17 +2,19 @@
  * Convergence of many offline-first clients (PROTOCOL.md §3–§5), as a fast-check model-based
  * test against a real server over HTTP. Each schedule starts a fresh server on a fresh SQLite
  * file, 2–4 simulated devices (test/support/sim-client.ts) and a random sequence of local
- * creates, updates (every merge policy of the `note` model) and deletes, invalid edits,
- * offline and online spells, pushes (some whose answer is lost, so the retry is a duplicate)
- * and paged pulls. Every push answer is checked against a reference model of the server's
- * rules (test/support/reference-model.ts) fed the same mutations in the same order. At the
- * end every device pushes and pulls until nothing is left, and:
+ * creates, updates (every merge policy of the `note` model; `memo` for updateRevives),
+ * deletes, creates of existing ids, invalid edits, offline and online spells, pushes of the
+ * whole queue or its first 1, 2 or 5 mutations (some whose answer is lost, so the retry is a
+ * duplicate), paged pulls, and conflicts settled by a person. Every push answer (status,
+ * record, conflict) is checked against a reference model of the server's rules
+ * (test/support/reference-model.ts) fed the same mutations in the same order. At the end
+ * every device pushes and pulls until nothing is left, and:
  *
  * - every device's store equals the server's state, tombstones included, field by field;
  * - the server's records equal the reference model's (version, vector clock, every field);
  * - every pushed mid got a result, and no mutation was applied twice: each record's version
- *   and history length equal the number of applied / merged / conflict answers for it, and
- *   its history matches the reference's entry by entry.
+ *   and history length equal the number of applied / merged / conflict answers for it (plus
+ *   resolutions that changed it), and its history matches the reference's entry by entry.
  *
  * Seeded so a failure replays: FC_SEED=<seed> FC_RUNS=<n> npx vitest run test/convergence.fuzz.test.ts
  * (fast-check prints the seed and the shrunk schedule).
