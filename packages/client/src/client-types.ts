@@ -1,0 +1,88 @@
+/** The public shape of a client: its options and its methods. */
+import type { Conflict, CreateInput, ModelDefinition, UpdateInput } from '@pulse/core'
+import type { ClientEvents } from './events.ts'
+import type { Live } from './live-queries.ts'
+import type { LocalRecordOf } from './local-record.ts'
+import type { AbortSignalLike, ConnectivityEvents, FetchLike, WebSocketConstructor } from './platform.ts'
+import type { RetryOptions } from './pusher.ts'
+import type { Query } from './query.ts'
+import type { LocalStore, OutboxEntry } from './stores/local-store.ts'
+import type { SyncTimings } from './sync-loop.ts'
+import type { SyncStatus } from './sync-status.ts'
+import type { AuthProvider } from './transports/auth.ts'
+
+/** What `createClient` takes. */
+export interface ClientOptions {
+  /** The server's base URL, e.g. `https://sync.example.com` (the socket is `<url>/ws`, `http` → `ws`). */
+  url: string
+  /** The synced models: the same definitions the server's configuration uses (or a subset: selective sync). */
+  models: readonly ModelDefinition[]
+  /** Where records, outbox and sync state are kept; the client owns it and closes it on `close()`. */
+  store: LocalStore
+  /** Credentials for each request and socket hello (§9); absent for a server without accounts. */
+  auth?: AuthProvider
+  /** The device id (with accounts: the device the login registered). Default: the store's, or a new one. */
+  clientId?: string
+  /** Default: the platform's fetch. */
+  fetch?: FetchLike
+  /** Default: the platform's WebSocket; `null` syncs over HTTP only. */
+  WebSocket?: WebSocketConstructor | null
+  /** Default: derived from `url`. */
+  wsUrl?: string
+  /** Where background failures go (default: console.error). Network failures only show in the status. */
+  onError?: (error: unknown) => void
+  /** Connect and sync by itself (default true). Off: nothing runs until `sync()`, which does one round over HTTP. */
+  autoSync?: boolean
+  /** Default: the browser's online/offline events (none in Node). */
+  connectivity?: ConnectivityEvents
+  /** Timings and limits (defaults in `DEFAULT_TIMINGS`). */
+  timings?: Partial<Omit<SyncTimings, 'retry'>> & { retry?: Partial<RetryOptions> }
+}
+
+/** A model given by definition (typed records) or by name. */
+export type ModelRef<M extends ModelDefinition> = M | string
+
+/** The client. Its methods are plain functions: they may be passed around unbound. */
+export interface Client {
+  /** Resolves once the local store is loaded; rejects if it cannot be. */
+  readonly ready: Promise<void>
+  /** The device id, once ready. */
+  readonly clientId: string | undefined
+  /** Creates a record locally (optimistic); it syncs in the background. Resolves once it is stored locally. */
+  create<M extends ModelDefinition>(model: ModelRef<M>, data: CreateInput<M>): Promise<LocalRecordOf<M>>
+  /** Changes fields of a record locally. Rejects with `not_found` or `validation_failed`. */
+  update<M extends ModelDefinition>(model: ModelRef<M>, id: string, patch: UpdateInput<M>): Promise<LocalRecordOf<M>>
+  /** Deletes a record locally. Rejects with `not_found`. */
+  delete(model: ModelRef<ModelDefinition>, id: string): Promise<void>
+  /** A live record by id, or undefined. */
+  get<M extends ModelDefinition>(model: ModelRef<M>, id: string): Promise<LocalRecordOf<M> | undefined>
+  /** The live records matching a query. */
+  query<M extends ModelDefinition>(model: ModelRef<M>, query?: Query<LocalRecordOf<M>>): Promise<LocalRecordOf<M>[]>
+  /** A query's results as a live value; the snapshot is undefined until the store is loaded. */
+  live<M extends ModelDefinition>(model: ModelRef<M>, query?: Query<LocalRecordOf<M>>): Live<readonly LocalRecordOf<M>[] | undefined>
+  /** One record as a live value: undefined until loaded, null when absent or deleted. */
+  liveRecord<M extends ModelDefinition>(model: ModelRef<M>, id: string): Live<LocalRecordOf<M> | null | undefined>
+  /** The sync status now (a snapshot that changes identity only when a field changes). */
+  status(): SyncStatus
+  /** Calls `listener` after each status change; returns the unsubscribe function. */
+  subscribeStatus(listener: () => void): () => void
+  /** The outbox now, in `mid` order (empty until ready). */
+  outbox(): readonly OutboxEntry[]
+  /** Pulls to the end and pushes what may go; rejects when the server cannot be reached. */
+  sync(options?: { signal?: AbortSignalLike }): Promise<void>
+  /** Re-queues FAILED mutations; resolves with how many. */
+  retryFailed(): Promise<number>
+  /** The caller's conflicts on the server (§5). */
+  conflicts(options?: { status?: 'open' | 'resolved'; signal?: AbortSignalLike }): Promise<Conflict[]>
+  /** Settles a conflict (§5); the resulting record is applied locally and returned. */
+  resolveConflict(
+    id: string,
+    choice: 'local' | 'remote' | 'custom',
+    data?: Record<string, unknown>,
+    options?: { signal?: AbortSignalLike },
+  ): Promise<{ conflict: Conflict; record: LocalRecordOf<ModelDefinition> | undefined }>
+  /** Listens to an event; returns the function that stops listening. */
+  on<E extends keyof ClientEvents>(event: E, listener: (payload: ClientEvents[E]) => void): () => void
+  /** Stops syncing, waits for local writes to be stored, closes the store. */
+  close(): Promise<void>
+}

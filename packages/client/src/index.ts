@@ -1,0 +1,41 @@
+/**
+ * @pulse/client: the SDK an offline-first app embeds (issue 4). `createClient` keeps the app's
+ * records in a local store, applies writes at once and syncs them in the background; live
+ * queries and the sync status are `{ subscribe, getSnapshot }` values for UI bindings.
+ * The SQLite store is its own entry point: `@pulse/client/sqlite`.
+ */
+export { createClient, DEFAULT_TIMINGS, socketUrlOf } from './client.ts'
+export type { Client, ClientOptions, ModelRef } from './client-types.ts'
+export { isNetworkError, NetworkError } from './errors.ts'
+export type { ClientEvents } from './events.ts'
+export type { Live } from './live-queries.ts'
+export type { LocalFlags, LocalRecord, LocalRecordOf, SyncErrorInfo } from './local-record.ts'
+export type { OutboxCounts } from './outbox.ts'
+export type {
+  AbortSignalLike,
+  ConnectivityEvents,
+  FetchLike,
+  RequestInitLike,
+  ResponseLike,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './platform.ts'
+export type { RetryOptions } from './pusher.ts'
+export type { Comparison, Condition, OrderKey, Query, Where } from './query.ts'
+export { createIndexedDbStore, type IndexedDbStoreOptions } from './stores/indexeddb-store.ts'
+export type { IdbFactoryLike } from './stores/indexeddb-types.ts'
+export type {
+  JsonValue,
+  LocalStore,
+  MetaWrite,
+  OutboxEntry,
+  OutboxStatus,
+  OutboxWrite,
+  RecordWrite,
+  StoreBatch,
+  StoredRow,
+} from './stores/local-store.ts'
+export { createMemoryStore } from './stores/memory-store.ts'
+export type { SyncTimings } from './sync-loop.ts'
+export type { SyncStatus } from './sync-status.ts'
+export type { AuthCredentials, AuthProvider } from './transports/auth.ts'

@@ -1,0 +1,155 @@
+/**
+ * The outbox in memory, mirrored to the store through batches: every mutation not yet
+ * acknowledged, in `mid` order, indexed by record. It hands out `mid`s (strictly increasing,
+ * persisted) and the next batch to push, and never lets a later `mid` overtake an earlier one
+ * that may still be sent: the server answers `duplicate` for any `mid` at or below the last it
+ * recorded (§4), so an earlier one sent afterwards would be lost.
+ */
+import type { Mutation } from '@pulse/core'
+import type { BatchBuilder } from './batch-builder.ts'
+import type { OutboxEntry } from './stores/local-store.ts'
+
+/** Meta key of the next `mid` to hand out. */
+export const NEXT_MID_KEY = 'nextMid'
+
+/** How many mutations wait, and how many gave up. */
+export interface OutboxCounts {
+  /** PENDING and SYNCING. */
+  readonly pending: number
+  readonly failed: number
+}
+
+const recordKey = (model: string, id: string): string => `${model}\u0000${id}`
+
+/** The outbox of one client. */
+export class Outbox {
+  private readonly entries = new Map<number, OutboxEntry>()
+  private readonly byRecord = new Map<string, number[]>()
+  private nextMid: number
+  private failed = 0
+
+  /**
+   * Starts from what the store holds. Entries left SYNCING by a previous run go back to
+   * PENDING (their push may or may not have landed; sending again is safe, §4 `duplicate`).
+   */
+  constructor(loaded: readonly OutboxEntry[], nextMid: number, batch: BatchBuilder) {
+    let highest = 0
+    for (const stored of [...loaded].sort((a, b) => a.mutation.mid - b.mutation.mid)) {
+      const entry: OutboxEntry = stored.status === 'SYNCING' ? { ...stored, status: 'PENDING' } : stored
+      if (entry !== stored) batch.putEntry(entry.mutation.mid, entry)
+      this.index(entry)
+      highest = entry.mutation.mid
+    }
+    this.nextMid = Math.max(nextMid, highest + 1)
+  }
+
+  private index(entry: OutboxEntry): void {
+    const { mid, model, id } = entry.mutation
+    if (this.entries.get(mid)?.status === 'FAILED') this.failed -= 1
+    if (entry.status === 'FAILED') this.failed += 1
+    this.entries.set(mid, entry)
+    const key = recordKey(model, id)
+    const mids = this.byRecord.get(key)
+    if (!mids) this.byRecord.set(key, [mid])
+    else if (!mids.includes(mid)) {
+      mids.push(mid)
+      mids.sort((a, b) => a - b)
+    }
+  }
+
+  /** The entry with this `mid`. */
+  get(mid: number): OutboxEntry | undefined {
+    return this.entries.get(mid)
+  }
+
+  /** Every entry, in `mid` order. */
+  list(): OutboxEntry[] {
+    return [...this.entries.values()]
+  }
+
+  /** The record's unacknowledged mutations (PENDING, SYNCING and FAILED), oldest first. */
+  forRecord(model: string, id: string): OutboxEntry[] {
+    const mids = this.byRecord.get(recordKey(model, id))
+    return mids ? mids.map((mid) => this.entries.get(mid) as OutboxEntry) : []
+  }
+
+  /** The record's latest unacknowledged mutation. */
+  lastFor(model: string, id: string): OutboxEntry | undefined {
+    const mids = this.byRecord.get(recordKey(model, id))
+    const mid = mids?.[mids.length - 1]
+    return mid === undefined ? undefined : this.entries.get(mid)
+  }
+
+  /** A fresh `mid`, larger than every one handed out before (persisted with the batch). */
+  allocateMid(batch: BatchBuilder): number {
+    const mid = this.nextMid
+    this.nextMid += 1
+    batch.setMeta(NEXT_MID_KEY, this.nextMid)
+    return mid
+  }
+
+  /** The server recorded `lastMid` for this client: never hand out a `mid` at or below it. */
+  raiseNextMid(lastMid: number, batch: BatchBuilder): void {
+    if (lastMid + 1 <= this.nextMid) return
+    this.nextMid = lastMid + 1
+    batch.setMeta(NEXT_MID_KEY, this.nextMid)
+  }
+
+  /** Adds an entry or replaces the one with its `mid`. */
+  put(entry: OutboxEntry, batch: BatchBuilder): void {
+    this.index(entry)
+    batch.putEntry(entry.mutation.mid, entry)
+  }
+
+  /** Removes an entry (acknowledged, rejected, or squashed away). */
+  remove(mid: number, batch: BatchBuilder): OutboxEntry | undefined {
+    const entry = this.entries.get(mid)
+    if (!entry) return undefined
+    if (entry.status === 'FAILED') this.failed -= 1
+    this.entries.delete(mid)
+    const key = recordKey(entry.mutation.model, entry.mutation.id)
+    const mids = (this.byRecord.get(key) ?? []).filter((m) => m !== mid)
+    if (mids.length === 0) this.byRecord.delete(key)
+    else this.byRecord.set(key, mids)
+    batch.putEntry(mid, null)
+    return entry
+  }
+
+  /** Moves an entry to a fresh `mid`, as PENDING with no attempts: it goes out as a new mutation. */
+  renumber(entry: OutboxEntry, batch: BatchBuilder): OutboxEntry {
+    this.remove(entry.mutation.mid, batch)
+    const mutation: Mutation = { ...entry.mutation, mid: this.allocateMid(batch) }
+    const moved: OutboxEntry = { ...entry, mutation, status: 'PENDING', attempts: 0, nextAttemptAt: 0 }
+    this.put(moved, batch)
+    return moved
+  }
+
+  /**
+   * The next mutations to push, oldest first, at most `max`: FAILED ones are skipped (they no
+   * longer block the queue), and the batch stops at the first one still waiting out its backoff.
+   */
+  takeBatch(nowMs: number, max: number): OutboxEntry[] {
+    const out: OutboxEntry[] = []
+    for (const entry of this.entries.values()) {
+      if (out.length >= max) break
+      if (entry.status === 'FAILED') continue
+      if (entry.status !== 'PENDING' || entry.nextAttemptAt > nowMs) break
+      out.push(entry)
+    }
+    return out
+  }
+
+  /** When the first PENDING entry may be sent, if one waits out a backoff. */
+  nextDueAt(): number | undefined {
+    for (const entry of this.entries.values()) {
+      if (entry.status === 'FAILED') continue
+      return entry.status === 'PENDING' ? entry.nextAttemptAt : undefined
+    }
+    return undefined
+  }
+
+  /** Counts by status. */
+  counts(): OutboxCounts {
+    return { pending: this.entries.size - this.failed, failed: this.failed }
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * Pulling to the end (§3): pages from the replica's cursor until the server has no more. A
+ * cursor the server refuses (§2 `cursor_expired`, §8 `scope_changed`) turns the pull into a
+ * full resync from no cursor, which drops what the new snapshot lacks once its last page is
+ * in, and keeps every pending local change.
+ */
+import { needsResync } from './errors.ts'
+import type { AbortSignalLike } from './platform.ts'
+import type { Replica } from './replica.ts'
+import { finishResync, startResync } from './server-apply.ts'
+import type { SyncChannel } from './sync-channel.ts'
+
+/** Pulls pages through `channel` until none is left; resyncs when the cursor is refused. */
+export async function pullToEnd(replica: Replica, channel: SyncChannel, signal?: AbortSignalLike): Promise<void> {
+  let resyncs = 0
+  for (;;) {
+    let more: boolean
+    try {
+      more = await channel.pullPage(signal)
+    } catch (e) {
+      // A pull from no cursor cannot be refused for its cursor: a second refusal is a real failure.
+      if (!needsResync(e) || resyncs > 0) throw e
+      resyncs += 1
+      await startResync(replica)
+      continue
+    }
+    if (!more) break
+  }
+  if (replica.resyncSeen) await finishResync(replica)
+}

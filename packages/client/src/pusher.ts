@@ -1,0 +1,122 @@
+/**
+ * Pushing the outbox (§4): batches in `mid` order, one at a time. Each batch is marked
+ * SYNCING with its attempt counted and persisted before it is sent, so that after a crash a
+ * `duplicate` answer can be told apart from a reused `mid`. A batch the server did not answer
+ * goes back to PENDING as it was; one it refused waits out a jittered backoff, and its
+ * mutations turn FAILED after the last attempt.
+ */
+import { type BackoffOptions, backoffDelay } from './backoff.ts'
+import { errorInfo, isNetworkError } from './errors.ts'
+import type { Replica } from './replica.ts'
+import { applyPushResponse, type PushEvents } from './server-apply.ts'
+import type { OutboxEntry } from './stores/local-store.ts'
+import type { SyncChannel } from './sync-channel.ts'
+
+/** How mutations are retried. */
+export interface RetryOptions extends BackoffOptions {
+  /** Attempts before a mutation turns FAILED. */
+  readonly maxAttempts: number
+}
+
+/** What `createPusher` takes. */
+export interface PusherOptions {
+  replica: Replica
+  /** Most mutations per push. */
+  maxBatch: number
+  retry: RetryOptions
+  events: PushEvents
+  /** Called after each answered push. */
+  answered(): void
+  random?: () => number
+}
+
+/** Pushes the outbox. */
+export interface Pusher {
+  /**
+   * Pushes every mutation that may go now through `channel`, batch after batch; one run at a
+   * time (a call during a run joins it). Rejects with the error that stopped it: a
+   * NetworkError (the channel is gone) or the server's refusal of a batch.
+   */
+  run(channel: SyncChannel): Promise<void>
+}
+
+/** Creates the pusher of a replica. */
+export function createPusher(options: PusherOptions): Pusher {
+  const { replica, maxBatch, retry } = options
+  const { outbox } = replica
+  let running: Promise<void> | undefined
+
+  function fail(batch: readonly OutboxEntry[], error: unknown): void {
+    const txn = replica.begin()
+    const now = Date.now()
+    for (const sent of batch) {
+      const entry = outbox.get(sent.mutation.mid)
+      if (entry?.status !== 'SYNCING') continue
+      if (isNetworkError(error)) {
+        // Unanswered: it may have landed; it goes again as it is when the connection is back.
+        outbox.put({ ...entry, status: 'PENDING' }, txn.batch)
+        continue
+      }
+      const failed = entry.attempts >= retry.maxAttempts
+      outbox.put(
+        {
+          ...entry,
+          status: failed ? 'FAILED' : 'PENDING',
+          lastError: errorInfo(error),
+          nextAttemptAt: failed ? 0 : now + backoffDelay(entry.attempts, retry, options.random),
+        },
+        txn.batch,
+      )
+    }
+    replica.end(txn).catch(() => {})
+  }
+
+  /** Mutations the answer did not mention go back to PENDING. */
+  function release(batch: readonly OutboxEntry[]): void {
+    const txn = replica.begin()
+    for (const sent of batch) {
+      const entry = outbox.get(sent.mutation.mid)
+      if (entry?.status === 'SYNCING') outbox.put({ ...entry, status: 'PENDING' }, txn.batch)
+    }
+    replica.end(txn).catch(() => {})
+  }
+
+  async function loop(channel: SyncChannel): Promise<void> {
+    for (;;) {
+      const taken = outbox.takeBatch(Date.now(), maxBatch)
+      if (taken.length === 0) return
+      const txn = replica.begin()
+      const batch = taken.map((entry) => {
+        const sending: OutboxEntry = { ...entry, status: 'SYNCING', attempts: entry.attempts + 1 }
+        outbox.put(sending, txn.batch)
+        return sending
+      })
+      // The attempt must be on disk before the mutations leave (see the duplicate rule in server-apply).
+      try {
+        await replica.end(txn)
+      } catch (e) {
+        release(batch)
+        throw e
+      }
+      let response: Awaited<ReturnType<SyncChannel['push']>>
+      try {
+        response = await channel.push(batch.map((entry) => entry.mutation))
+      } catch (e) {
+        fail(batch, e)
+        throw e
+      }
+      applyPushResponse(replica, response, options.events).catch(() => {})
+      release(batch)
+      options.answered()
+    }
+  }
+
+  return {
+    run(channel) {
+      running ??= loop(channel).finally(() => {
+        running = undefined
+      })
+      return running
+    },
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The sync status an app shows (seed 004's status indicators): connectivity, the transport in
+ * use, what waits in the outbox, when the client last caught up, the last error. One frozen
+ * snapshot, replaced only when a field changes, so it suits `useSyncExternalStore` as is.
+ */
+import type { SyncErrorInfo } from './local-record.ts'
+
+/** Where syncing stands. */
+export interface SyncStatus {
+  /** The local store is loaded: reads and writes are served. */
+  readonly ready: boolean
+  /** The server answered lately (false after failed requests or a platform `offline` event). */
+  readonly online: boolean
+  /** How the client talks to the server now; null while disconnected. */
+  readonly transport: 'websocket' | 'http' | null
+  /** A pull or a push is under way. */
+  readonly syncing: boolean
+  /** Mutations waiting to be sent or answered (PENDING and SYNCING). */
+  readonly pending: number
+  /** Mutations that gave up after their last attempt (FAILED); `retryFailed()` sends them again. */
+  readonly failed: number
+  /** When the client last caught up with the server or had a push answered (ISO-8601). */
+  readonly lastSyncedAt: string | null
+  /** The last background failure, with when it happened. */
+  readonly lastError: (SyncErrorInfo & { readonly at: string }) | null
+}
+
+/** The status before anything happened. */
+export const INITIAL_STATUS: SyncStatus = Object.freeze({
+  ready: false,
+  online: false,
+  transport: null,
+  syncing: false,
+  pending: 0,
+  failed: 0,
+  lastSyncedAt: null,
+  lastError: null,
+})
+
+/** Holds the status snapshot and its listeners. */
+export class StatusStore {
+  private current: SyncStatus = INITIAL_STATUS
+  private readonly listeners = new Set<() => void>()
+
+  constructor(private readonly onError: (error: unknown) => void) {}
+
+  get(): SyncStatus {
+    return this.current
+  }
+
+  /** Changes some fields; listeners hear about it only if one actually changed. */
+  update(changes: Partial<SyncStatus>): void {
+    const keys = Object.keys(changes) as (keyof SyncStatus)[]
+    if (keys.every((k) => Object.is(this.current[k], changes[k]))) return
+    this.current = Object.freeze({ ...this.current, ...changes })
+    for (const listener of [...this.listeners]) {
+      try {
+        listener()
+      } catch (e) {
+        this.onError(e)
+      }
+    }
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => {
+      this.listeners.delete(listener)
+    }
+  }
+}
