@@ -1,0 +1,86 @@
+/**
+ * The client of one demo page: signed in as a device of its own, its data in an IndexedDB
+ * database of its own (the two pages share one origin, hence one IndexedDB and one
+ * localStorage), syncing with the server that served the page over WebSocket.
+ */
+import { type Client, createClient, createIndexedDbStore } from '@pulse/client'
+import { person } from '../../../../examples/two-window/person.ts'
+import { type DemoSession, signInDemo, tokenExpiresAt } from './demo-session.ts'
+
+/** Renew an access token this long before it expires. */
+const RENEW_BEFORE_EXPIRY_MS = 30_000
+
+/** A signed-in page's client and session. */
+export interface DemoClient {
+  readonly client: Client
+  readonly session: DemoSession
+}
+
+/**
+ * The access token to send: the current one, renewed first when it is about to expire. A
+ * failed renewal (offline) sends the current one; the request then fails and is retried.
+ */
+async function freshToken(session: DemoSession): Promise<string> {
+  const expiresAt = tokenExpiresAt(session.accessToken())
+  if (expiresAt === undefined || expiresAt - Date.now() > RENEW_BEFORE_EXPIRY_MS) return session.accessToken()
+  try {
+    return await session.renew()
+  } catch {
+    return session.accessToken()
+  }
+}
+
+/**
+ * When the server refuses the token anyway (revoked, a new server secret), renews it: the
+ * client asks for credentials again before its next attempt. A renewal that lands on another
+ * device (the old one is gone) reloads the page, whose store belongs to the old device.
+ */
+function renewWhenRefused(client: Client, session: DemoSession): void {
+  let handled: string | undefined
+  client.subscribeStatus(() => {
+    const error = client.status().lastError
+    if (error?.code !== 'unauthenticated' || error.at === handled) return
+    handled = error.at
+    const device = session.deviceId
+    session.renew().then(
+      () => {
+        if (session.deviceId !== device) location.reload()
+      },
+      (e: unknown) => console.warn('pulse demo: could not renew the session', e),
+    )
+  })
+}
+
+/**
+ * Whether the server serves the `person` model (its REST route answers); true when that cannot
+ * be told (offline), so a page opened offline still works from its local store.
+ */
+export async function personServed(session: DemoSession): Promise<boolean> {
+  try {
+    const response = await fetch(`${location.origin}/api/persons?limit=1`, {
+      headers: { authorization: `Bearer ${await freshToken(session)}` },
+    })
+    return response.status !== 404
+  } catch {
+    return true
+  }
+}
+
+/** Signs page `page` in (first load: registers and logs in the demo user) and starts its client. */
+export async function startDemoClient(page: string): Promise<DemoClient> {
+  const session = await signInDemo({
+    baseUrl: location.origin,
+    storageKey: `pulse-demo:${page}:session`,
+    deviceName: `two-window demo, ${page}`,
+  })
+  const client = createClient({
+    url: location.origin,
+    models: [person],
+    // One database per page and device: a new device (a reset server) starts from a clean store.
+    store: createIndexedDbStore(`pulse-demo:${page}:${session.deviceId}`),
+    clientId: session.deviceId,
+    auth: async () => ({ token: await freshToken(session) }),
+  })
+  renewWhenRefused(client, session)
+  return { client, session }
+}
