@@ -19,7 +19,7 @@ import {
 import { pullToEnd } from './puller.ts'
 import { createPusher, type RetryOptions } from './pusher.ts'
 import { META, type Replica } from './replica.ts'
-import { applyPage, applyPushResponse, type PushEvents } from './server-apply.ts'
+import { applyPage, applyPushResponse, type PushEvents, startResync } from './server-apply.ts'
 import { httpChannel, type SyncChannel, socketChannel } from './sync-channel.ts'
 import type { StatusStore } from './sync-status.ts'
 import type { AuthProvider } from './transports/auth.ts'
@@ -95,9 +95,13 @@ export function createSyncLoop(options: SyncLoopOptions): SyncLoop {
   let cancelDebounce: (() => void) | undefined
   let unwatch = noop
 
+  /** Into the status; to onError unless it is a network failure or the same failure again (a retry loop must not flood it). */
   function report(error: unknown): void {
-    status.update({ lastError: { ...errorInfo(error), at: new Date().toISOString() } })
-    if (!isNetworkError(error)) options.onError(error)
+    const info = errorInfo(error)
+    const last = status.get().lastError
+    const repeated = last !== null && last.code === info.code && last.message === info.message
+    status.update({ lastError: { ...info, at: new Date().toISOString() } })
+    if (!isNetworkError(error) && !repeated) options.onError(error)
   }
 
   async function track<T>(work: Promise<T>): Promise<T> {
@@ -205,7 +209,8 @@ export function createSyncLoop(options: SyncLoopOptions): SyncLoop {
       holder.channel = channel
       failures = 0
       status.update({ online: true, transport: 'websocket', lastError: null })
-      // Catch-up is over; one pull settles a refused cursor or a catch-up cut short.
+      // Catch-up is over; one pull settles a refused cursor (from no cursor) or a catch-up cut short.
+      if (opened.resyncNeeded) await startResync(replica)
       pullSoon()
       pushSoon()
       return
