@@ -10,32 +10,20 @@
  * under CI=true.
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { createSqliteStorage, type RunningServer, schemaOf } from '@pulse/server'
-import { build } from 'esbuild'
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import twoWindow from '../examples/two-window/pulse.config.ts'
 import { signIn } from './support/accounts.ts'
 import type { SuiteResult } from './support/browser-suite/vitest-shim.ts'
+import { bundleForBrowser, haveChromium, launchChromium, openScriptPage, ROOT } from './support/chromium.ts'
 import { startTestServer } from './support/server.ts'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const CHROMIUM = process.env.PULSE_CHROMIUM || '/usr/bin/chromium'
-/** The flags this machine's closed network needs (no background connections, no updates). */
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update']
 const SHARED_PERSON_ID = '01900000-0000-7000-8000-00000000d001'
 const SYNC_TIMEOUT_MS = 15_000
-
-const haveChromium = existsSync(CHROMIUM)
-if (!haveChromium) {
-  const line = `${CHROMIUM} is missing (npm test installs it with scripts/ensure-chromium.mjs)`
-  if (process.env.CI === 'true') throw new Error(`${line}; CI=true requires the browser test`)
-  console.warn(`skipping browser tests: ${line}`)
-}
 
 /** Builds apps/web unless its dist is newer than its sources (the script checks). */
 function buildWebApp(): void {
@@ -43,7 +31,7 @@ function buildWebApp(): void {
   if (result.status !== 0) throw new Error(`building apps/web failed:\n${result.stdout}${result.stderr}`)
 }
 
-describe.skipIf(!haveChromium)('two-window demo in Chromium', () => {
+describe.skipIf(!haveChromium())('two-window demo in Chromium', () => {
   let dir: string
   let server: RunningServer
   let browser: Browser
@@ -54,7 +42,7 @@ describe.skipIf(!haveChromium)('two-window demo in Chromium', () => {
     buildWebApp()
     dir = mkdtempSync(join(tmpdir(), 'pulse-browser-'))
     server = await startTestServer(schemaOf(twoWindow), await createSqliteStorage({ filename: join(dir, 'pulse.db') }), { auth: true })
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true })
+    browser = await launchChromium()
   }, 120_000)
 
   afterAll(async () => {
@@ -168,27 +156,8 @@ describe.skipIf(!haveChromium)('two-window demo in Chromium', () => {
   })
 
   it("passes the client's LocalStore conformance suite against Chromium's IndexedDB", async () => {
-    const bundle = await build({
-      entryPoints: [join(ROOT, 'test/support/browser-suite/store-suite-entry.ts')],
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      target: 'es2022',
-      write: false,
-      alias: { vitest: join(ROOT, 'test/support/browser-suite/vitest-shim.ts') },
-      logLevel: 'silent',
-    })
-    const script = bundle.outputFiles[0]?.text ?? ''
-    const context = await newContext()
-    const page = await context.newPage()
-    // A page of the server's origin (IndexedDB needs a real origin), answered by the test itself.
-    await page.route(`${server.url}/__store-suite`, (route) =>
-      route.fulfill({
-        contentType: 'text/html',
-        body: `<!doctype html><title>store suite</title><script type="module">${script}</script>`,
-      }),
-    )
-    await page.goto(`${server.url}/__store-suite`)
+    const script = await bundleForBrowser('test/support/browser-suite/store-suite-entry.ts')
+    const page = await openScriptPage(await newContext(), server.url, '/__store-suite', script)
     await page.waitForFunction(() => '__storeSuite' in globalThis)
     const results = await page.evaluate(() => (globalThis as unknown as { __storeSuite: Promise<SuiteResult[]> }).__storeSuite)
     const failed = results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`)

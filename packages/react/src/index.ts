@@ -4,7 +4,7 @@
  * syncing stands, and `useConflicts` lists and settles conflicts. Works with React 18 and 19
  * (`useSyncExternalStore`).
  */
-export { PulseProvider, type PulseProviderProps, usePulseClient } from './pulse-provider.tsx'
+export { PulseProvider, type PulseProviderProps, usePulseClient } from './pulse-provider.ts'
 export { type ConflictsState, type UseConflictsOptions, useConflicts } from './use-conflicts.ts'
 export { useQuery } from './use-query.ts'
 export { useRecord } from './use-record.ts'

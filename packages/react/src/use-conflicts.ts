@@ -7,7 +7,7 @@
 import type { Client } from '@pulse/client'
 import type { Conflict } from '@pulse/core'
 import { useCallback, useEffect, useRef, useState } from 'react'
-import { usePulseClient } from './pulse-provider.tsx'
+import { usePulseClient } from './pulse-provider.ts'
 
 /** What `useConflicts` returns. */
 export interface ConflictsState {

@@ -2,7 +2,7 @@
 import type { LocalRecordOf, ModelRef, Query } from '@pulse/client'
 import type { ModelDefinition } from '@pulse/core'
 import { useMemo, useSyncExternalStore } from 'react'
-import { usePulseClient } from './pulse-provider.tsx'
+import { usePulseClient } from './pulse-provider.ts'
 
 /**
  * The records of `model` matching `query` (where, orderBy, limit), kept current: the component

@@ -2,7 +2,7 @@
 import type { LocalRecordOf, ModelRef } from '@pulse/client'
 import type { ModelDefinition } from '@pulse/core'
 import { useMemo, useSyncExternalStore } from 'react'
-import { usePulseClient } from './pulse-provider.tsx'
+import { usePulseClient } from './pulse-provider.ts'
 
 const nothing = {
   subscribe: () => () => {},

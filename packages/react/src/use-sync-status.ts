@@ -1,7 +1,7 @@
 /** `useSyncStatus`: the client's sync status, re-rendering when it changes. */
 import type { SyncStatus } from '@pulse/client'
 import { useSyncExternalStore } from 'react'
-import { usePulseClient } from './pulse-provider.tsx'
+import { usePulseClient } from './pulse-provider.ts'
 
 /**
  * Where syncing stands: `ready`, `online`, `transport`, `syncing`, `pending` and `failed`

@@ -4,7 +4,7 @@
  * it closes it.
  */
 import type { Client } from '@pulse/client'
-import { createContext, type ReactNode, useContext } from 'react'
+import { createContext, createElement, type ReactNode, useContext } from 'react'
 
 const PulseContext = createContext<Client | null>(null)
 PulseContext.displayName = 'PulseContext'
@@ -18,7 +18,7 @@ export interface PulseProviderProps {
 
 /** Makes `client` the one the hooks below use. */
 export function PulseProvider({ client, children }: PulseProviderProps): ReactNode {
-  return <PulseContext.Provider value={client}>{children}</PulseContext.Provider>
+  return createElement(PulseContext.Provider, { value: client }, children)
 }
 
 /** The client of the nearest `PulseProvider`; throws when there is none. */
