@@ -56,5 +56,5 @@ describe.skipIf(!haveChromium())('@pulse/react hooks in Chromium', () => {
     expect(failed).toEqual([])
     expect(results.map((r) => r.name)).toHaveLength(6)
     expect(errors).toEqual([])
-  }, 60_000)
+  }, 90_000)
 })

@@ -24,6 +24,8 @@ import { startTestServer } from './support/server.ts'
 
 const SHARED_PERSON_ID = '01900000-0000-7000-8000-00000000d001'
 const SYNC_TIMEOUT_MS = 15_000
+/** Each test's limit: several syncs, on a machine that may be running the other test files too. */
+const TEST_TIMEOUT_MS = 90_000
 
 /** Builds apps/web unless its dist is newer than its sources (the script checks). */
 function buildWebApp(): void {
@@ -93,7 +95,7 @@ describe.skipIf(!haveChromium())('two-window demo in Chromium', () => {
     expect(devices[0]).not.toBe(devices[1])
     await expect.poll(() => onlineOf(window1), { timeout: SYNC_TIMEOUT_MS }).toBe('true')
     expect(pageErrors).toEqual([])
-  })
+  }, TEST_TIMEOUT_MS)
 
   it('an edit in one window appears in the other without reload, both ways', async () => {
     const context = await newContext()
@@ -108,7 +110,7 @@ describe.skipIf(!haveChromium())('two-window demo in Chromium', () => {
     await window1.locator('#firstName').pressSequentially(' B.', { delay: 20 })
     await expect.poll(() => fieldOf(window2, 'firstName'), { timeout: SYNC_TIMEOUT_MS }).toBe('Grace B.')
     expect(pageErrors).toEqual([])
-  })
+  }, TEST_TIMEOUT_MS)
 
   it('edits made offline in both windows are kept, and both windows converge once back online', async () => {
     const context = await newContext()
@@ -146,7 +148,7 @@ describe.skipIf(!haveChromium())('two-window demo in Chromium', () => {
     expect(record.status).toBe(200)
     expect(record.json).toMatchObject({ firstName: 'Dorothy', lastName: 'Vaughan' })
     expect(pageErrors).toEqual([])
-  })
+  }, TEST_TIMEOUT_MS)
 
   it('answers a clear 404 page for a demo page that does not exist', async () => {
     const response = await fetch(`${server.url}/demo/window3`)
@@ -163,5 +165,5 @@ describe.skipIf(!haveChromium())('two-window demo in Chromium', () => {
     const failed = results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`)
     expect(failed).toEqual([])
     expect(results.length).toBeGreaterThanOrEqual(10)
-  }, 60_000)
+  }, TEST_TIMEOUT_MS)
 })
