@@ -33,7 +33,7 @@ function buildWebApp(): void {
   if (result.status !== 0) throw new Error(`building apps/web failed:\n${result.stdout}${result.stderr}`)
 }
 
-describe.skipIf(!haveChromium())('two-window demo in Chromium', () => {
+describe.skipIf(!haveChromium())('two-window demo in Chromium', { timeout: TEST_TIMEOUT_MS }, () => {
   let dir: string
   let server: RunningServer
   let browser: Browser
@@ -95,7 +95,7 @@ describe.skipIf(!haveChromium())('two-window demo in Chromium', () => {
     expect(devices[0]).not.toBe(devices[1])
     await expect.poll(() => onlineOf(window1), { timeout: SYNC_TIMEOUT_MS }).toBe('true')
     expect(pageErrors).toEqual([])
-  }, TEST_TIMEOUT_MS)
+  })
 
   it('an edit in one window appears in the other without reload, both ways', async () => {
     const context = await newContext()
@@ -110,7 +110,7 @@ describe.skipIf(!haveChromium())('two-window demo in Chromium', () => {
     await window1.locator('#firstName').pressSequentially(' B.', { delay: 20 })
     await expect.poll(() => fieldOf(window2, 'firstName'), { timeout: SYNC_TIMEOUT_MS }).toBe('Grace B.')
     expect(pageErrors).toEqual([])
-  }, TEST_TIMEOUT_MS)
+  })
 
   it('edits made offline in both windows are kept, and both windows converge once back online', async () => {
     const context = await newContext()
@@ -148,7 +148,7 @@ describe.skipIf(!haveChromium())('two-window demo in Chromium', () => {
     expect(record.status).toBe(200)
     expect(record.json).toMatchObject({ firstName: 'Dorothy', lastName: 'Vaughan' })
     expect(pageErrors).toEqual([])
-  }, TEST_TIMEOUT_MS)
+  })
 
   it('answers a clear 404 page for a demo page that does not exist', async () => {
     const response = await fetch(`${server.url}/demo/window3`)
@@ -165,5 +165,5 @@ describe.skipIf(!haveChromium())('two-window demo in Chromium', () => {
     const failed = results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`)
     expect(failed).toEqual([])
     expect(results.length).toBeGreaterThanOrEqual(10)
-  }, TEST_TIMEOUT_MS)
+  })
 })
