@@ -5,7 +5,7 @@
  * twice; an expired cursor turns into a full resync that keeps pending changes.
  */
 import { join } from 'node:path'
-import type { Client, LocalRecord } from '@pulse/client'
+import type { Client } from '@pulse/client'
 import { createSqliteStore } from '@pulse/client/sqlite'
 import type { WireRecord } from '@pulse/core'
 import { systemContext } from '@pulse/server'
@@ -47,8 +47,8 @@ async function serverNotes(server: RestartableServer, marker: string): Promise<R
     .sort((a, b) => String(a.id).localeCompare(String(b.id)))
 }
 
-function comparable(r: WireRecord | LocalRecord): Record<string, unknown> {
-  return { id: r.id, version: r.version, ...Object.fromEntries(FIELDS.map((f) => [f, r[f]])) }
+function comparable(r: { id: string; version: number }): Record<string, unknown> {
+  return { id: r.id, version: r.version, ...Object.fromEntries(FIELDS.map((f) => [f, (r as Record<string, unknown>)[f]])) }
 }
 
 async function clientNotes(client: Client, marker: string): Promise<Record<string, unknown>[]> {

@@ -246,13 +246,13 @@ describe('client sync (real server)', () => {
 
   it('queries: where with comparisons, in, ne; orderBy; limit', async () => {
     const a = make({ autoSync: false })
-    for (const [title, priority, status] of [
-      ['a', 1, 'todo'],
-      ['b', 2, 'doing'],
-      ['c', 3, 'done'],
-      ['d', 2, 'todo'],
+    for (const [title, priority, status, price] of [
+      ['a', 1, 'todo', '5.50'],
+      ['b', 2, 'doing', '10.50'],
+      ['c', 3, 'done', '15.50'],
+      ['d', 2, 'todo', '10.75'],
     ] as const) {
-      await a.create(note, { title, priority, status, price: `${priority * 5}.50` })
+      await a.create(note, { title, priority, status, price })
     }
     const titles = async (q: Parameters<typeof a.query>[1]) => (await a.query(note, q)).map((r) => r.title)
     expect(await titles({ where: { priority: 2 }, orderBy: 'title' })).toEqual(['b', 'd'])
@@ -260,8 +260,9 @@ describe('client sync (real server)', () => {
     expect(
       await titles({ where: { status: { in: ['done', 'todo'] } }, orderBy: [{ field: 'status', direction: 'desc' }, 'title'] }),
     ).toEqual(['c', 'a', 'd'])
-    expect(await titles({ orderBy: { field: 'price', direction: 'desc' }, limit: 2 })).toEqual(['c', 'b'])
+    expect(await titles({ orderBy: { field: 'price', direction: 'desc' }, limit: 2 })).toEqual(['c', 'd'])
     expect(await titles({ where: { price: { gte: '10.5' } }, orderBy: 'price' })).toEqual(['b', 'd', 'c'])
+    expect(await titles({ where: { price: { lt: '10.750' } }, orderBy: { field: 'price', direction: 'desc' } })).toEqual(['b', 'a'])
     expect(await titles({ where: { localOnly: true }, limit: 1 })).toHaveLength(1)
     await expect(a.query(note, { where: { nope: 1 } as never })).rejects.toMatchObject({ code: 'bad_request' })
   })

@@ -27,6 +27,7 @@ export const DEFAULT_TIMINGS: SyncTimings = Object.freeze({
   deadAfterMs: 20_000,
   pullLimit: 1000,
   maxBatch: 100,
+  maxBatchChars: 256 * 1024,
   retry: { baseMs: 1000, maxMs: 60_000, maxAttempts: 8 },
 })
 
@@ -198,7 +199,7 @@ export function createClient(options: ClientOptions): Client {
         // The store never loaded: there is nothing to flush.
       }
       await loop?.close()
-      await replica?.flushed()
+      await replica?.close()
       await options.store.close()
     },
   }

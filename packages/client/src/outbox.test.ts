@@ -56,6 +56,10 @@ describe('Outbox', () => {
     expect(mids(outbox.takeBatch(1000, 1))).toEqual([2])
     expect(mids(outbox.takeBatch(6000, 100))).toEqual([2, 3, 4, 5])
     expect(outbox.nextDueAt()).toBe(0)
+    // A size cap: the first always goes, then as many as fit.
+    const size = JSON.stringify(entry(2, 'b').mutation).length
+    expect(mids(outbox.takeBatch(6000, 100, 1))).toEqual([2])
+    expect(mids(outbox.takeBatch(6000, 100, size * 2 + 1))).toEqual([2, 3])
     expect(outbox.counts()).toEqual({ pending: 4, failed: 1 })
   })
 

@@ -125,15 +125,20 @@ export class Outbox {
   }
 
   /**
-   * The next mutations to push, oldest first, at most `max`: FAILED ones are skipped (they no
-   * longer block the queue), and the batch stops at the first one still waiting out its backoff.
+   * The next mutations to push, oldest first, at most `max` of them and (beyond the first) at
+   * most `maxChars` of JSON, so a batch stays under the server's frame and body limits. FAILED
+   * ones are skipped (they no longer block the queue); the batch stops at the first one still
+   * waiting out its backoff.
    */
-  takeBatch(nowMs: number, max: number): OutboxEntry[] {
+  takeBatch(nowMs: number, max: number, maxChars = Number.POSITIVE_INFINITY): OutboxEntry[] {
     const out: OutboxEntry[] = []
+    let chars = 0
     for (const entry of this.entries.values()) {
       if (out.length >= max) break
       if (entry.status === 'FAILED') continue
       if (entry.status !== 'PENDING' || entry.nextAttemptAt > nowMs) break
+      chars += JSON.stringify(entry.mutation).length
+      if (out.length > 0 && chars > maxChars) break
       out.push(entry)
     }
     return out

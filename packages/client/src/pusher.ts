@@ -23,6 +23,8 @@ export interface PusherOptions {
   replica: Replica
   /** Most mutations per push. */
   maxBatch: number
+  /** Most characters of JSON per push (beyond its first mutation). */
+  maxBatchChars: number
   retry: RetryOptions
   events: PushEvents
   /** Called after each answered push. */
@@ -42,7 +44,7 @@ export interface Pusher {
 
 /** Creates the pusher of a replica. */
 export function createPusher(options: PusherOptions): Pusher {
-  const { replica, maxBatch, retry } = options
+  const { replica, maxBatch, maxBatchChars, retry } = options
   const { outbox } = replica
   let running: Promise<void> | undefined
 
@@ -83,7 +85,7 @@ export function createPusher(options: PusherOptions): Pusher {
 
   async function loop(channel: SyncChannel): Promise<void> {
     for (;;) {
-      const taken = outbox.takeBatch(Date.now(), maxBatch)
+      const taken = outbox.takeBatch(Date.now(), maxBatch, maxBatchChars)
       if (taken.length === 0) return
       const txn = replica.begin()
       const batch = taken.map((entry) => {

@@ -1,7 +1,7 @@
 import { defineModel, f } from '@pulse/core'
 import { describe, expect, it } from 'vitest'
 import type { LocalRecord } from './local-record.ts'
-import { compileQuery, runQuery } from './query.ts'
+import { compileQuery, type Query, runQuery } from './query.ts'
 
 const item = defineModel('item', {
   fields: {
@@ -38,7 +38,7 @@ const records = [
   rec('c', { price: null, state: 'todo' }),
   rec('d', { price: '-1.00', deletedAt: '2026-11-23T10:00:00.000Z' }),
 ]
-const names = (q: Parameters<typeof compileQuery>[1]) => runQuery(compileQuery(item, q), records).map((r) => r.name)
+const names = (q: Query<LocalRecord>) => runQuery(compileQuery(item, q), records).map((r) => r.name)
 
 describe('local queries', () => {
   it('leaves tombstones out and orders by id by default', () => {

@@ -50,6 +50,7 @@ export class Replica {
   /** Set while a full resync runs (§2 cursor_expired): the records the new snapshot holds. */
   resyncSeen: Set<string> | undefined
   private readonly queue: WriteQueue
+  private closed = false
 
   constructor(
     readonly schema: Schema,
@@ -125,8 +126,13 @@ export class Replica {
     if (!this.resyncSeen) txn.batch.setMeta(META.cursor, cursor)
   }
 
-  /** Ends a change: queues its writes and tells listeners. Resolves once they are in the store. */
+  /**
+   * Ends a change: queues its writes and tells listeners. Resolves once they are in the store.
+   * After `close()`, changes from work still winding down (a late socket message) are dropped:
+   * the next run syncs them again.
+   */
   end(txn: Txn): Promise<void> {
+    if (this.closed) return Promise.resolve()
     const written = this.queue.write(txn.batch)
     if (txn.touched.size > 0) this.listeners.records(txn.touched)
     this.listeners.outbox(this.outbox.counts())
@@ -135,6 +141,12 @@ export class Replica {
 
   /** Resolves once every change so far is in the store. */
   flushed(): Promise<void> {
+    return this.queue.idle()
+  }
+
+  /** Takes no more changes; resolves once those already made are in the store. */
+  close(): Promise<void> {
+    this.closed = true
     return this.queue.idle()
   }
 }

@@ -3,12 +3,13 @@
  * page is a `GET /api/sync/pull` applied here; over the socket, pages arrive as messages
  * (applied by the socket handlers) and a pull only asks for them.
  */
-import type { Mutation, PushResponse } from '@pulse/core'
-import type { AbortSignalLike } from './platform.ts'
+import { type Mutation, PROTOCOL_VERSION, type PushResponse } from '@pulse/core'
+import type { AbortSignalLike, WebSocketConstructor } from './platform.ts'
 import type { Replica } from './replica.ts'
-import { applyPage } from './server-apply.ts'
+import { applyPage, applyPushResponse, type PushEvents } from './server-apply.ts'
+import type { AuthProvider } from './transports/auth.ts'
 import type { HttpApi } from './transports/http-api.ts'
-import type { SocketSession } from './transports/socket-session.ts'
+import { openSocketSession, type SocketSession, type SocketSessionOptions } from './transports/socket-session.ts'
 
 /** A connected way to the server. */
 export interface SyncChannel {
@@ -43,4 +44,60 @@ export function socketChannel(session: SocketSession, replica: Replica): SyncCha
       return hasMore
     },
   }
+}
+
+/** What `openSocketChannel` takes. */
+export interface SocketChannelOptions {
+  replica: Replica
+  WebSocket: WebSocketConstructor
+  url: string
+  auth: AuthProvider | undefined
+  timings: Pick<SocketSessionOptions, 'connectTimeoutMs' | 'pingIntervalMs' | 'deadAfterMs'>
+  events: PushEvents
+  /** The server has changes past the cursor. */
+  poke(): void
+  /** An error message that answers no request. */
+  error(error: unknown): void
+  /** The socket of `channel` closed. */
+  closed(channel: SyncChannel, error: unknown): void
+}
+
+/**
+ * Opens a socket session for the replica (hello with its client id, cursor and models, §6) and
+ * wires its messages into the replica. Resolves once the catch-up is over; rejects with a
+ * NetworkError (unreachable) or a PulseError (refused).
+ */
+export async function openSocketChannel(options: SocketChannelOptions): Promise<{ session: SocketSession; channel: SyncChannel }> {
+  const { replica } = options
+  const credentials = await options.auth?.()
+  let channel: SyncChannel | undefined
+  const session = await openSocketSession(
+    {
+      url: options.url,
+      WebSocket: options.WebSocket,
+      hello: {
+        clientId: replica.clientId,
+        cursor: replica.cursor,
+        models: [...replica.schema.models.keys()],
+        schemaVersion: PROTOCOL_VERSION,
+        ...(credentials?.token ? { token: credentials.token } : {}),
+      },
+      ...options.timings,
+    },
+    {
+      changes: (page) => {
+        applyPage(replica, page).catch(() => {})
+      },
+      poke: options.poke,
+      strayPushResult: (response: PushResponse) => {
+        applyPushResponse(replica, response, options.events).catch(() => {})
+      },
+      error: options.error,
+      closed: (error) => {
+        if (channel) options.closed(channel, error)
+      },
+    },
+  )
+  channel = socketChannel(session, replica)
+  return { session, channel }
 }

@@ -5,9 +5,9 @@
  * and treats unanswered requests as offline. Background failures go to `onError` (network
  * failures only to the status: being offline is expected).
  */
-import { isPulseError, PROTOCOL_VERSION, type PushResponse } from '@pulse/core'
+import { isPulseError } from '@pulse/core'
 import { type BackoffOptions, backoffDelay } from './backoff.ts'
-import { errorInfo, isNetworkError, NetworkError } from './errors.ts'
+import { isNetworkError, NetworkError } from './errors.ts'
 import {
   type AbortControllerLike,
   type AbortSignalLike,
@@ -18,13 +18,14 @@ import {
 } from './platform.ts'
 import { pullToEnd } from './puller.ts'
 import { createPusher, type RetryOptions } from './pusher.ts'
-import { META, type Replica } from './replica.ts'
-import { applyPage, applyPushResponse, type PushEvents, startResync } from './server-apply.ts'
-import { httpChannel, type SyncChannel, socketChannel } from './sync-channel.ts'
+import type { Replica } from './replica.ts'
+import { type PushEvents, startResync } from './server-apply.ts'
+import { httpChannel, openSocketChannel, type SyncChannel } from './sync-channel.ts'
+import { createSyncReporter } from './sync-reporter.ts'
 import type { StatusStore } from './sync-status.ts'
 import type { AuthProvider } from './transports/auth.ts'
 import type { HttpApi } from './transports/http-api.ts'
-import { openSocketSession, type SocketSession } from './transports/socket-session.ts'
+import type { SocketSession } from './transports/socket-session.ts'
 
 /** Timings and limits of the loop. */
 export interface SyncTimings {
@@ -41,6 +42,8 @@ export interface SyncTimings {
   readonly pullLimit: number
   /** Most mutations per push. */
   readonly maxBatch: number
+  /** Most characters of JSON per push (the server's default frame limit is 1 MiB). */
+  readonly maxBatchChars: number
   readonly retry: RetryOptions
 }
 
@@ -86,8 +89,8 @@ export function createSyncLoop(options: SyncLoopOptions): SyncLoop {
   let channel: SyncChannel | undefined
   let connecting: Promise<void> | undefined
   let failures = 0
-  let busy = 0
   let pulling: Promise<void> | undefined
+  let pushing: Promise<void> | undefined
   let pullAgain = false
   let cancelReconnect = noop
   let cancelPoll = noop
@@ -95,34 +98,7 @@ export function createSyncLoop(options: SyncLoopOptions): SyncLoop {
   let cancelDebounce: (() => void) | undefined
   let unwatch = noop
 
-  /** Into the status; to onError unless it is a network failure or the same failure again (a retry loop must not flood it). */
-  function report(error: unknown): void {
-    const info = errorInfo(error)
-    const last = status.get().lastError
-    const repeated = last !== null && last.code === info.code && last.message === info.message
-    status.update({ lastError: { ...info, at: new Date().toISOString() } })
-    if (!isNetworkError(error) && !repeated) options.onError(error)
-  }
-
-  async function track<T>(work: Promise<T>): Promise<T> {
-    busy += 1
-    status.update({ syncing: true })
-    try {
-      return await work
-    } finally {
-      busy -= 1
-      if (busy === 0) status.update({ syncing: false })
-    }
-  }
-
-  function synced(): void {
-    const at = new Date().toISOString()
-    replica.lastSyncedAt = at
-    const txn = replica.begin()
-    txn.batch.setMeta(META.lastSyncedAt, at)
-    replica.end(txn).catch(() => {})
-    status.update({ lastSyncedAt: at })
-  }
+  const { report, track, synced } = createSyncReporter(replica, status, options.onError)
 
   /** The channel stopped answering: drop it and reconnect later. */
   function lost(gone: SyncChannel | undefined, error: unknown): void {
@@ -147,47 +123,28 @@ export function createSyncLoop(options: SyncLoopOptions): SyncLoop {
   const pusher = createPusher({
     replica,
     maxBatch: timings.maxBatch,
+    maxBatchChars: timings.maxBatchChars,
     retry: timings.retry,
     events: options.events,
     answered: synced,
     ...(options.random ? { random: options.random } : {}),
   })
 
-  /** The handlers of one session; `holder.channel` is its channel once it is open. */
-  const socketHandlers = (holder: { channel?: SyncChannel }) => ({
-    changes: (page: Parameters<typeof applyPage>[1]) => {
-      applyPage(replica, page).catch(() => {})
-    },
-    poke: () => pullSoon(),
-    strayPushResult: (response: PushResponse) => {
-      applyPushResponse(replica, response, options.events).catch(() => {})
-    },
-    error: (error: unknown) => report(error),
-    closed: (error: unknown) => lost(holder.channel, error),
-  })
-
-  async function openSocket(holder: { channel?: SyncChannel }): Promise<SocketSession | undefined> {
-    const WebSocket = options.WebSocket
-    if (!WebSocket) return undefined
+  /** The socket channel, or undefined when there is no socket or it cannot be opened. */
+  async function openSocket(): Promise<{ session: SocketSession; channel: SyncChannel } | undefined> {
+    if (!options.WebSocket) return undefined
     try {
-      const credentials = await options.auth?.()
-      return await openSocketSession(
-        {
-          url: options.wsUrl,
-          WebSocket,
-          hello: {
-            clientId: replica.clientId,
-            cursor: replica.cursor,
-            models,
-            schemaVersion: PROTOCOL_VERSION,
-            ...(credentials?.token ? { token: credentials.token } : {}),
-          },
-          connectTimeoutMs: timings.connectTimeoutMs,
-          pingIntervalMs: timings.pingIntervalMs,
-          deadAfterMs: timings.deadAfterMs,
-        },
-        socketHandlers(holder),
-      )
+      return await openSocketChannel({
+        replica,
+        WebSocket: options.WebSocket,
+        url: options.wsUrl,
+        auth: options.auth,
+        timings,
+        events: options.events,
+        poke: () => pullSoon(),
+        error: report,
+        closed: lost,
+      })
     } catch (e) {
       // The server refused us (not unreachable): worth telling; HTTP is tried next all the same.
       if (isPulseError(e)) report(e)
@@ -199,18 +156,16 @@ export function createSyncLoop(options: SyncLoopOptions): SyncLoop {
     cancelReconnect()
     cancelPoll()
     if (closed || platformOffline || session) return
-    const holder: { channel?: SyncChannel } = {}
-    const opened = await openSocket(holder)
-    if (opened && (closed || platformOffline)) opened.close()
+    const opened = await openSocket()
+    if (opened && (closed || platformOffline)) opened.session.close()
     if (closed || platformOffline) return
     if (opened) {
-      session = opened
-      channel = socketChannel(opened, replica)
-      holder.channel = channel
+      session = opened.session
+      channel = opened.channel
       failures = 0
       status.update({ online: true, transport: 'websocket', lastError: null })
       // Catch-up is over; one pull settles a refused cursor (from no cursor) or a catch-up cut short.
-      if (opened.resyncNeeded) await startResync(replica)
+      if (opened.session.resyncNeeded) await startResync(replica)
       pullSoon()
       pushSoon()
       return
@@ -267,7 +222,8 @@ export function createSyncLoop(options: SyncLoopOptions): SyncLoop {
     const through = channel
     if (!through || closed) return
     try {
-      await track(pusher.run(through))
+      pushing = pusher.run(through)
+      await track(pushing)
     } finally {
       // Mutations waiting out a backoff go when it ends.
       const due = replica.outbox.nextDueAt()
@@ -352,7 +308,7 @@ export function createSyncLoop(options: SyncLoopOptions): SyncLoop {
       session?.close()
       session = undefined
       channel = undefined
-      await Promise.allSettled([connecting, pulling])
+      await Promise.allSettled([connecting, pulling, pushing])
       status.update({ online: false, transport: null, syncing: false })
     },
   }

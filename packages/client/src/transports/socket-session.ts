@@ -54,8 +54,6 @@ export interface SocketHandlers {
 export interface SocketSession {
   /** The hello's cursor was refused (§2 cursor_expired, §8 scope_changed): pull from no cursor. */
   readonly resyncNeeded: boolean
-  /** The catch-up did not reach the end (a failure, or a poke): pull. */
-  readonly behind: boolean
   /** Pulls from `cursor`; resolves when the reply is in, saying whether more pages wait. */
   pull(cursor: string | null): Promise<{ hasMore: boolean }>
   /** Pushes mutations; resolves with the answer. */
@@ -209,7 +207,6 @@ export function openSocketSession(options: SocketSessionOptions, handlers: Socke
 
     const session: SocketSession = {
       resyncNeeded: false,
-      behind: false,
       pull(cursor) {
         return request<{ hasMore: boolean }>((resolve, reject) => {
           const waiting: Waiting = { kind: 'pull', hasMore: false, resolve, reject }
@@ -252,16 +249,14 @@ export function openSocketSession(options: SocketSessionOptions, handlers: Socke
           return
         }
         phase = 'open'
-        Object.assign(session, {
-          resyncNeeded: hello.error !== undefined && needsResync(hello.error),
-          behind: hello.error !== undefined || hello.hasMore,
-        })
+        Object.assign(session, { resyncNeeded: hello.error !== undefined && needsResync(hello.error) })
         if (hello.error && !needsResync(hello.error)) handlers.error(hello.error)
         watch()
         resolveOpen(session)
       })
     })
     ws.addEventListener('message', (event) => {
+      if (phase === 'closed') return
       heardAt = Date.now()
       let message: ServerMessage
       try {
