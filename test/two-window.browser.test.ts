@@ -26,6 +26,7 @@ const SHARED_PERSON_ID = '01900000-0000-7000-8000-00000000d001'
 const SYNC_TIMEOUT_MS = 15_000
 /** Each test's limit: several syncs, on a machine that may be running the other test files too. */
 const TEST_TIMEOUT_MS = 90_000
+const ACCESS_TTL_SECONDS = 3
 
 /** Builds apps/web unless its dist is newer than its sources (the script checks). */
 function buildWebApp(): void {
@@ -36,6 +37,8 @@ function buildWebApp(): void {
 describe.skipIf(!haveChromium())('two-window demo in Chromium', { timeout: TEST_TIMEOUT_MS }, () => {
   let dir: string
   let server: RunningServer
+  /** A server whose access tokens live seconds, not minutes. */
+  let shortLived: RunningServer
   let browser: Browser
   const contexts: BrowserContext[] = []
   const pageErrors: string[] = []
@@ -44,6 +47,10 @@ describe.skipIf(!haveChromium())('two-window demo in Chromium', { timeout: TEST_
     buildWebApp()
     dir = mkdtempSync(join(tmpdir(), 'pulse-browser-'))
     server = await startTestServer(schemaOf(twoWindow), await createSqliteStorage({ filename: join(dir, 'pulse.db') }), { auth: true })
+    shortLived = await startTestServer(schemaOf(twoWindow), await createSqliteStorage({ filename: join(dir, 'short.db') }), {
+      auth: true,
+      accessTtlSeconds: ACCESS_TTL_SECONDS,
+    })
     browser = await launchChromium()
   }, 120_000)
 
@@ -51,6 +58,7 @@ describe.skipIf(!haveChromium())('two-window demo in Chromium', { timeout: TEST_
     for (const context of contexts) await context.close().catch(() => {})
     await browser?.close()
     await server?.close()
+    await shortLived?.close()
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
@@ -60,10 +68,10 @@ describe.skipIf(!haveChromium())('two-window demo in Chromium', { timeout: TEST_
     return context
   }
 
-  async function openWindow(context: BrowserContext, path: string): Promise<Page> {
+  async function openWindow(context: BrowserContext, path: string, base = server.url): Promise<Page> {
     const page = await context.newPage()
     page.on('pageerror', (error) => pageErrors.push(`${path}: ${error.message}`))
-    await page.goto(`${server.url}${path}`)
+    await page.goto(`${base}${path}`)
     // The page signed in, caught up and found (or created) the shared person.
     await page.locator('#firstName').waitFor({ timeout: SYNC_TIMEOUT_MS })
     return page
@@ -147,6 +155,26 @@ describe.skipIf(!haveChromium())('two-window demo in Chromium', { timeout: TEST_
     const record = await reader.api.get(`/api/persons/${SHARED_PERSON_ID}`)
     expect(record.status).toBe(200)
     expect(record.json).toMatchObject({ firstName: 'Dorothy', lastName: 'Vaughan' })
+    expect(pageErrors).toEqual([])
+  })
+
+  it('keeps syncing after the access tokens expire: the pages renew them', async () => {
+    const context = await newContext()
+    const window1 = await openWindow(context, '/demo/window1', shortLived.url)
+    const window2 = await openWindow(context, '/demo/window2', shortLived.url)
+    await window1.fill('#firstName', 'Frances')
+    await expect.poll(() => fieldOf(window2, 'firstName'), { timeout: SYNC_TIMEOUT_MS }).toBe('Frances')
+    const tokenOf = (page: Page, key: string) =>
+      page.evaluate((k) => JSON.parse((globalThis as any).localStorage.getItem(k) ?? '{}').access as string, key)
+    const firstToken = await tokenOf(window2, 'pulse-demo:window2:session')
+    // Past the tokens' lifetime, and past the server's re-check of open sockets' credentials.
+    await new Promise((resolve) => setTimeout(resolve, (ACCESS_TTL_SECONDS + 1) * 1000))
+    await window2.fill('#lastName', 'Allen')
+    await expect.poll(() => fieldOf(window1, 'lastName'), { timeout: SYNC_TIMEOUT_MS }).toBe('Allen')
+    await window1.fill('#firstName', 'Fran')
+    await expect.poll(() => fieldOf(window2, 'firstName'), { timeout: SYNC_TIMEOUT_MS }).toBe('Fran')
+    expect(await tokenOf(window2, 'pulse-demo:window2:session')).not.toBe(firstToken)
+    await expect.poll(() => onlineOf(window1), { timeout: SYNC_TIMEOUT_MS }).toBe('true')
     expect(pageErrors).toEqual([])
   })
 

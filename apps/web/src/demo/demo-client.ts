@@ -5,9 +5,9 @@
  */
 import { type Client, createClient, createIndexedDbStore } from '@pulse/client'
 import { person } from '../../../../examples/two-window/person.ts'
-import { type DemoSession, signInDemo, tokenExpiresAt } from './demo-session.ts'
+import { type DemoSession, signInDemo, tokenLifetime } from './demo-session.ts'
 
-/** Renew an access token this long before it expires. */
+/** Renew an access token this long before it expires (or after two thirds of its life, if sooner). */
 const RENEW_BEFORE_EXPIRY_MS = 30_000
 
 /** A signed-in page's client and session. */
@@ -21,8 +21,10 @@ export interface DemoClient {
  * failed renewal (offline) sends the current one; the request then fails and is retried.
  */
 async function freshToken(session: DemoSession): Promise<string> {
-  const expiresAt = tokenExpiresAt(session.accessToken())
-  if (expiresAt === undefined || expiresAt - Date.now() > RENEW_BEFORE_EXPIRY_MS) return session.accessToken()
+  const lifetime = tokenLifetime(session.accessToken())
+  if (lifetime === undefined) return session.accessToken()
+  const margin = Math.min(RENEW_BEFORE_EXPIRY_MS, (lifetime.expiresAt - lifetime.issuedAt) / 3)
+  if (lifetime.expiresAt - Date.now() > margin) return session.accessToken()
   try {
     return await session.renew()
   } catch {

@@ -49,13 +49,13 @@ export interface DemoSignInOptions {
   readonly credentials?: DemoCredentials
 }
 
-/** When a JWT access token expires (ms since the epoch), or undefined when it cannot be read. */
-export function tokenExpiresAt(token: string): number | undefined {
+/** When a JWT access token was issued and expires (ms since the epoch), or undefined when it cannot be read. */
+export function tokenLifetime(token: string): { issuedAt: number; expiresAt: number } | undefined {
   try {
     const part = token.split('.')[1] ?? ''
     const json: unknown = JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/')))
-    const exp = (json as { exp?: unknown } | null)?.exp
-    return typeof exp === 'number' ? exp * 1000 : undefined
+    const { iat, exp } = (json ?? {}) as { iat?: unknown; exp?: unknown }
+    return typeof iat === 'number' && typeof exp === 'number' ? { issuedAt: iat * 1000, expiresAt: exp * 1000 } : undefined
   } catch {
     return undefined
   }
