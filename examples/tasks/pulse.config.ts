@@ -6,6 +6,7 @@
  */
 import { defineModel, f } from '@pulse/core'
 import { defineConfig } from '@pulse/server'
+import { person } from '../two-window/person.ts'
 
 /** A project groups tasks; it belongs to an organization. */
 export const project = defineModel('project', {
@@ -53,4 +54,5 @@ export const item = defineModel('item', {
   },
 })
 
-export default defineConfig({ name: 'tasks', models: [project, task, comment, item] })
+// `person` is the two-window demo's model (seed 001), served too so `npm start` runs the demo.
+export default defineConfig({ name: 'tasks', models: [project, task, comment, item, person] })
