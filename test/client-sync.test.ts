@@ -172,6 +172,18 @@ describe('client sync (real server)', () => {
     await a.update(looseNote, good.id, { title: 'better' })
     await a.sync()
     expect(await a.get(looseNote, good.id)).toMatchObject({ title: 'better', syncError: null })
+    // A refused create, once fixed, goes again as a create.
+    await a.update(looseNote, bad.id, { title: 'fixed' })
+    expect(a.outbox().map((e) => [e.mutation.op, e.mutation.data?.title])).toEqual([['create', 'fixed']])
+    await a.sync()
+    expect(await a.get(looseNote, bad.id)).toMatchObject({ title: 'fixed', localOnly: false, syncError: null, version: 1 })
+    expect((await server.current.engine.storage.getRecord(note, bad.id))?.values.title).toBe('fixed')
+    // A refused create deleted locally needs no mutation at all.
+    const refused = await a.create(looseNote, { title: 'z'.repeat(300) })
+    await a.sync()
+    await a.delete(looseNote, refused.id)
+    expect(a.outbox()).toEqual([])
+    expect(await a.get(looseNote, refused.id)).toBeUndefined()
   })
 
   it('conflict: emits an event; conflicts() lists it; resolveConflict applies the choice everywhere', async () => {
@@ -335,6 +347,18 @@ describe('client sync (real server)', () => {
     expect(await onServer(n.id)).toMatchObject({ title: 'offline' })
     expect(seen).toContain('false/null')
     expect(seen[seen.length - 1]).toBe('true/websocket')
+  })
+
+  it('closes at once even while connecting to a host that never answers', async () => {
+    // 10.255.255.1: packets are dropped, so connections neither open nor fail.
+    const a = testClient('http://10.255.255.1:9', models, { timings: { connectTimeoutMs: 20_000 } })
+    const n = await a.create(note, { title: 'kept locally' })
+    await new Promise((r) => setTimeout(r, 100))
+    const t0 = performance.now()
+    await a.close()
+    expect(performance.now() - t0).toBeLessThan(1000)
+    expect(n.localOnly).toBe(true)
+    expect(a.errors).toEqual([])
   })
 
   it('a socket that cannot be opened by a broken WebSocket implementation falls back without unhandled errors', async () => {

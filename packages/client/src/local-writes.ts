@@ -107,6 +107,19 @@ export function updateLocal(replica: Replica, model: ModelDefinition, id: string
   if (canSquash(last, row.record)) {
     const data = { ...last.mutation.data, ...changed }
     replica.outbox.put({ ...last, mutation: { ...last.mutation, data, vclock, at } }, txn.batch)
+  } else if (!server && !last) {
+    // A create the server refused, now edited (fixed, perhaps): it goes again as a create.
+    const data = Object.fromEntries([...model.specs.keys()].filter((f) => row.record[f] !== undefined).map((f) => [f, row.record[f]]))
+    const mutation: Mutation = {
+      mid: replica.outbox.allocateMid(txn.batch),
+      model: model.name,
+      op: 'create',
+      id,
+      vclock,
+      data: { ...data, ...changed },
+      at,
+    }
+    replica.outbox.put(newEntry(mutation), txn.batch)
   } else {
     const mutation: Mutation = {
       mid: replica.outbox.allocateMid(txn.batch),
@@ -124,32 +137,34 @@ export function updateLocal(replica: Replica, model: ModelDefinition, id: string
   return { record, persisted: replica.end(txn) }
 }
 
+/**
+ * The delete mutation of a record, or none: a create that was never sent is dropped with it,
+ * an update never sent becomes the delete, and a record the server never had needs nothing.
+ */
+function queueDelete(replica: Replica, txn: Txn, row: StoredRow, server: WireRecord | undefined, at: string): void {
+  const { model, record } = row
+  const vclock = incrementClock(record.vclock, replica.clientId)
+  const last = replica.outbox.lastFor(model, record.id)
+  if (!server && (!last || (canSquash(last, record) && last.mutation.op === 'create'))) {
+    if (last) replica.outbox.remove(last.mutation.mid, txn.batch)
+    return
+  }
+  if (canSquash(last, record) && last.mutation.op === 'update') {
+    const { data: _data, ...rest } = last.mutation
+    replica.outbox.put({ ...last, mutation: { ...rest, op: 'delete', vclock, at } }, txn.batch)
+    return
+  }
+  const mid = replica.outbox.allocateMid(txn.batch)
+  const mutation: Mutation = { mid, model, op: 'delete', id: record.id, baseVersion: Math.max(1, server?.version ?? 1), vclock, at }
+  replica.outbox.put(newEntry(mutation), txn.batch)
+}
+
 /** Deletes a record locally (a tombstone until the server confirms). Throws `not_found`. */
 export function deleteLocal(replica: Replica, model: ModelDefinition, id: string): LocalWrite {
   const row = liveRow(replica, model, id)
   const server = replica.serverOf(row)
   const txn = replica.begin()
-  const at = stamp(replica, txn)
-  const vclock = incrementClock(row.record.vclock, replica.clientId)
-  const last = replica.outbox.lastFor(model.name, id)
-  if (canSquash(last, row.record) && last.mutation.op === 'create' && !server) {
-    // Created and deleted before the server heard of it: neither needs to be sent.
-    replica.outbox.remove(last.mutation.mid, txn.batch)
-  } else if (canSquash(last, row.record) && last.mutation.op === 'update') {
-    const { data: _data, ...rest } = last.mutation
-    replica.outbox.put({ ...last, mutation: { ...rest, op: 'delete', vclock, at } }, txn.batch)
-  } else {
-    const mutation: Mutation = {
-      mid: replica.outbox.allocateMid(txn.batch),
-      model: model.name,
-      op: 'delete',
-      id,
-      baseVersion: Math.max(1, server?.version ?? 1),
-      vclock,
-      at,
-    }
-    replica.outbox.put(newEntry(mutation), txn.batch)
-  }
+  queueDelete(replica, txn, row, server, stamp(replica, txn))
   const pending = replica.outbox.forRecord(model.name, id)
   if (pending.length === 0 && !server) replica.put(txn, model.name, id, null)
   else settleRow(replica, txn, model.name, id, server, row)

@@ -53,6 +53,8 @@ export interface SocketChannelOptions {
   url: string
   auth: AuthProvider | undefined
   timings: Pick<SocketSessionOptions, 'connectTimeoutMs' | 'pingIntervalMs' | 'deadAfterMs'>
+  /** Aborting it gives up opening, or closes the socket. */
+  signal: AbortSignalLike
   events: PushEvents
   /** The server has changes past the cursor. */
   poke(): void
@@ -83,6 +85,7 @@ export async function openSocketChannel(options: SocketChannelOptions): Promise<
         ...(credentials?.token ? { token: credentials.token } : {}),
       },
       ...options.timings,
+      signal: options.signal,
     },
     {
       changes: (page) => {

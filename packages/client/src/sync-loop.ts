@@ -140,6 +140,7 @@ export function createSyncLoop(options: SyncLoopOptions): SyncLoop {
         url: options.wsUrl,
         auth: options.auth,
         timings,
+        signal: stopping.signal,
         events: options.events,
         poke: () => pullSoon(),
         error: report,

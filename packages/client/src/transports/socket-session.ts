@@ -17,7 +17,7 @@ import {
   type ServerMessage,
 } from '@pulse/core'
 import { NetworkError, needsResync, serverError } from '../errors.ts'
-import { after, type WebSocketConstructor, type WebSocketLike } from '../platform.ts'
+import { type AbortSignalLike, after, type WebSocketConstructor, type WebSocketLike } from '../platform.ts'
 
 /** The hello fields (§6), besides its type. */
 export type Hello = Omit<Extract<ClientMessage, { type: 'hello' }>, 'type'>
@@ -34,6 +34,8 @@ export interface SocketSessionOptions {
   pingIntervalMs: number
   /** and the connection counts as dead after this much more. */
   deadAfterMs: number
+  /** Aborting it gives up opening (or closes the session). */
+  signal?: AbortSignalLike
 }
 
 /** Where the session's unrequested messages go. */
@@ -226,6 +228,13 @@ export function openSocketSession(options: SocketSessionOptions, handlers: Socke
         end(new NetworkError('the socket was closed by the client'), true)
       },
     }
+
+    const { signal } = options
+    if (signal?.aborted) {
+      end(new NetworkError('opening the socket was aborted'), true)
+      return
+    }
+    signal?.addEventListener('abort', () => end(new NetworkError('the socket was closed by the client'), true), { once: true })
 
     const cancelConnectTimer = after(options.connectTimeoutMs, () => {
       if (!welcomed) end(new NetworkError(`no welcome from ${options.url} within ${options.connectTimeoutMs} ms`), false)
