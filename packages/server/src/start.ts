@@ -114,7 +114,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
       ...(options.bodyLimitBytes !== undefined ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
       realtime: { ...options.realtime, bus },
-      ...(accounts ? { auth: { accounts, authenticator: createAuthenticator(accounts, { ...(authOptions?.tokenRatePerSecond ? { tokenRatePerSecond: authOptions.tokenRatePerSecond } : {}) }) } } : {}),
+      ...(accounts
+        ? {
+            auth: {
+              accounts,
+              authenticator: createAuthenticator(accounts, {
+                ...(authOptions?.tokenRatePerSecond ? { tokenRatePerSecond: authOptions.tokenRatePerSecond } : {}),
+              }),
+            },
+          }
+        : {}),
       ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     })
     // Live changes reach every process, this one included, only through the bus.
