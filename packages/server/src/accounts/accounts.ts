@@ -78,6 +78,8 @@ export function createAccounts(options: AccountsOptions) {
     what: 'login attempts from this address',
   })
   const sql = storage.sqlTransaction.bind(storage)
+  // Lookups on every request (credentials, memberships) read beside writers, never behind them.
+  const read = storage.sqlRead.bind(storage)
 
   async function newUser(input: { username: unknown; email?: unknown; password: unknown; admin?: boolean }): Promise<PublicUser> {
     const username = str(input.username, 'username', 64)
@@ -121,7 +123,7 @@ export function createAccounts(options: AccountsOptions) {
   }
 
   async function actorOf(user: db.UserRow, deviceId: string | null): Promise<Actor> {
-    const orgs = await sql((ctx) => db.membershipsOf(ctx, user.id))
+    const orgs = await read((ctx) => db.membershipsOf(ctx, user.id))
     return { userId: user.id, orgIds: orgs.map((o) => o.orgId), deviceId, admin: user.isAdmin, scopeEpoch: user.scopeEpoch }
   }
 
@@ -226,7 +228,7 @@ export function createAccounts(options: AccountsOptions) {
     /** The actor of a verified access token; `unauthenticated` when its user is gone. */
     async actorForAccessToken(token: string): Promise<{ actor: Actor; expiresAt: number }> {
       const claims = await tokens.verify(token)
-      const user = await sql((ctx) => db.findUserById(ctx, claims.userId))
+      const user = await read((ctx) => db.findUserById(ctx, claims.userId))
       if (!user) throw new PulseError('unauthenticated', 'the account no longer exists')
       return { actor: await actorOf(user, claims.deviceId), expiresAt: claims.expiresAt }
     },
@@ -234,7 +236,7 @@ export function createAccounts(options: AccountsOptions) {
     /** The actor of an API token: an organization's service, or an admin one. */
     async actorForApiToken(token: string): Promise<Actor> {
       if (token.length > 200) throw new PulseError('unauthenticated', 'the API token is not valid')
-      const row = await sql((ctx) => db.findApiToken(ctx, hashToken(token)))
+      const row = await read((ctx) => db.findApiToken(ctx, hashToken(token)))
       if (!row || row.revokedAt) throw new PulseError('unauthenticated', 'the API token is not valid or was revoked')
       return { userId: null, orgIds: row.orgId ? [row.orgId] : [], deviceId: null, admin: row.isAdmin }
     },

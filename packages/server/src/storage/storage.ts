@@ -203,6 +203,11 @@ export interface Storage {
    * transaction: for Pulse's own small tables (accounts, tokens) that need no hot path.
    */
   sqlTransaction<T>(fn: (ctx: SqlContext) => Promise<T>, signal?: AbortSignal): Promise<T>
+  /**
+   * Runs reads written against the dialect's builder outside any transaction, beside writers
+   * (SQLite: on the reader connection, not waiting for the writer). Only for reads.
+   */
+  sqlRead<T>(fn: (ctx: SqlContext) => Promise<T>, signal?: AbortSignal): Promise<T>
   /** Writes a row and reads it back; throws when the database cannot do both. */
   probe(signal?: AbortSignal): Promise<void>
   close(): Promise<void>

@@ -144,6 +144,15 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     purgeTombstones: (before: string, signal?: AbortSignal) =>
       transaction((client) => purgeTombstones({ dialect: postgresDialect, exec: createPostgresExecutor(client) }, before), signal),
 
+    async sqlRead<T>(fn: (ctx: SqlContext) => Promise<T>, signal?: AbortSignal): Promise<T> {
+      signal?.throwIfAborted()
+      // Each statement on any pooled connection: reads need no transaction of their own.
+      const exec = createPostgresExecutor({
+        query: (text: string, values?: readonly unknown[]) => query(text, values ?? [], signal),
+      } as PgClient)
+      return fn({ dialect: postgresDialect, exec })
+    },
+
     sqlTransaction: <T>(fn: (ctx: SqlContext) => Promise<T>, signal?: AbortSignal): Promise<T> =>
       transaction((client) => fn({ dialect: postgresDialect, exec: createPostgresExecutor(client) }), signal),
 

@@ -171,6 +171,14 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
     purgeTombstones: (before: string, signal?: AbortSignal): Promise<number> =>
       write((conn) => purgeTombstones({ dialect: sqliteDialect, exec: createSqliteExecutor(conn) }, before), signal),
 
+    sqlRead: <T>(fn: (ctx: SqlContext) => Promise<T>, signal?: AbortSignal): Promise<T> =>
+      guard(() => {
+        signal?.throwIfAborted()
+        const ctx = { dialect: sqliteDialect, exec: createSqliteExecutor(reader) }
+        // In memory there is one connection: wait for the writer, as every read there does.
+        return memory ? mutex.run(() => fn(ctx), signal) : fn(ctx)
+      }),
+
     sqlTransaction: <T>(fn: (ctx: SqlContext) => Promise<T>, signal?: AbortSignal): Promise<T> =>
       write((conn) => fn({ dialect: sqliteDialect, exec: createSqliteExecutor(conn) }), signal),
 
