@@ -1,7 +1,7 @@
 /**
- * Record ids: UUIDv7 (RFC 9562), time-ordered so that ids made later sort later, which keeps
- * primary-key indexes compact. Uses the Web Crypto random source, present in browsers,
- * React Native (with a polyfill) and Node.
+ * Record ids: UUIDv7 (RFC 9562), time-ordered: an id made in a later millisecond sorts later
+ * (within one millisecond the order is random), which keeps primary-key indexes compact. Uses
+ * the Web Crypto random source, present in browsers, React Native (with a polyfill) and Node.
  */
 
 interface RandomSource {
