@@ -294,53 +294,32 @@ describe('hostile input', () => {
     const now = Math.floor(Date.now() / 1000)
     const header = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url')
     const [, payload] = alice.access.split('.')
+    // A JWT with the given claims, signed with `signingKey` (iss/aud default to the server's).
+    const sign = (signingKey: Uint8Array, claims: { sub?: string; iss?: string; iat?: number; exp?: number }) => {
+      let jwt = new SignJWT({ did: alice.deviceId })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(claims.sub ?? alice.userId)
+        .setIssuer(claims.iss ?? 'pulse')
+        .setAudience('pulse-api')
+      if (claims.iat !== undefined) jwt = jwt.setIssuedAt(claims.iat)
+      if (claims.exp !== undefined) jwt = jwt.setExpirationTime(claims.exp)
+      return jwt.sign(signingKey)
+    }
+    const real = new TextEncoder().encode(TEST_SECRET)
     const forged = [
       `${header({ alg: 'none', typ: 'JWT' })}.${payload}.`,
       `${header({ alg: 'HS512', typ: 'JWT' })}.${payload}.${'x'.repeat(43)}`,
-      await new SignJWT({ did: alice.deviceId })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setSubject(alice.userId)
-        .setIssuer('pulse')
-        .setAudience('pulse-api')
-        .setExpirationTime(now + 600)
-        .sign(key),
+      await sign(key, { exp: now + 600 }), // the wrong key
       `${alice.access.slice(0, -4)}AAAA`,
       `${alice.access.split('.')[0]}.${header({ sub: alice.userId, did: alice.deviceId, iss: 'pulse', aud: 'pulse-api', exp: now + 9999, adm: true })}.${alice.access.split('.')[2]}`,
       'not.a.jwt',
       'a.b.c',
+      // Signed with the server's real key: expired, without expiry, another issuer, no such user.
+      await sign(real, { iat: now - 3600, exp: now - 60 }),
+      await sign(real, {}),
+      await sign(real, { iss: 'evil', exp: now + 600 }),
+      await sign(real, { sub: uuidv7(), exp: now + 600 }),
     ]
-    // Expired, and not-yet-issued-but-valid-looking: signed with the server's real key.
-    const real = new TextEncoder().encode(TEST_SECRET)
-    forged.push(
-      await new SignJWT({ did: alice.deviceId })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setSubject(alice.userId)
-        .setIssuer('pulse')
-        .setAudience('pulse-api')
-        .setIssuedAt(now - 3600)
-        .setExpirationTime(now - 60)
-        .sign(real),
-      await new SignJWT({ did: alice.deviceId })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setSubject(alice.userId)
-        .setIssuer('pulse')
-        .setAudience('pulse-api')
-        .sign(real),
-      await new SignJWT({ did: alice.deviceId })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setSubject(alice.userId)
-        .setIssuer('evil')
-        .setAudience('pulse-api')
-        .setExpirationTime(now + 600)
-        .sign(real),
-      await new SignJWT({ did: alice.deviceId })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setSubject(uuidv7())
-        .setIssuer('pulse')
-        .setAudience('pulse-api')
-        .setExpirationTime(now + 600)
-        .sign(real),
-    )
     const used = await signIn(server.url, 'alice', 'replay device')
     const rotated = await httpClient(server.url).post('/api/auth/refresh', { refresh: used.refresh })
     expect(rotated.status).toBe(200)
