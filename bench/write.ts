@@ -34,6 +34,29 @@ function taskData(i: number) {
   }
 }
 
+/** The columns of a task row as the raw baselines insert them (`completed` as the driver takes booleans). */
+function rawRow(d: ReturnType<typeof taskData>, at: string, completed: 0 | false): unknown[] {
+  return [
+    uuidv7(),
+    1,
+    '{"server":1}',
+    at,
+    at,
+    null,
+    '{}',
+    d.title,
+    d.description,
+    'todo',
+    d.priority,
+    JSON.stringify(d.tags),
+    d.dueDate,
+    completed,
+    null,
+    null,
+    d.orgId,
+  ]
+}
+
 /** Raw better-sqlite3: one prepared INSERT per row in transactions of BATCH rows, same columns as a task row. */
 function rawSqlite(n: number): number {
   const db = new Database(tempSqlite('raw'))
@@ -45,26 +68,7 @@ function rawSqlite(n: number): number {
   const tx = db.transaction((from: number, to: number) => {
     const at = new Date().toISOString()
     for (let i = from; i < to; i++) {
-      const d = taskData(i)
-      insert.run(
-        uuidv7(),
-        1,
-        '{"server":1}',
-        at,
-        at,
-        null,
-        '{}',
-        d.title,
-        d.description,
-        'todo',
-        d.priority,
-        JSON.stringify(d.tags),
-        d.dueDate,
-        0,
-        null,
-        null,
-        d.orgId,
-      )
+      insert.run(...rawRow(taskData(i), at, 0))
     }
   })
   const t0 = nowMs()
@@ -90,25 +94,7 @@ async function rawPg(url: string, n: number): Promise<number> {
       for (let j = i; j < Math.min(n, i + BATCH); j++) {
         const d = taskData(j)
         const base = params.length
-        params.push(
-          uuidv7(),
-          1,
-          '{"server":1}',
-          at,
-          at,
-          null,
-          '{}',
-          d.title,
-          d.description,
-          'todo',
-          d.priority,
-          JSON.stringify(d.tags),
-          d.dueDate,
-          false,
-          null,
-          null,
-          d.orgId,
-        )
+        params.push(...rawRow(d, at, false))
         rows.push(`(${Array.from({ length: 17 }, (_, k) => `$${base + k + 1}`).join(',')})`)
       }
       await client.query(`INSERT INTO "${s}".t VALUES ${rows.join(',')}`, params)
