@@ -5,9 +5,32 @@
 import { decodeJson, encodeJson, type ValueCodec } from './codec.ts'
 import type { ChangeEntry, ChangeRow, HistoryEntry, HistoryOp } from './storage.ts'
 
+// A create's changes all have `old: null`; they are stored as `{"$create": {field: new}}`,
+// half the JSON of the general form. No field name starts with `$`, so the key is unambiguous.
+const CREATE_KEY = '$create'
+
+function encodeChanges(e: HistoryEntry): string {
+  if (e.op !== 'create') return encodeJson(e.changes)
+  const created: Record<string, unknown> = {}
+  for (const [field, change] of Object.entries(e.changes)) {
+    if (change.old !== null) return encodeJson(e.changes)
+    created[field] = change.new
+  }
+  return encodeJson({ [CREATE_KEY]: created })
+}
+
+function decodeChanges(stored: unknown): HistoryEntry['changes'] {
+  const value = (stored ?? {}) as Record<string, unknown>
+  const created = value[CREATE_KEY]
+  if (typeof created !== 'object' || created === null) return value as HistoryEntry['changes']
+  const changes: HistoryEntry['changes'] = {}
+  for (const [field, v] of Object.entries(created)) changes[field] = { old: null, new: v }
+  return changes
+}
+
 /** pulse_history parameters: model, record_id, version, op, changes, user_id, device_id, request_id, at. */
 export function encodeHistory(e: HistoryEntry): unknown[] {
-  return [e.model, e.recordId, e.version, e.op, encodeJson(e.changes), e.userId, e.deviceId, e.requestId, e.at]
+  return [e.model, e.recordId, e.version, e.op, encodeChanges(e), e.userId, e.deviceId, e.requestId, e.at]
 }
 
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v))
@@ -19,7 +42,7 @@ export function decodeHistory(codec: ValueCodec, row: Record<string, unknown>): 
     recordId: String(row.record_id),
     version: Number(row.version),
     op: String(row.op) as HistoryOp,
-    changes: (decodeJson(codec, row.changes) ?? {}) as HistoryEntry['changes'],
+    changes: decodeChanges(decodeJson(codec, row.changes)),
     userId: str(row.user_id),
     deviceId: str(row.device_id),
     requestId: str(row.request_id),
