@@ -142,6 +142,20 @@ describe('cross-tenant isolation', () => {
     expect(create).toMatchObject({ status: 'rejected', error: { code: 'id_taken' } })
     expect(JSON.stringify(res.json)).not.toMatch(/B secret|only for B/)
     for (const r of res.json.results) expect(r.record).toBeUndefined()
+    // A service token cannot push as a signed-in device (it would move that device's lastMid).
+    const service = await (server.accounts as NonNullable<typeof server.accounts>).createApiToken({ name: 'svc', orgId: orgA })
+    const asDevice = await fetch(`${server.url}/api/sync/push`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-auth-token': service.token },
+      body: JSON.stringify({ clientId: alice.deviceId, mutations: [] }),
+    })
+    expect(asDevice.status).toBe(403)
+    const asItself = await fetch(`${server.url}/api/sync/push`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-auth-token': service.token },
+      body: JSON.stringify({ clientId: 'ingest-1', mutations: [] }),
+    })
+    expect(asItself.status).toBe(200)
     // A push as someone else's device is refused.
     expect((await alice.api.post('/api/sync/push', { clientId: bob.deviceId, mutations: [] })).status).toBe(403)
     expect((await bob.api.get(`/api/tasks/${taskB.id}`)).json).toMatchObject({ title: 'B secret', version: 1 })

@@ -7,7 +7,7 @@ import { isUuid, PulseError, uuidv7 } from '@pulse/core'
 import type { AccessTokens } from '../auth/access-tokens.ts'
 import { hashToken, newOpaqueToken } from '../auth/opaque-token.ts'
 import { checkPassword, DUMMY_HASH, hashPassword, verifyPassword } from '../auth/passwords.ts'
-import type { Actor } from '../engine/context.ts'
+import { type Actor, DEVICE_ID_PREFIX } from '../engine/context.ts'
 import type { Storage } from '../storage/storage.ts'
 import * as db from './account-store.ts'
 import { ensureAccountTables } from './account-tables.ts'
@@ -178,7 +178,7 @@ export function createAccounts(options: AccountsOptions) {
           return existing
         }
         const created: db.DeviceRow = {
-          id: `dev_${randomBytes(12).toString('base64url')}`,
+          id: `${DEVICE_ID_PREFIX}${randomBytes(12).toString('base64url')}`,
           userId: user.id,
           name,
           createdAt: at,
@@ -268,7 +268,7 @@ export function createAccounts(options: AccountsOptions) {
       if (!actor.userId) throw new PulseError('forbidden', 'an API token has no devices')
       const at = now().toISOString()
       const device: db.DeviceRow = {
-        id: `dev_${randomBytes(12).toString('base64url')}`,
+        id: `${DEVICE_ID_PREFIX}${randomBytes(12).toString('base64url')}`,
         userId: actor.userId,
         name: str(name, 'name', 100),
         createdAt: at,

@@ -28,6 +28,20 @@ export interface Context {
   readonly signal?: AbortSignal
 }
 
+/** Device ids that logins hand out start with this; services pick clientIds without it. */
+export const DEVICE_ID_PREFIX = 'dev_'
+
+/**
+ * True when the actor may push as `clientId` (§4, §9): a signed-in device only as itself; a
+ * service (API token) only with clientIds that are not devices' (it would otherwise move a
+ * device's lastMid, and that device's next mutations would be taken for duplicates); admins
+ * and the system as any.
+ */
+export function mayUseClientId(actor: Actor, clientId: string): boolean {
+  if (actor.deviceId !== null) return actor.deviceId === clientId
+  return actor.admin || !clientId.startsWith(DEVICE_ID_PREFIX)
+}
+
 /** The system actor: full access, no user. Used by the CLI, jobs and tests. */
 export const SYSTEM_ACTOR: Actor = Object.freeze({ userId: null, orgIds: Object.freeze([]), deviceId: null, admin: true })
 

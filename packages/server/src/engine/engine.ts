@@ -14,7 +14,7 @@ import {
   type Schema,
 } from '@pulse/core'
 import type { HistoryEntry, ListOrder, Storage, StoredRecord } from '../storage/storage.ts'
-import type { Context } from './context.ts'
+import { type Context, mayUseClientId } from './context.ts'
 import { type PullPage, type PullRequest, pull } from './pull.ts'
 import { toWire } from './records.ts'
 import { inScope, scopeFilter } from './scope.ts'
@@ -162,9 +162,7 @@ export function createEngine(options: EngineOptions): Engine {
     async push(ctx, request) {
       const { actor } = ctx
       // §4: the clientId must be the device the caller authenticated as.
-      if (actor.deviceId !== null && actor.deviceId !== request.clientId) {
-        throw new PulseError('forbidden', 'clientId is not the device of your token')
-      }
+      if (!mayUseClientId(actor, request.clientId)) throw new PulseError('forbidden', 'clientId is not the device of your token')
       const ops: WriteOp[] = request.mutations.map((m) => {
         const sync = { mid: m.mid, vclock: m.vclock, at: m.at, ...(m.baseVersion !== undefined ? { baseVersion: m.baseVersion } : {}) }
         if (m.op === 'delete') return { op: 'delete', model: m.model, id: m.id, sync }

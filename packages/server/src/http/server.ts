@@ -7,7 +7,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import { PulseError } from '@pulse/core'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Accounts } from '../accounts/accounts.ts'
-import { type Actor, type Context, SYSTEM_ACTOR } from '../engine/context.ts'
+import { type Actor, type Context, mayUseClientId, SYSTEM_ACTOR } from '../engine/context.ts'
 import type { Engine } from '../engine/engine.ts'
 import { type RealtimeOptions, registerRealtime } from '../realtime/socket.ts'
 import type { Authenticator } from './authenticate.ts'
@@ -157,8 +157,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       ? async (token: string | undefined, clientId: string) => {
           const { actor, expiresAt } = await auth.authenticator.fromToken(token)
           // §9: a user's token is bound to one device, and that device is the clientId.
-          if (actor.deviceId !== null && actor.deviceId !== clientId)
-            throw new PulseError('forbidden', 'clientId is not the device of your token')
+          if (!mayUseClientId(actor, clientId)) throw new PulseError('forbidden', 'clientId is not the device of your token')
           return {
             actor: actor.deviceId === null ? { ...actor, deviceId: clientId } : actor,
             ...(expiresAt !== undefined ? { expiresAt } : {}),
