@@ -17,7 +17,7 @@ import {
 import type { ChangeEntry, HistoryEntry, StorageTx, StoredRecord } from '../storage/storage.ts'
 import type { Context } from './context.ts'
 import { sameValue } from './records.ts'
-import { type ManualFields, resolveUpdate, type SyncEdit } from './resolve.ts'
+import { type ManualFields, needsHistory, resolveUpdate, type SyncEdit } from './resolve.ts'
 import { assignOwnership, checkOwnershipChange, inScope, mayWrite } from './scope.ts'
 
 /** The server's own clock entry, for writes that come from no device (REST, CLI). */
@@ -253,7 +253,7 @@ export class Batch {
       const since = sync.baseVersion ?? 0
       // Earlier mutations of this same batch are in the buffer, not yet in the table.
       const buffered = this.history.filter((h) => h.model === model.name && h.recordId === existing.id && h.version > since)
-      const history = [...(await this.tx.listHistory(model, existing.id, since)), ...buffered]
+      const history = needsHistory(existing, data, sync) ? [...(await this.tx.listHistory(model, existing.id, since)), ...buffered] : []
       const resolution = resolveUpdate(model, existing, data, sync, history)
       if (resolution.kind === 'stale') return { status: 'stale', model, record: existing }
       if (resolution.status !== 'applied') values = validateUpdate(model, resolution.values) // custom merges must still fit the field

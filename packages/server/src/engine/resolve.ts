@@ -63,6 +63,22 @@ function fieldHistories(history: readonly HistoryEntry[], baseVersion: number): 
   return out
 }
 
+/** §5 contested fields: those in `data` the server changed after `baseVersion`, to another value. */
+function contestedFields(existing: StoredRecord, data: Record<string, unknown>, baseVersion: number): string[] {
+  return Object.keys(data).filter(
+    // A field absent from the per-field versions was last set by the create, at version 1.
+    (f) => (existing.fieldVersions[f] ?? 1) > baseVersion && !sameValue(existing.values[f], data[f]),
+  )
+}
+
+/**
+ * True when resolving this edit reads the record's history: the clocks are concurrent and a
+ * field is contested. Most pushes follow the server's state and need no history read.
+ */
+export function needsHistory(existing: StoredRecord, data: Record<string, unknown>, edit: SyncEdit): boolean {
+  return compareClocks(edit.vclock, existing.vclock) === 'CONCURRENT' && contestedFields(existing, data, edit.baseVersion ?? 0).length > 0
+}
+
 /**
  * Resolves a synced update of `existing` (a live record) carrying `data`. Clock EQUAL or
  * BEFORE → stale; AFTER → apply as sent; CONCURRENT → uncontested fields apply, each
@@ -82,10 +98,7 @@ export function resolveUpdate(
   if (order === 'AFTER') return { kind: 'apply', status: 'applied', values: data, vclock, manual: undefined }
 
   const baseVersion = edit.baseVersion ?? 0
-  const contested = Object.keys(data).filter(
-    // A field absent from the per-field versions was last set by the create, at version 1.
-    (f) => (existing.fieldVersions[f] ?? 1) > baseVersion && !sameValue(existing.values[f], data[f]),
-  )
+  const contested = contestedFields(existing, data, baseVersion)
   const histories = contested.length > 0 ? fieldHistories(history, baseVersion) : new Map<string, FieldHistory>()
   const values: Record<string, unknown> = { ...data }
   const manual: ManualFields = { fields: [], base: {}, local: {}, remote: {} }
