@@ -252,6 +252,11 @@ export function runRestSuite(name: string, makeStorage: () => Promise<Storage>):
       const doc = await api.get('/api/schema')
       expect(doc.status).toBe(200)
       expect(doc.json.openapi).toBe('3.1.0')
+      // Credentials are documented: a global requirement, lifted on the public routes.
+      expect(Object.keys(doc.json.components.securitySchemes).sort()).toEqual(['apiToken', 'bearer'])
+      expect(doc.json.security).toEqual([{ bearer: [] }, { apiToken: [] }])
+      expect(doc.json.paths['/api/auth/login'].post.security).toEqual([])
+      expect(doc.json.paths['/api/v1/healthz'].get.security).toEqual([])
       expect(Object.keys(doc.json.paths)).toEqual(
         expect.arrayContaining(['/api/tasks', '/api/tasks/{id}', '/api/tasks/{id}/history', '/api/items', '/api/v1/healthz']),
       )

@@ -126,6 +126,14 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
         description: 'Offline-first sync engine: REST API of the models and the sync protocol.',
         version: options.version ?? '0.1.0',
       },
+      // §9: users send a JWT access token, services an API token; "Authorize" in the docs takes either.
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'access token from POST /api/auth/login, or an API token' },
+          apiToken: { type: 'apiKey', in: 'header', name: 'x-auth-token' },
+        },
+      },
+      ...(options.auth ? { security: [{ bearer: [] }, { apiToken: [] }] } : {}),
     },
   })
   await app.register(swaggerUi, { routePrefix: '/api/docs' })

@@ -22,6 +22,7 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
     config: PUBLIC,
     schema: {
       tags: ['auth'],
+      security: [],
       summary: 'Create an account (when the server allows sign-up)',
       body: {
         type: 'object',
@@ -40,6 +41,7 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
     config: PUBLIC,
     schema: {
       tags: ['auth'],
+      security: [],
       summary: 'Log in: registers (or reuses) a device and issues an access and a refresh token',
       body: {
         type: 'object',
@@ -70,6 +72,7 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
     config: PUBLIC,
     schema: {
       tags: ['auth'],
+      security: [],
       summary: 'Exchange a refresh token for new tokens; the old one stops working',
       body: { type: 'object', properties: { refresh: { type: 'string' } }, required: ['refresh'] },
       response: { 200: { type: 'object', properties: PAIR }, 401: ERROR_SCHEMA },
@@ -81,6 +84,7 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
     config: PUBLIC,
     schema: {
       tags: ['auth'],
+      security: [],
       summary: 'End a session (its refresh token family)',
       body: { type: 'object', properties: { refresh: { type: 'string' } } },
       response: { 204: { type: 'null' } },

@@ -12,6 +12,7 @@ export function registerHealthRoutes(app: FastifyInstance, storage: Storage): vo
     config: { public: true },
     schema: {
       tags: ['health'],
+      security: [],
       summary: 'Health probe: writes and reads a row in the database',
       response: {
         200: {
