@@ -4,6 +4,7 @@
  */
 import type { Engine } from '../engine/engine.ts'
 import { toWire } from '../engine/records.ts'
+import { scopeOf } from '../engine/scope.ts'
 import type { CommittedChange } from '../engine/write.ts'
 import type { Bus, BusChange, BusErrorHandler, BusMessage } from './bus.ts'
 
@@ -14,13 +15,7 @@ export function toBusMessage(changes: readonly CommittedChange[]): BusMessage | 
   const out: BusChange[] = sorted.map(({ model, record, seq, removedFrom }) =>
     removedFrom
       ? { model: model.name, seq, ...removedFrom, record: { id: record.id }, removed: true }
-      : {
-          model: model.name,
-          seq,
-          ownerId: model.ownerField ? ((record.values[model.ownerField] as string | null | undefined) ?? null) : null,
-          orgId: model.orgField ? ((record.values[model.orgField] as string | null | undefined) ?? null) : null,
-          record: toWire(record),
-        },
+      : { model: model.name, seq, ...scopeOf(model, record.values), record: toWire(record) },
   )
   // A commit's positions are contiguous (the storage allocates them together at its end).
   const first = out[0]?.seq ?? 0

@@ -6,6 +6,7 @@
 import {
   type Conflict,
   compareClocks,
+  incrementClock,
   type ModelDefinition,
   mergeClocks,
   PulseError,
@@ -18,7 +19,7 @@ import type { ChangeEntry, HistoryEntry, StorageTx, StoredRecord } from '../stor
 import type { Context } from './context.ts'
 import { sameValue } from './records.ts'
 import { type ManualFields, needsHistory, resolveUpdate, type SyncEdit } from './resolve.ts'
-import { assignOwnership, checkOwnershipChange, inScope, mayWrite } from './scope.ts'
+import { assignOwnership, checkOwnershipChange, inScope, mayWrite, type RecordScope, scopeOf } from './scope.ts'
 
 /** The server's own clock entry, for writes that come from no device (REST, CLI). */
 export const SERVER_CLOCK_ID = 'server'
@@ -59,15 +60,7 @@ export interface CommittedChange {
    * Set on a removal (§8): the record left the scope named here (its earlier owner or
    * organization); readers there drop it. The record's own entry follows with its new scope.
    */
-  removedFrom?: { ownerId: string | null; orgId: string | null }
-}
-
-/** The owner and organization a record's state puts it in. */
-function scopeOf(model: ModelDefinition, record: StoredRecord): { ownerId: string | null; orgId: string | null } {
-  return {
-    ownerId: model.ownerField ? ((record.values[model.ownerField] as string | null | undefined) ?? null) : null,
-    orgId: model.orgField ? ((record.values[model.orgField] as string | null | undefined) ?? null) : null,
-  }
+  removedFrom?: RecordScope
 }
 
 interface Slot {
@@ -261,7 +254,7 @@ export class Batch {
       status = resolution.status
       if (resolution.manual) conflict = this.openConflict(model, existing.id, resolution.manual)
     } else {
-      vclock = { ...existing.vclock, [this.clockId(undefined)]: (existing.vclock[this.clockId(undefined)] ?? 0) + 1 }
+      vclock = incrementClock(existing.vclock, this.clockId(undefined))
     }
     const revive = existing.deletedAt !== null
     const changes: HistoryEntry['changes'] = {}
@@ -310,7 +303,7 @@ export class Batch {
       if (order === 'CONCURRENT') status = 'merged'
       vclock = mergeClocks(existing.vclock, sync.vclock)
     } else {
-      vclock = { ...existing.vclock, [this.clockId(undefined)]: (existing.vclock[this.clockId(undefined)] ?? 0) + 1 }
+      vclock = incrementClock(existing.vclock, this.clockId(undefined))
     }
     const next: StoredRecord = { ...existing, version: existing.version + 1, vclock, updatedAt: this.nowIso, deletedAt: this.nowIso }
     this.record('delete', model, next, {}, sync?.at ?? this.nowIso)
@@ -384,8 +377,8 @@ export class Batch {
       list.push(s.current)
       if (s.before) {
         // §8: a record moved to another owner or organization reaches its old scope as a removal.
-        const was = scopeOf(s.model, s.before)
-        const now = scopeOf(s.model, s.current)
+        const was = scopeOf(s.model, s.before.values)
+        const now = scopeOf(s.model, s.current.values)
         if (was.ownerId !== now.ownerId || was.orgId !== now.orgId) changed.push({ model: s.model, record: s.before, removedFrom: was })
       }
       changed.push({ model: s.model, record: s.current })
@@ -399,7 +392,7 @@ export class Batch {
       model: model.name,
       recordId: record.id,
       version: record.version,
-      ...(removedFrom ?? scopeOf(model, record)),
+      ...(removedFrom ?? scopeOf(model, record.values)),
       deleted: record.deletedAt !== null,
       ...(removedFrom ? { removed: true } : {}),
     }))

@@ -7,12 +7,26 @@ import type { StoredRecord } from '../storage/storage.ts'
 import type { Actor } from './context.ts'
 import { toWire } from './records.ts'
 
-function scoped(actor: Actor, model: ModelDefinition, values: Readonly<Record<string, unknown>>): boolean {
-  if (model.ownerField) return actor.userId !== null && values[model.ownerField] === actor.userId
-  if (model.orgField) {
-    const org = values[model.orgField]
-    return typeof org === 'string' && actor.orgIds.includes(org)
-  }
+/** The owner and organization a record's values put it in (null where the model has none). */
+export interface RecordScope {
+  ownerId: string | null
+  orgId: string | null
+}
+
+/** Reads a record's owner and organization from its values. */
+export function scopeOf(model: ModelDefinition, values: Readonly<Record<string, unknown>>): RecordScope {
+  const id = (field: string | undefined) => (field && typeof values[field] === 'string' ? (values[field] as string) : null)
+  return { ownerId: id(model.ownerField), orgId: id(model.orgField) }
+}
+
+/**
+ * True when the actor is in that owner's or organization's scope (§8), by scope alone (no
+ * rules): what the change-order filter passes, and what a removal entry is checked against.
+ */
+export function inScopeOf(actor: Actor, model: ModelDefinition, scope: RecordScope): boolean {
+  if (actor.admin) return true
+  if (model.ownerField) return scope.ownerId !== null && scope.ownerId === actor.userId
+  if (model.orgField) return scope.orgId !== null && actor.orgIds.includes(scope.orgId)
   return true
 }
 
@@ -28,7 +42,7 @@ function allows(rule: AccessRule | undefined, actor: Actor, record: StoredRecord
 /** True when the actor may see this record: its scope, then the model's read rule (§8). */
 export function inScope(actor: Actor, model: ModelDefinition, record: StoredRecord): boolean {
   if (actor.admin) return true
-  return scoped(actor, model, record.values) && allows(model.rules.read, actor, record)
+  return inScopeOf(actor, model, scopeOf(model, record.values)) && allows(model.rules.read, actor, record)
 }
 
 /** True when the actor may write this record as it is (or would be): readable, and the write rule. */

@@ -6,7 +6,7 @@
 import { encodeCursor, type ModelDefinition, type Schema, type WireRecord } from '@pulse/core'
 import type { BusMessage } from '../bus/bus.ts'
 import type { Actor } from '../engine/context.ts'
-import { inScope } from '../engine/scope.ts'
+import { inScope, inScopeOf, type RecordScope } from '../engine/scope.ts'
 import type { StoredRecord } from '../storage/storage.ts'
 
 /** Where a connection stands in the live stream. */
@@ -65,15 +65,7 @@ interface Prepared {
   record: StoredRecord
   json: string
   /** A removal (§8): visible to the scope it names, not by the record's state. */
-  removedFrom: { ownerId: string | null; orgId: string | null } | undefined
-}
-
-/** True when the actor is in the scope a removal names (what its pull filter would pass). */
-function inRemovedScope(actor: Actor, model: ModelDefinition, from: { ownerId: string | null; orgId: string | null }): boolean {
-  if (actor.admin) return true
-  if (model.ownerField) return from.ownerId !== null && from.ownerId === actor.userId
-  if (model.orgField) return from.orgId !== null && actor.orgIds.includes(from.orgId)
-  return false
+  removedFrom: RecordScope | undefined
 }
 
 function storedOf(record: WireRecord | { id: string }): StoredRecord {
@@ -114,8 +106,7 @@ export function createFanOut(options: FanOutOptions): (message: BusMessage, conn
       for (const p of prepared) {
         if (p.seq <= after || !p.model) continue
         if (connection.models && !connection.models.has(p.model.name)) continue
-        if (p.removedFrom ? !inRemovedScope(connection.actor, p.model, p.removedFrom) : !inScope(connection.actor, p.model, p.record))
-          continue
+        if (p.removedFrom ? !inScopeOf(connection.actor, p.model, p.removedFrom) : !inScope(connection.actor, p.model, p.record)) continue
         parts.push(p.json)
       }
       if (parts.length === 0) return undefined
