@@ -228,16 +228,31 @@ export class ReferenceServer {
   }
 
   /**
-   * §5: a person settles a conflict by choosing values for a record: applied as a plain write
-   * (no device), so the clock gains a `server` entry; the record gets a new version unless the
-   * values are already there. `at` is the server's time of the resolution (its `updatedAt`).
-   * Returns undefined when the record is gone or deleted (the server answers not_found).
+   * §5: a person settles a conflict by choosing values for a record: a plain write (below),
+   * recorded as a resolution. Returns undefined when the record is gone or deleted (the server
+   * answers not_found).
    */
   resolve(model: string, id: string, chosen: Record<string, unknown>, at: string): RefRecord | undefined {
+    return this.plainUpdate(model, id, chosen, at, 'resolve')
+  }
+
+  /**
+   * A write that is no device's push (REST, a resolution): applied on the current state, it moves
+   * the `server` clock entry (§5 clock rules); the record gets a new version unless the values are
+   * already there. `at` is the server's time of the write (its `updatedAt`). Returns undefined when
+   * the record is gone or deleted (the server answers not_found).
+   */
+  plainUpdate(
+    model: string,
+    id: string,
+    input: Record<string, unknown>,
+    at: string,
+    op: 'update' | 'resolve' = 'update',
+  ): RefRecord | undefined {
     const definition = this.schema.model(model)
     const existing = this.records.get(`${model}\u0000${id}`)
     if (!existing || existing.deleted) return undefined
-    const values = validateUpdate(definition, chosen)
+    const values = validateUpdate(definition, input)
     const changes: Record<string, { old: unknown; new: unknown }> = {}
     for (const [field, value] of Object.entries(values)) {
       if (!same(existing.values[field], value)) changes[field] = { old: existing.values[field] ?? null, new: value }
@@ -249,7 +264,18 @@ export class ReferenceServer {
       existing.values[field] = c.new
       existing.fieldVersions[field] = existing.version
     }
-    existing.history.push({ version: existing.version, op: 'resolve', changes, at, deviceId: null })
+    existing.history.push({ version: existing.version, op, changes, at, deviceId: null })
+    return copy(existing)
+  }
+
+  /** A plain delete (REST): a tombstone, the `server` entry one up. Undefined when gone or deleted already. */
+  plainDelete(model: string, id: string, at: string): RefRecord | undefined {
+    const existing = this.records.get(`${model}\u0000${id}`)
+    if (!existing || existing.deleted) return undefined
+    existing.version += 1
+    existing.vclock = bump(existing.vclock, SERVER_DEVICE)
+    existing.deleted = true
+    existing.history.push({ version: existing.version, op: 'delete', changes: {}, at, deviceId: null })
     return copy(existing)
   }
 
