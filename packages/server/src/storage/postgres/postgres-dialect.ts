@@ -53,6 +53,8 @@ const SYSTEM_TABLES = [
   `CREATE TABLE IF NOT EXISTS "${T.schema}" ("model" ${TEXT} PRIMARY KEY, "definition" json NOT NULL, "updated_at" timestamptz NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS "${T.conflicts}" ("id" ${TEXT} PRIMARY KEY, "model" ${TEXT} NOT NULL, "record_id" ${TEXT} NOT NULL, "fields" jsonb NOT NULL, "base" jsonb NOT NULL, "local" jsonb NOT NULL, "remote" jsonb NOT NULL, "client_id" ${TEXT}, "user_id" ${TEXT}, "created_at" timestamptz NOT NULL, "status" text NOT NULL, "resolution" jsonb)`,
   `CREATE INDEX IF NOT EXISTS "${T.conflicts}__user_id_created_at_idx" ON "${T.conflicts}" ("user_id", "created_at")`,
+  // Scoped listings walk conflicts newest first and stop at the page's end (§5).
+  `CREATE INDEX IF NOT EXISTS "${T.conflicts}__created_at_id_idx" ON "${T.conflicts}" ("created_at", "id")`,
 ]
 
 /** The PostgreSQL dialect. */

@@ -30,6 +30,8 @@ const SYSTEM_TABLES = [
   `CREATE TABLE IF NOT EXISTS "${T.schema}" ("model" TEXT PRIMARY KEY, "definition" TEXT NOT NULL, "updated_at" TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS "${T.conflicts}" ("id" TEXT PRIMARY KEY, "model" TEXT NOT NULL, "record_id" TEXT NOT NULL, "fields" TEXT NOT NULL, "base" TEXT NOT NULL, "local" TEXT NOT NULL, "remote" TEXT NOT NULL, "client_id" TEXT, "user_id" TEXT, "created_at" TEXT NOT NULL, "status" TEXT NOT NULL, "resolution" TEXT)`,
   `CREATE INDEX IF NOT EXISTS "${T.conflicts}__user_id_created_at_idx" ON "${T.conflicts}" ("user_id", "created_at")`,
+  // Scoped listings walk conflicts newest first and stop at the page's end (§5).
+  `CREATE INDEX IF NOT EXISTS "${T.conflicts}__created_at_id_idx" ON "${T.conflicts}" ("created_at", "id")`,
 ]
 
 /** The SQLite dialect. */
