@@ -11,6 +11,7 @@ import {
   type Hlc,
   isUuid,
   PulseError,
+  parseHlc,
   type Schema,
   type VectorClock,
   validateCreate,
@@ -134,6 +135,7 @@ function prepare(schema: Schema, op: WriteOp, sync: SyncEdit | undefined): Prepa
 function syncEdit(op: WriteOp, clientId: string | undefined, serverAt: string): SyncEdit | undefined {
   if (!op.sync) return undefined
   if (!clientId) throw new PulseError('bad_request', 'a synced write needs the clientId of its device')
+  if (!parseHlc(op.sync.at)) throw new PulseError('bad_request', 'at is an ISO-8601 date-time with a zone')
   // §4: an `at` ahead of the server's HLC is clamped to it, so an edit stamped in the future
   // cannot beat edits that reach the server after it.
   return {
