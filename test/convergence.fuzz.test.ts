@@ -5,7 +5,8 @@
  * creates, updates (every merge policy of the `note` model; `memo` for updateRevives),
  * deletes, creates of existing ids, invalid edits, offline and online spells, pushes of the
  * whole queue or its first 1, 2 or 5 mutations (some whose answer is lost, so the retry is a
- * duplicate), paged pulls, and conflicts settled by a person. Every push answer (status,
+ * duplicate), paged pulls, conflicts settled by a person, and REST writes (PATCH, DELETE) that
+ * devices' queued edits meet as concurrent changes (§5 clock rules: they move `server`). Every push answer (status,
  * record, conflict) is checked against a reference model of the server's rules
  * (test/support/reference-model.ts) fed the same mutations in the same order. At the end
  * every device pushes and pulls until nothing is left, and:
@@ -26,7 +27,16 @@ import type { Mutation, PushResponse, PushStatus, WireRecord } from '@pulse/core
 import { createSqliteStorage, type RunningServer } from '@pulse/server'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
-import { type Edit, editArb, type Invalid, NOTE_DEFAULTS, noteData } from './support/fuzz-edits.ts'
+import {
+  type Edit,
+  editArb,
+  type Invalid,
+  memoTextArb,
+  NOTE_DEFAULTS,
+  type NoteEdits,
+  noteData,
+  noteEditsArb,
+} from './support/fuzz-edits.ts'
 import { canonical, ReferenceServer, type RefRecord } from './support/reference-model.ts'
 import { httpClient, startTestServer } from './support/server.ts'
 import { type Api, SimClient } from './support/sim-client.ts'
@@ -157,6 +167,29 @@ class World {
     if (after.version > (before?.version ?? 0)) this.accepted.set(conflict.recordId, (this.accepted.get(conflict.recordId) ?? 0) + 1)
   }
 
+  /** A REST write (no device: it moves the `server` clock entry) of one of the server's records. */
+  async rest(pick: number, edit: { kind: 'patch'; note: NoteEdits; memo: string } | { kind: 'delete' }): Promise<void> {
+    const records = this.reference.all().sort((a, b) => (a.id < b.id ? -1 : 1))
+    const target = records[pick % Math.max(1, records.length)]
+    if (!target) return
+    const path = `/api/${syncSchema.model(target.model).plural}/${target.id}`
+    const before = target.version
+    let after: RefRecord | undefined
+    if (edit.kind === 'delete') {
+      const res = await this.api.delete(path)
+      after = this.reference.plainDelete(target.model, target.id, new Date().toISOString())
+      expect(res.status, `DELETE ${path}: ${res.text}`).toBe(after ? 204 : 404)
+    } else {
+      const data = target.model === 'memo' ? { text: edit.memo } : noteData(target.values, edit.note)
+      const res = await this.api.patch(path, data)
+      after = this.reference.plainUpdate(target.model, target.id, data, res.json?.updatedAt ?? '')
+      expect(res.status, `PATCH ${path} ${JSON.stringify(data)}: ${res.text}`).toBe(after ? 200 : 404)
+      if (after) expectSameRecord(res.json as WireRecord, after, `PATCH ${path} ${JSON.stringify(data)}`)
+    }
+    this.stats.statuses.rest = (this.stats.statuses.rest ?? 0) + 1
+    if (after && after.version > before) this.accepted.set(target.id, (this.accepted.get(target.id) ?? 0) + 1)
+  }
+
   /** A local edit on one device. */
   edit(client: SimClient, edit: Edit): void {
     if (edit.kind === 'create') {
@@ -229,6 +262,18 @@ const commandArb: fc.Arbitrary<Cmd> = fc.oneof(
     arbitrary: fc
       .tuple(fc.nat(), fc.constantFrom('local' as const, 'remote' as const, 'custom' as const))
       .map(([pick, choice]) => command(`resolveConflict(${pick}, ${choice})`, (w) => w.resolve(pick, choice))),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(
+        fc.nat(),
+        fc.oneof(
+          { weight: 4, arbitrary: fc.record({ kind: fc.constant('patch' as const), note: noteEditsArb, memo: memoTextArb }) },
+          { weight: 1, arbitrary: fc.constant({ kind: 'delete' as const }) },
+        ),
+      )
+      .map(([pick, edit]) => command(`rest(${pick}, ${JSON.stringify(edit)})`, (w) => w.rest(pick, edit))),
   },
   {
     weight: 8,

@@ -7,14 +7,19 @@
  * contested fields, base values, onDeleted, manual conflicts, versions and history are here.
  *
  * It models a caller who may write every record (the system actor) and models with history.
+ *
+ * Clock rules (§5): a device's entry counts the changes the server accepted from its pushes (one
+ * per change); a person's resolution moves the `server` entry. A mutation's clock is only a
+ * claim: an entry of another writer above the record's is refused (`clock_ahead`), and the
+ * device's own entry only says whether the edit is new.
  */
 import {
   clampAt,
   compareClocks,
+  formatHlc,
   isPulseError,
   type ModelDefinition,
   type Mutation,
-  mergeClocks,
   type PushStatus,
   resolveField,
   type Schema,
@@ -86,6 +91,19 @@ function copy(record: RefRecord): RefRecord {
   return structuredClone(record)
 }
 
+/** The clock after one more change by `writer`. */
+function bump(clock: VectorClock, writer: string): VectorClock {
+  const next: VectorClock = { ...clock, [writer]: (clock[writer] ?? 0) + 1 }
+  return Object.fromEntries(Object.entries(next).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+}
+
+/** §5: a mutation may not count changes of another writer the record does not have. */
+function checkClaim(sent: VectorClock, stored: VectorClock, deviceId: string): void {
+  for (const [writer, n] of Object.entries(sent)) {
+    if (writer !== deviceId && n > (stored[writer] ?? 0)) throw new Rejected('clock_ahead')
+  }
+}
+
 class Rejected extends Error {
   constructor(readonly code: string) {
     super(code)
@@ -99,7 +117,7 @@ export class ReferenceServer {
 
   constructor(
     private readonly schema: Schema,
-    /** The server's clock in ms, for clamping `at` (§4); the fuzz test's `at`s are all in the past. */
+    /** The server's clock in ms: `at` is clamped to it (§4); the fuzz test's `at`s are all in the past. */
     private readonly nowMs: () => number = Date.now,
   ) {}
 
@@ -141,7 +159,7 @@ export class ReferenceServer {
   private apply(deviceId: string, m: Mutation): RefResult {
     const model = this.schema.models.get(m.model)
     if (!model) throw new Rejected('not_found')
-    const at = clampAt(m.at, this.nowMs())
+    const at = clampAt(m.at, formatHlc({ wallMs: Math.floor(this.nowMs()), counter: 0 }))
     const key = `${model.name}\u0000${m.id}`
     const existing = this.records.get(key)
     const done = (status: PushStatus, record: RefRecord | undefined, conflict?: RefConflict): RefResult => ({
@@ -153,6 +171,7 @@ export class ReferenceServer {
 
     if (m.op === 'create') {
       const { values } = validateCreate(model, m.data)
+      checkClaim(m.vclock, existing?.vclock ?? {}, deviceId)
       if (existing) {
         // §4: a create of an existing id is an update of the fields it names.
         if (existing.deleted && model.onDeleted === 'deleteWins') return done('stale', existing)
@@ -163,13 +182,11 @@ export class ReferenceServer {
         )
         return this.change(model, existing, named, { ...m, baseVersion: undefined }, at, deviceId, done)
       }
-      const clock = mergeClocks(m.vclock, {})
-      if (Object.keys(clock).length === 0) clock[deviceId] = 1
       const record: RefRecord = {
         model: model.name,
         id: m.id,
         version: 1,
-        vclock: clock,
+        vclock: { [deviceId]: 1 },
         deleted: false,
         fieldVersions: Object.fromEntries(Object.keys(values).map((k) => [k, 1])),
         values,
@@ -190,47 +207,75 @@ export class ReferenceServer {
     if (m.op === 'update') {
       const data = validateUpdate(model, m.data)
       if (!existing) throw new Rejected('not_found')
+      checkClaim(m.vclock, existing.vclock, deviceId)
       // §5: an update against a tombstone is stale unless the model revives.
       if (existing.deleted && model.onDeleted === 'deleteWins') return done('stale', existing)
       return this.change(model, existing, data, m, at, deviceId, done)
     }
 
     if (!existing) throw new Rejected('not_found')
+    checkClaim(m.vclock, existing.vclock, deviceId)
     if (existing.deleted) return done('stale', existing)
     const order = compareClocks(m.vclock, existing.vclock)
     if (order === 'EQUAL' || order === 'BEFORE') return done('stale', existing)
     // §5: a delete concurrent with an update loses under updateRevives and wins otherwise.
     if (order === 'CONCURRENT' && model.onDeleted === 'updateRevives') return done('stale', existing)
     existing.version += 1
-    existing.vclock = mergeClocks(existing.vclock, m.vclock)
+    existing.vclock = bump(existing.vclock, deviceId)
     existing.deleted = true
     existing.history.push({ version: existing.version, op: 'delete', changes: {}, at, deviceId })
     return done(order === 'CONCURRENT' ? 'merged' : 'applied', existing)
   }
 
   /**
-   * §5: a person settles a conflict by choosing values for a record: applied as a plain write
-   * (no device), so the clock gains a `server` entry; the record gets a new version unless the
-   * values are already there. `at` is the server's time of the resolution (its `updatedAt`).
-   * Returns undefined when the record is gone or deleted (the server answers not_found).
+   * §5: a person settles a conflict by choosing values for a record: a plain write (below),
+   * recorded as a resolution. Returns undefined when the record is gone or deleted (the server
+   * answers not_found).
    */
   resolve(model: string, id: string, chosen: Record<string, unknown>, at: string): RefRecord | undefined {
+    return this.plainUpdate(model, id, chosen, at, 'resolve')
+  }
+
+  /**
+   * A write that is no device's push (REST, a resolution): applied on the current state, it moves
+   * the `server` clock entry (§5 clock rules); the record gets a new version unless the values are
+   * already there. `at` is the server's time of the write (its `updatedAt`). Returns undefined when
+   * the record is gone or deleted (the server answers not_found).
+   */
+  plainUpdate(
+    model: string,
+    id: string,
+    input: Record<string, unknown>,
+    at: string,
+    op: 'update' | 'resolve' = 'update',
+  ): RefRecord | undefined {
     const definition = this.schema.model(model)
     const existing = this.records.get(`${model}\u0000${id}`)
     if (!existing || existing.deleted) return undefined
-    const values = validateUpdate(definition, chosen)
+    const values = validateUpdate(definition, input)
     const changes: Record<string, { old: unknown; new: unknown }> = {}
     for (const [field, value] of Object.entries(values)) {
       if (!same(existing.values[field], value)) changes[field] = { old: existing.values[field] ?? null, new: value }
     }
     if (Object.keys(changes).length === 0) return copy(existing)
     existing.version += 1
-    existing.vclock = { ...existing.vclock, [SERVER_DEVICE]: (existing.vclock[SERVER_DEVICE] ?? 0) + 1 }
+    existing.vclock = bump(existing.vclock, SERVER_DEVICE)
     for (const [field, c] of Object.entries(changes)) {
       existing.values[field] = c.new
       existing.fieldVersions[field] = existing.version
     }
-    existing.history.push({ version: existing.version, op: 'resolve', changes, at, deviceId: null })
+    existing.history.push({ version: existing.version, op, changes, at, deviceId: null })
+    return copy(existing)
+  }
+
+  /** A plain delete (REST): a tombstone, the `server` entry one up. Undefined when gone or deleted already. */
+  plainDelete(model: string, id: string, at: string): RefRecord | undefined {
+    const existing = this.records.get(`${model}\u0000${id}`)
+    if (!existing || existing.deleted) return undefined
+    existing.version += 1
+    existing.vclock = bump(existing.vclock, SERVER_DEVICE)
+    existing.deleted = true
+    existing.history.push({ version: existing.version, op: 'delete', changes: {}, at, deviceId: null })
     return copy(existing)
   }
 
@@ -246,7 +291,7 @@ export class ReferenceServer {
   ): RefResult {
     const order = compareClocks(m.vclock, existing.vclock)
     if (order === 'EQUAL' || order === 'BEFORE') return done('stale', existing)
-    const vclock = mergeClocks(existing.vclock, m.vclock)
+    const vclock = bump(existing.vclock, deviceId)
     let values = data
     let status: PushStatus = 'applied'
     let opened: RefConflict | undefined

@@ -36,6 +36,11 @@ export const ERROR_CODES = {
   org_required: { status: 422, action: 'give_up', description: 'The write needs an organization and none could be chosen.' },
   already_exists: { status: 409, action: 'give_up', description: 'A unique name (such as a username) is already taken.' },
   id_taken: { status: 409, action: 'give_up', description: 'A record with that id exists and the caller may not write it.' },
+  clock_ahead: {
+    status: 409,
+    action: 'resync',
+    description: 'A mutation\u2019s vclock counts changes of other writers the server has not seen for that record: pull from no cursor.',
+  },
   unauthenticated: { status: 401, closeCode: 4401, action: 'reauthenticate', description: 'Credentials are missing, invalid or expired.' },
   forbidden: { status: 403, closeCode: 4403, action: 'give_up', description: 'The caller may not do this.' },
   not_found: { status: 404, action: 'give_up', description: 'No such record, model or route (or not in the caller\u2019s scope).' },

@@ -21,8 +21,6 @@ export interface HlcTimestamp {
 
 /** The counter's largest value; one more carries into the next millisecond. */
 export const HLC_MAX_COUNTER = 999
-/** How far ahead of the server's clock an `at` may be before the server clamps it (§4). */
-export const MAX_CLOCK_SKEW_MS = 60_000
 // 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: the four-digit years ISO strings keep.
 const MIN_WALL_MS = -62_135_596_800_000
 const MAX_WALL_MS = 253_402_300_799_999
@@ -84,15 +82,18 @@ function sign(n: number): -1 | 0 | 1 {
 }
 
 /**
- * The server's guard against a device with a wrong clock (§4): an `at` more than `maxSkewMs`
- * ahead of `serverNowMs` becomes `serverNowMs + maxSkewMs` with counter 0; any other `at` is
- * returned in canonical form. Throws a RangeError when `at` is not a timestamp.
+ * The server's guard against a device with a wrong clock (§4): an `at` later than `limit` (the
+ * server's current HLC time) becomes `limit`, so an edit stamped in the future can never beat
+ * an edit made after it reached the server; any other `at` is returned in canonical form.
+ * Throws a RangeError when `at` or `limit` is not a timestamp.
  */
-export function clampAt(at: string, serverNowMs: number, maxSkewMs: number = MAX_CLOCK_SKEW_MS): string {
+export function clampAt(at: string, limit: string): string {
   const parsed = parseHlc(at)
   if (!parsed) throw new RangeError(`"${at.slice(0, 40)}" is not an ISO-8601 timestamp`)
-  const limitMs = Math.floor(serverNowMs + maxSkewMs)
-  return formatHlc(parsed.wallMs > limitMs ? { wallMs: limitMs, counter: 0 } : parsed)
+  const bound = parseHlc(limit)
+  if (!bound) throw new RangeError(`"${limit.slice(0, 40)}" is not an ISO-8601 timestamp`)
+  const later = parsed.wallMs > bound.wallMs || (parsed.wallMs === bound.wallMs && parsed.counter > bound.counter)
+  return formatHlc(later ? bound : parsed)
 }
 
 /** A hybrid logical clock of one device or server. */

@@ -32,7 +32,6 @@ export {
   HLC_MAX_COUNTER,
   type Hlc,
   type HlcTimestamp,
-  MAX_CLOCK_SKEW_MS,
   parseHlc,
 } from './hlc.ts'
 export { uuidv7 } from './id.ts'

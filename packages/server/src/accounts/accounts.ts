@@ -238,7 +238,7 @@ export function createAccounts(options: AccountsOptions) {
       if (token.length > 200) throw new PulseError('unauthenticated', 'the API token is not valid')
       const row = await read((ctx) => db.findApiToken(ctx, hashToken(token)))
       if (!row || row.revokedAt) throw new PulseError('unauthenticated', 'the API token is not valid or was revoked')
-      return { userId: null, orgIds: row.orgId ? [row.orgId] : [], deviceId: null, admin: row.isAdmin }
+      return { userId: null, orgIds: row.orgId ? [row.orgId] : [], deviceId: null, admin: row.isAdmin, tokenId: row.id }
     },
 
     /** `GET /api/users/me`. */

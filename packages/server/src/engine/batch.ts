@@ -3,26 +3,15 @@
  * the new states it makes, and the history and conflicts it records. Each op is decided here;
  * `write.ts` runs the transaction around it.
  */
-import {
-  type Conflict,
-  compareClocks,
-  incrementClock,
-  type ModelDefinition,
-  mergeClocks,
-  PulseError,
-  type Schema,
-  uuidv7,
-  type VectorClock,
-  validateUpdate,
-} from '@pulse/core'
+import { type Conflict, type ModelDefinition, PulseError, type Schema, uuidv7, type VectorClock, validateUpdate } from '@pulse/core'
 import type { ChangeEntry, HistoryEntry, StorageTx, StoredRecord } from '../storage/storage.ts'
+import { advanceClock, checkClockClaim, orderOfEdit, SERVER_CLOCK_ID } from './clock-rules.ts'
 import type { Context } from './context.ts'
 import { sameValue } from './records.ts'
 import { type ManualFields, needsHistory, resolveUpdate, type SyncEdit } from './resolve.ts'
 import { assignOwnership, checkOwnershipChange, inScope, mayWrite, type RecordScope, scopeOf } from './scope.ts'
 
-/** The server's own clock entry, for writes that come from no device (REST, CLI). */
-export const SERVER_CLOCK_ID = 'server'
+export { SERVER_CLOCK_ID } from './clock-rules.ts'
 
 /** An op after validation, ready to apply. */
 export type Prepared =
@@ -90,6 +79,8 @@ export class Batch {
     private readonly tx: StorageTx,
     private readonly ctx: Context,
     private readonly nowIso: string,
+    /** The server's HLC time of this batch: the `at` of its plain writes, the bound of pushed ones (§4). */
+    private readonly serverAt: string,
     private readonly clientId: string | null,
   ) {}
 
@@ -157,8 +148,9 @@ export class Batch {
     })
   }
 
-  private clockId(sync: SyncEdit | undefined): string {
-    return sync?.deviceId ?? this.ctx.actor.deviceId ?? SERVER_CLOCK_ID
+  /** §5 clock ownership: a push moves its device's entry, every other write the server's. */
+  private writerOf(sync: SyncEdit | undefined): string {
+    return sync?.deviceId ?? SERVER_CLOCK_ID
   }
 
   /** §8: the model's write rule (and scope) must allow the record as it is and as it would be. */
@@ -172,6 +164,8 @@ export class Batch {
     if (p.kind === 'resolve') return this.resolve(p)
     const existing = this.slot(p.model, p.id).current
     const visible = existing && inScope(this.ctx.actor, p.model, existing) ? existing : undefined
+    // §5: a pushed clock is checked against the record only once the caller may see it.
+    if (visible && p.sync) checkClockClaim(p.sync.vclock, visible.vclock, p.sync.deviceId)
     if (p.kind === 'update') {
       if (!visible) throw notFound(p.model, p.id)
       if (visible.deletedAt !== null && !(p.sync && p.model.onDeleted === 'updateRevives')) {
@@ -195,7 +189,11 @@ export class Batch {
     const existing = this.slot(p.model, id).current
     if (existing) {
       // §4: a create with an id that exists is an update when the caller may write the record.
+      // §8: ids are one namespace, so this answer must differ from an absent record's; it says
+      // only that the id is in use, the same for a live record and a tombstone, and is given
+      // before the clock is looked at (which would say more).
       if (!inScope(this.ctx.actor, p.model, existing)) throw new PulseError('id_taken', `the id ${id} is taken`)
+      if (p.sync) checkClockClaim(p.sync.vclock, existing.vclock, p.sync.deviceId)
       if (existing.deletedAt !== null && p.model.onDeleted === 'deleteWins') {
         if (p.sync) return { status: 'stale', model: p.model, record: existing }
         throw new PulseError('id_taken', `the ${p.model.name} with id ${id} was deleted; create it with a new id`)
@@ -203,18 +201,18 @@ export class Batch {
       const data = Object.fromEntries([...p.given].map((k) => [k, values[k]]))
       return this.change(p.model, existing, data, undefined, p.sync)
     }
-    const at = p.sync?.at ?? this.nowIso
+    const at = p.sync?.at ?? this.serverAt
+    // A new record has seen no one's changes: a pushed create may count only its own device's.
+    if (p.sync) checkClockClaim(p.sync.vclock, {}, p.sync.deviceId)
     // Per-field versions list only fields changed after the create: an absent field is at
     // version 1, and an update's baseVersion is at least 1, so it is never contested (§5).
     const fieldVersions: Record<string, number> = {}
     const changes: HistoryEntry['changes'] = {}
     for (const [name, value] of Object.entries(values)) changes[name] = { old: null, new: value }
-    const clock: VectorClock = p.sync ? mergeClocks(p.sync.vclock, {}) : {}
-    if (Object.keys(clock).length === 0) clock[this.clockId(p.sync)] = 1
     const record: StoredRecord = {
       id,
       version: 1,
-      vclock: clock,
+      vclock: advanceClock({}, this.writerOf(p.sync)),
       createdAt: this.nowIso,
       updatedAt: this.nowIso,
       deletedAt: null,
@@ -254,7 +252,7 @@ export class Batch {
       status = resolution.status
       if (resolution.manual) conflict = this.openConflict(model, existing.id, resolution.manual)
     } else {
-      vclock = incrementClock(existing.vclock, this.clockId(undefined))
+      vclock = advanceClock(existing.vclock, SERVER_CLOCK_ID)
     }
     const revive = existing.deletedAt !== null
     const changes: HistoryEntry['changes'] = {}
@@ -281,7 +279,7 @@ export class Batch {
       next.values[name] = c.new
     }
     this.checkWrite(model, next)
-    this.record(revive ? 'restore' : op, model, next, changes, sync?.at ?? this.nowIso)
+    this.record(revive ? 'restore' : op, model, next, changes, sync?.at ?? this.serverAt)
     return { status, model, record: next, ...(conflict ? { conflict } : {}) }
   }
 
@@ -293,31 +291,40 @@ export class Batch {
   ): Promise<Applied> {
     checkVersion(model, existing, ifVersion)
     this.checkWrite(model, existing)
-    let vclock: VectorClock
     let status: AppliedStatus = 'applied'
     if (sync) {
-      const order = compareClocks(sync.vclock, existing.vclock)
+      const order = orderOfEdit(sync.vclock, existing.vclock, sync.deviceId)
       if (order === 'EQUAL' || order === 'BEFORE') return { status: 'stale', model, record: existing }
       // §5: a delete concurrent with an update loses under updateRevives, wins otherwise.
       if (order === 'CONCURRENT' && model.onDeleted === 'updateRevives') return { status: 'stale', model, record: existing }
       if (order === 'CONCURRENT') status = 'merged'
-      vclock = mergeClocks(existing.vclock, sync.vclock)
-    } else {
-      vclock = incrementClock(existing.vclock, this.clockId(undefined))
     }
+    const vclock = advanceClock(existing.vclock, this.writerOf(sync))
     const next: StoredRecord = { ...existing, version: existing.version + 1, vclock, updatedAt: this.nowIso, deletedAt: this.nowIso }
-    this.record('delete', model, next, {}, sync?.at ?? this.nowIso)
+    this.record('delete', model, next, {}, sync?.at ?? this.serverAt)
     return { status, model, record: next }
   }
 
-  /** §5: a person's choice for an open conflict, applied as a new version and recorded. */
+  /**
+   * §5: a person's choice for an open conflict, applied as a new version and recorded. The
+   * conflict is settled by whoever may write its record now (§8): for anyone else, it does not
+   * exist.
+   */
   private async resolve(p: Extract<Prepared, { kind: 'resolve' }>): Promise<Applied> {
     const conflict = await this.tx.getConflict(p.conflictId)
     const { actor } = this.ctx
-    if (!conflict || (!actor.admin && conflict.userId !== actor.userId))
-      throw new PulseError('not_found', `no conflict with id ${p.conflictId}`)
+    const absent = () => new PulseError('not_found', `no conflict with id ${p.conflictId}`)
+    const model = conflict ? this.schema.models.get(conflict.model) : undefined
+    if (!conflict || !model) throw absent()
+    const s = this.slot(model, conflict.recordId)
+    if (!s.before && !s.current) {
+      s.before = (await this.tx.getRecords(model, [conflict.recordId])).get(conflict.recordId)
+      s.current = s.before
+    }
+    const existing = s.current
+    if (!existing || !inScope(actor, model, existing)) throw absent()
     if (conflict.status !== 'open') throw new PulseError('version_conflict', 'the conflict is already resolved')
-    const model = this.schema.model(conflict.model)
+    if (existing.deletedAt !== null) throw notFound(model, conflict.recordId)
     const chosen = p.choice === 'local' ? conflict.local : p.choice === 'remote' ? conflict.remote : p.data
     if (p.choice === 'custom' && (typeof chosen !== 'object' || chosen === null)) {
       throw new PulseError('validation_failed', 'a custom resolution needs data: the values to keep', [
@@ -325,14 +332,6 @@ export class Batch {
       ])
     }
     const values = validateUpdate(model, chosen)
-    if (!this.slot(model, conflict.recordId).before) {
-      const found = await this.tx.getRecords(model, [conflict.recordId])
-      const s = this.slot(model, conflict.recordId)
-      s.before = found.get(conflict.recordId)
-      s.current ??= s.before
-    }
-    const existing = this.slot(model, conflict.recordId).current
-    if (!existing || existing.deletedAt !== null || !inScope(actor, model, existing)) throw notFound(model, conflict.recordId)
     const applied = await this.change(model, existing, values, undefined, undefined, 'resolve')
     const resolved: Conflict = {
       ...conflict,

@@ -5,6 +5,7 @@
  */
 import {
   type Conflict,
+  createHlc,
   isUuid,
   type ModelDefinition,
   PulseError,
@@ -14,7 +15,8 @@ import {
   type Schema,
 } from '@pulse/core'
 import type { HistoryEntry, ListOrder, Storage, StoredRecord } from '../storage/storage.ts'
-import { type Context, mayUseClientId } from './context.ts'
+import { type ConflictListRequest, type ConflictPage, listConflicts } from './conflict-list.ts'
+import { type Context, clientOwnerOf, mayUseClientId } from './context.ts'
 import { type PullPage, type PullRequest, pull } from './pull.ts'
 import { toWire } from './records.ts'
 import { inScope, scopeFilter } from './scope.ts'
@@ -53,8 +55,8 @@ export interface Engine {
   push(ctx: Context, request: PushRequest): Promise<PushResponse>
   /** §3 pull: a page of changes after a cursor. */
   pull(ctx: Context, request: PullRequest): Promise<PullPage>
-  /** §5: the caller's conflicts (everyone's for admins). */
-  listConflicts(ctx: Context, status?: 'open' | 'resolved'): Promise<Conflict[]>
+  /** §5: a page of the conflicts whose records the caller may read now (every one for admins). */
+  listConflicts(ctx: Context, request?: ConflictListRequest): Promise<ConflictPage>
   /** §5: applies a person's choice for an open conflict as a new version. */
   resolveConflict(
     ctx: Context,
@@ -85,8 +87,7 @@ export interface EngineOptions {
 export const DEFAULT_TOMBSTONE_RETENTION_DAYS = 90
 const DAY_MS = 86_400_000
 
-/** Most conflicts one listing returns. */
-export const MAX_CONFLICTS_LISTED = 500
+export { MAX_CONFLICTS_LISTED } from './conflict-list.ts'
 
 /** Creates an engine over a migrated storage. */
 export function createEngine(options: EngineOptions): Engine {
@@ -98,6 +99,7 @@ export function createEngine(options: EngineOptions): Engine {
     storage,
     schema,
     now,
+    hlc: createHlc(() => now().getTime()),
     onCommit(changes: readonly CommittedChange[]) {
       for (const l of listeners) {
         try {
@@ -163,12 +165,13 @@ export function createEngine(options: EngineOptions): Engine {
       const { actor } = ctx
       // §4: the clientId must be the device the caller authenticated as.
       if (!mayUseClientId(actor, request.clientId)) throw new PulseError('forbidden', 'clientId is not the device of your token')
+      const owner = clientOwnerOf(actor)
       const ops: WriteOp[] = request.mutations.map((m) => {
         const sync = { mid: m.mid, vclock: m.vclock, at: m.at, ...(m.baseVersion !== undefined ? { baseVersion: m.baseVersion } : {}) }
         if (m.op === 'delete') return { op: 'delete', model: m.model, id: m.id, sync }
         return { op: m.op, model: m.model, id: m.id, data: m.data ?? {}, sync }
       })
-      const { outcomes, lastMid } = await applyWrites(deps, ctx, ops, { clientId: request.clientId })
+      const { outcomes, lastMid } = await applyWrites(deps, ctx, ops, { clientId: request.clientId, clientOwner: owner })
       const results: PushResult[] = outcomes.map((o, i) => {
         const mid = request.mutations[i]?.mid ?? 0
         if (!o.ok) {
@@ -181,13 +184,7 @@ export function createEngine(options: EngineOptions): Engine {
       return { lastMid, results }
     },
     pull: (ctx, request) => pull(storage, schema, ctx, request),
-    async listConflicts(ctx, status) {
-      const { actor } = ctx
-      return storage.listConflicts(
-        { ...(actor.admin ? {} : { userId: actor.userId }), ...(status ? { status } : {}), limit: MAX_CONFLICTS_LISTED },
-        ctx.signal,
-      )
-    },
+    listConflicts: (ctx, request = {}) => listConflicts(storage, schema, ctx, request),
     async resolveConflict(ctx, id, choice, data) {
       const { outcomes } = await applyWrites(deps, ctx, [{ op: 'resolve', conflictId: id, choice, data }], { atomic: true })
       const [o] = outcomes

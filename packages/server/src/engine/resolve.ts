@@ -3,8 +3,9 @@
  * for concurrent edits, per-field resolution of the contested fields by each field's policy.
  * Pure: it decides; the batch applies.
  */
-import { compareClocks, type ModelDefinition, mergeClocks, resolveField, type VectorClock } from '@pulse/core'
+import { compareClocks, type ModelDefinition, resolveField, type VectorClock } from '@pulse/core'
 import type { HistoryEntry, StoredRecord } from '../storage/storage.ts'
+import { advanceClock, orderOfEdit, SERVER_CLOCK_ID } from './clock-rules.ts'
 import { sameValue } from './records.ts'
 
 /** The sync metadata of a pushed edit. */
@@ -12,7 +13,7 @@ export interface SyncEdit {
   mid: number
   baseVersion: number | undefined
   vclock: VectorClock
-  /** The edit's HLC time, already clamped to the server's clock (§4). */
+  /** The edit's HLC time, already clamped to the server's HLC time (§4). */
   at: string
   /** The device (clientId) that made it. */
   deviceId: string
@@ -57,7 +58,7 @@ function fieldHistories(history: readonly HistoryEntry[], baseVersion: number): 
     for (const [field, change] of Object.entries(entry.changes)) {
       const seen = out.get(field)
       // Entries come oldest first: the first one's `old` is the base, the last one's time wins.
-      out.set(field, { base: seen ? seen.base : change.old, at: entry.at, deviceId: entry.deviceId ?? 'server' })
+      out.set(field, { base: seen ? seen.base : change.old, at: entry.at, deviceId: entry.deviceId ?? SERVER_CLOCK_ID })
     }
   }
   return out
@@ -80,10 +81,11 @@ export function needsHistory(existing: StoredRecord, data: Record<string, unknow
 }
 
 /**
- * Resolves a synced update of `existing` (a live record) carrying `data`. Clock EQUAL or
- * BEFORE → stale; AFTER → apply as sent; CONCURRENT → uncontested fields apply, each
- * contested field (changed on the server after `baseVersion`) is settled by its policy, and
- * `manual` fields keep the server value and are returned for a conflict.
+ * Resolves a synced update of `existing` (a live record) carrying `data`. A clock claiming
+ * changes the server never saw throws `clock_ahead`; EQUAL or BEFORE → stale; AFTER → apply as
+ * sent; CONCURRENT → uncontested fields apply, each contested field (changed on the server
+ * after `baseVersion`) is settled by its policy, and `manual` fields keep the server value and
+ * are returned for a conflict. The new clock is the record's with the device's entry one up.
  */
 export function resolveUpdate(
   model: ModelDefinition,
@@ -92,9 +94,9 @@ export function resolveUpdate(
   edit: SyncEdit,
   history: readonly HistoryEntry[],
 ): UpdateResolution {
-  const order = compareClocks(edit.vclock, existing.vclock)
+  const order = orderOfEdit(edit.vclock, existing.vclock, edit.deviceId)
   if (order === 'EQUAL' || order === 'BEFORE') return { kind: 'stale' }
-  const vclock = mergeClocks(existing.vclock, edit.vclock)
+  const vclock = advanceClock(existing.vclock, edit.deviceId)
   if (order === 'AFTER') return { kind: 'apply', status: 'applied', values: data, vclock, manual: undefined }
 
   const baseVersion = edit.baseVersion ?? 0
@@ -105,7 +107,7 @@ export function resolveUpdate(
   for (const field of contested) {
     const spec = model.specs.get(field)
     if (!spec) continue
-    const h = histories.get(field) ?? { base: undefined, at: existing.updatedAt, deviceId: 'server' }
+    const h = histories.get(field) ?? { base: undefined, at: existing.updatedAt, deviceId: SERVER_CLOCK_ID }
     const server = existing.values[field]
     const outcome = resolveField(spec, {
       base: h.base,

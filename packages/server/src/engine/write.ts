@@ -5,8 +5,19 @@
  * version, clock, per-field versions, tombstones, conflicts), records the client's `lastMid`,
  * appends history and the change order. Listeners hear about the changes only after commit.
  */
-import { type Conflict, clampAt, isUuid, PulseError, type Schema, type VectorClock, validateCreate, validateUpdate } from '@pulse/core'
-import type { Storage, StoredRecord } from '../storage/storage.ts'
+import {
+  type Conflict,
+  clampAt,
+  type Hlc,
+  isUuid,
+  PulseError,
+  parseHlc,
+  type Schema,
+  type VectorClock,
+  validateCreate,
+  validateUpdate,
+} from '@pulse/core'
+import type { Storage, StorageTx, StoredRecord } from '../storage/storage.ts'
 import { type Applied, Batch, type CommittedChange, type Prepared } from './batch.ts'
 import type { Context } from './context.ts'
 import type { SyncEdit } from './resolve.ts'
@@ -45,6 +56,8 @@ export interface WriteDeps {
   schema: Schema
   /** The clock, for tests. */
   now(): Date
+  /** The server's hybrid logical clock (§4): the `at` of plain writes and the bound of pushed ones. */
+  hlc: Hlc
   /** Called after commit with the batch's changes. */
   onCommit(changes: readonly CommittedChange[]): void
 }
@@ -62,6 +75,12 @@ export interface WriteOptions {
    * same transaction.
    */
   clientId?: string
+  /**
+   * Who pushes as `clientId` (`clientOwnerOf`): the first owner to push as a clientId keeps it,
+   * and a push by another owner is refused `forbidden` before anything is read (§4). Null (the
+   * system) uses any clientId and claims none.
+   */
+  clientOwner?: string | null
 }
 
 function asPulseError(error: unknown): PulseError {
@@ -113,11 +132,32 @@ function prepare(schema: Schema, op: WriteOp, sync: SyncEdit | undefined): Prepa
   }
 }
 
-function syncEdit(op: WriteOp, clientId: string | undefined, nowMs: number): SyncEdit | undefined {
+function syncEdit(op: WriteOp, clientId: string | undefined, serverAt: string): SyncEdit | undefined {
   if (!op.sync) return undefined
   if (!clientId) throw new PulseError('bad_request', 'a synced write needs the clientId of its device')
-  // §4: an `at` far ahead of the server's clock is clamped, so a wrong clock cannot win every tie.
-  return { mid: op.sync.mid, baseVersion: op.sync.baseVersion, vclock: op.sync.vclock, at: clampAt(op.sync.at, nowMs), deviceId: clientId }
+  if (!parseHlc(op.sync.at)) throw new PulseError('bad_request', 'at is an ISO-8601 date-time with a zone')
+  // §4: an `at` ahead of the server's HLC is clamped to it, so an edit stamped in the future
+  // cannot beat edits that reach the server after it.
+  return {
+    mid: op.sync.mid,
+    baseVersion: op.sync.baseVersion,
+    vclock: op.sync.vclock,
+    at: clampAt(op.sync.at, serverAt),
+    deviceId: clientId,
+  }
+}
+
+/**
+ * §4: the client's last recorded mid, its row claimed for `owner` and locked until the
+ * transaction ends (so two pushes of one client apply one after the other). A row another
+ * owner holds answers `forbidden`, its lastMid unread by the caller.
+ */
+async function claimClient(tx: StorageTx, clientId: string, owner: string | null): Promise<number> {
+  const row = await tx.claimClient(clientId, owner)
+  if (owner !== null && row.owner !== null && row.owner !== owner) {
+    throw new PulseError('forbidden', `the clientId "${clientId}" belongs to another service or device`)
+  }
+  return row.lastMid
 }
 
 /**
@@ -132,9 +172,10 @@ export async function applyWrites(
   options: WriteOptions = {},
 ): Promise<WriteResult> {
   const now = deps.now()
+  const serverAt = deps.hlc.tick()
   const prepared: (Prepared | PulseError)[] = ops.map((op) => {
     try {
-      return prepare(deps.schema, op, syncEdit(op, options.clientId, now.getTime()))
+      return prepare(deps.schema, op, syncEdit(op, options.clientId, serverAt))
     } catch (e) {
       const error = asPulseError(e)
       if (options.atomic) throw error
@@ -146,9 +187,10 @@ export async function applyWrites(
     return { outcomes: prepared.map((p) => ({ ok: false, error: p as PulseError })), lastMid: 0 }
 
   const { outcomes, committed, lastMid } = await deps.storage.transaction(async (tx) => {
-    const batch = new Batch(deps.schema, tx, ctx, now.toISOString(), options.clientId ?? null)
+    // The client row first: pushes of one client queue here, before they lock any record.
+    const lastMid = options.clientId ? await claimClient(tx, options.clientId, options.clientOwner ?? null) : 0
+    const batch = new Batch(deps.schema, tx, ctx, now.toISOString(), serverAt, options.clientId ?? null)
     await batch.load(loadable)
-    const lastMid = options.clientId ? await tx.getClientMid(options.clientId) : 0
     let highestMid = lastMid
     const results: WriteOutcome[] = []
     for (const [i, p] of prepared.entries()) {

@@ -64,16 +64,37 @@ export function decodeConflict(codec: ValueCodec, row: Record<string, unknown>):
   }
 }
 
-/** The query of `listConflicts`: newest first, by user and status when given. */
+/**
+ * The query of `listConflicts`: newest first, by user, status and position when given; with a
+ * scope, joined to each record's live change-order entry (its owner and organization now).
+ */
 export function buildConflictQuery(dialect: SqlDialect, query: ConflictQuery): CompiledQuery {
-  let q = dialect.builder.selectFrom(PULSE_TABLES.conflicts).select(CONFLICT_COLUMNS.map((c) => sql.id(c).as(c)))
-  if (query.userId !== undefined) {
-    q = query.userId === null ? q.where(sql.id('user_id'), 'is', null) : q.where(sql.id('user_id'), '=', query.userId)
+  const c = (column: string) => sql.ref(`c.${column}`)
+  let q = dialect.builder.selectFrom(`${PULSE_TABLES.conflicts} as c`).select(CONFLICT_COLUMNS.map((column) => c(column).as(column)))
+  if (query.scope) {
+    const { globalModels, userId, orgIds } = query.scope
+    const live = dialect.codec.booleanAsInteger ? 0 : false
+    q = q
+      .innerJoin(`${PULSE_TABLES.changes} as ch`, (join) =>
+        join.onRef('ch.model', '=', 'c.model').onRef('ch.record_id', '=', 'c.record_id').on('ch.removed', '=', live),
+      )
+      .where((eb) => {
+        const visible = []
+        if (globalModels.length > 0) visible.push(eb('ch.model', 'in', [...globalModels]))
+        if (userId !== null) visible.push(eb('ch.owner_id', '=', userId))
+        if (orgIds.length > 0) visible.push(eb('ch.org_id', 'in', [...orgIds]))
+        return visible.length > 0 ? eb.or(visible) : sql<boolean>`1 = 0`
+      })
   }
-  if (query.status !== undefined) q = q.where(sql.id('status'), '=', query.status)
+  if (query.userId !== undefined) q = query.userId === null ? q.where(c('user_id'), 'is', null) : q.where(c('user_id'), '=', query.userId)
+  if (query.status !== undefined) q = q.where(c('status'), '=', query.status)
+  if (query.before) {
+    const { createdAt, id } = query.before
+    q = q.where((eb) => eb.or([eb(c('created_at'), '<', createdAt), eb.and([eb(c('created_at'), '=', createdAt), eb(c('id'), '<', id)])]))
+  }
   return q
-    .orderBy(sql.id('created_at'), 'desc')
-    .orderBy(sql.id('id'), 'desc')
+    .orderBy(c('created_at'), 'desc')
+    .orderBy(c('id'), 'desc')
     .limit(Math.max(0, Math.floor(query.limit)))
     .compile()
 }

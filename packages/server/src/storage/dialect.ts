@@ -27,8 +27,14 @@ export interface SqlDialect {
   readonly types: { readonly id: string; readonly integer: string; readonly json: string; readonly timestamp: string }
   /** Decimals are stored as text and must be compared as numbers when ordering (SQLite). */
   readonly castDecimalForOrder: boolean
-  /** DDL creating Pulse's own tables; every statement is idempotent (IF NOT EXISTS). */
+  /** DDL creating Pulse's own tables, in their latest shape; every statement is idempotent (IF NOT EXISTS). */
   readonly systemTables: readonly string[]
+  /**
+   * DDL bringing Pulse's own tables of an older storage format to the latest: entry `i` takes
+   * format `i + 1` to `i + 2`, so the latest format is `systemUpgrades.length + 1`. Both dialects
+   * list the same number of steps.
+   */
+  readonly systemUpgrades: readonly (readonly string[])[]
 }
 
 /** A Kysely instance that only compiles queries, for a dialect's adapter and compiler. */

@@ -13,8 +13,13 @@ import { type ModelSnapshot, parseModelSnapshot, sameSnapshot, snapshotModel } f
 import type { SqlContext } from './sql-executor.ts'
 import { type MigrationPlan, MigrationRefusedError } from './storage.ts'
 
-/** Bumped when Pulse's own tables change shape; stored in pulse_meta. */
-const STORAGE_FORMAT = '1'
+/**
+ * The shape of Pulse's own tables, stored in pulse_meta: 1 + the upgrade steps the dialect lists
+ * (`SqlDialect.systemUpgrades`). A database of an older format is upgraded by `migrate`.
+ */
+function storageFormat(ctx: SqlContext): number {
+  return ctx.dialect.systemUpgrades.length + 1
+}
 
 /** What to do: plan only, or apply (optionally with data loss). */
 export interface MigrationRequest {
@@ -53,12 +58,30 @@ async function writeSnapshots(ctx: SqlContext, stored: ReadonlyMap<string, Model
 }
 
 async function recordFormat(ctx: SqlContext): Promise<void> {
+  const format = String(storageFormat(ctx))
   const q = ctx.dialect.builder
     .insertInto(PULSE_TABLES.meta)
-    .values({ key: 'storage_format', value: STORAGE_FORMAT, updated_at: new Date().toISOString() })
-    .onConflict((oc) => oc.column('key').doNothing())
+    .values({ key: 'storage_format', value: format, updated_at: new Date().toISOString() })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value: format, updated_at: new Date().toISOString() }))
     .compile()
   await ctx.exec.run(q.sql, q.parameters)
+}
+
+/**
+ * Upgrades Pulse's own tables from the stored format to the latest. No stored format means the
+ * tables were just created, in the latest shape. A format newer than this code knows is refused:
+ * an older Pulse must not write tables it does not understand.
+ */
+async function upgradeSystemTables(ctx: SqlContext): Promise<void> {
+  const q = ctx.dialect.builder.selectFrom(PULSE_TABLES.meta).select('value').where('key', '=', 'storage_format').compile()
+  const [row] = await ctx.exec.query(q.sql, q.parameters)
+  if (row === undefined) return
+  const stored = Number(row.value)
+  const latest = storageFormat(ctx)
+  if (!Number.isInteger(stored) || stored < 1 || stored > latest) {
+    throw new Error(`the database's storage format is ${String(row.value)}; this Pulse reads formats 1 to ${latest}: upgrade Pulse`)
+  }
+  for (const step of ctx.dialect.systemUpgrades.slice(stored - 1)) for (const ddl of step) await ctx.exec.run(ddl)
 }
 
 /**
@@ -68,6 +91,7 @@ async function recordFormat(ctx: SqlContext): Promise<void> {
  */
 export async function runMigration(ctx: SqlContext, request: MigrationRequest): Promise<MigrationPlan> {
   for (const ddl of ctx.dialect.systemTables) await ctx.exec.run(ddl)
+  await upgradeSystemTables(ctx)
   const stored = await readSnapshots(ctx)
   const planned = await planSteps(ctx, stored, request.schema)
   const steps = planned.map((p) => p.step)

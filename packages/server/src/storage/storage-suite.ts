@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, describe } from 'vitest'
 import type { Storage } from './storage.ts'
+import { clientTests } from './suite/client-tests.ts'
 import type { SuiteContext } from './suite/fixtures.ts'
 import { listTests } from './suite/list-tests.ts'
 import { logTests } from './suite/log-tests.ts'
@@ -38,6 +39,7 @@ export function runStorageSuite(name: string, makeStorage: () => Promise<Storage
     }
     recordTests(ctx)
     logTests(ctx)
+    clientTests(ctx)
     listTests(ctx)
     migrationTests(ctx)
   })

@@ -78,12 +78,27 @@ export interface ChangeFilter {
   scope?: { globalModels: readonly string[]; userId: string | null; orgIds: readonly string[] }
 }
 
-/** Which conflicts to list. */
+/** Which conflicts to list, newest first (by `createdAt`, then `id`). */
 export interface ConflictQuery {
-  /** Only this user's conflicts (absent: everyone's, for admins). */
+  /** Only conflicts opened by this user's pushes (null: by pushes without a user). */
   userId?: string | null
   status?: 'open' | 'resolved'
+  /**
+   * Only conflicts whose record's live change-order entry passes this scope (as in
+   * `ChangeFilter`): the record's owner and organization now, not when the conflict opened. A
+   * record with no live entry (purged) has none. Absent: every conflict.
+   */
+  scope?: ChangeFilter['scope']
+  /** Only conflicts after this one in the order (older, or as old with a smaller id): the next page. */
+  before?: { createdAt: string; id: string }
   limit: number
+}
+
+/** A client's row (§4): its last recorded mutation id and who owns the clientId. */
+export interface ClientRow {
+  lastMid: number
+  /** Who first pushed as the clientId (see the engine's `clientOwnerOf`); null when no one has claimed it. */
+  owner: string | null
 }
 
 /** Ordering of a list: a model field or `createdAt` / `updatedAt`, ascending or descending. */
@@ -142,8 +157,14 @@ export interface StorageTx {
    * positions become visible in the order they were allocated (no gaps for a reader, §2).
    */
   appendChanges(entries: readonly ChangeEntry[]): Promise<number[]>
-  /** The last mutation id recorded for a client, 0 when none (§4). */
-  getClientMid(clientId: string): Promise<number>
+  /**
+   * The client's row, created (lastMid 0) when missing, its owner set to `owner` when it has
+   * none (null claims nothing), and locked against other transactions until this one ends
+   * (PostgreSQL: the upsert's row lock), so pushes of one client apply one after the other.
+   * Returns the row as it now is: a different owner means someone else holds the clientId.
+   */
+  claimClient(clientId: string, owner: string | null): Promise<ClientRow>
+  /** Records the client's last mutation id (§4); its owner is kept. */
   setClientMid(clientId: string, mid: number): Promise<void>
   /** The record's history entries with version > `sinceVersion`, oldest first (§5 base values). */
   listHistory(model: ModelDefinition, recordId: string, sinceVersion: number): Promise<HistoryEntry[]>

@@ -2,8 +2,9 @@
  * The sync protocol over HTTP (PROTOCOL.md §3–§5): pull, push, and conflicts. Thin: decode,
  * call the engine, encode.
  */
-import { MAX_PULL_LIMIT, PulseError, parsePushRequest } from '@pulse/core'
+import { isUuid, MAX_PULL_LIMIT, PulseError, parseHlc, parsePushRequest } from '@pulse/core'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { type ConflictPosition, MAX_CONFLICTS_LISTED } from '../../engine/conflict-list.ts'
 import type { Context } from '../../engine/context.ts'
 import type { Engine } from '../../engine/engine.ts'
 import { toWire } from '../../engine/records.ts'
@@ -28,6 +29,25 @@ function single(query: Record<string, unknown>, name: string): string | undefine
   if (v === undefined) return undefined
   if (typeof v !== 'string') throw new PulseError('bad_request', `give ${name} once`)
   return v
+}
+
+/** A conflict listing's cursor: where its page ended, as an opaque string. */
+function encodeConflictCursor(position: ConflictPosition): string {
+  return Buffer.from(JSON.stringify([position.createdAt, position.id])).toString('base64url')
+}
+
+function decodeConflictCursor(text: string): ConflictPosition {
+  let value: unknown
+  try {
+    value = text.length <= 200 ? JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) : undefined
+  } catch {
+    value = undefined
+  }
+  if (Array.isArray(value) && value.length === 2) {
+    const [createdAt, id] = value as unknown[]
+    if (typeof createdAt === 'string' && parseHlc(createdAt) && isUuid(id)) return { createdAt, id: id.toLowerCase() }
+  }
+  throw new PulseError('bad_request', 'cursor is not one this server handed out')
 }
 
 /** Registers `/api/sync/*`. */
@@ -111,15 +131,43 @@ export function registerSyncRoutes(app: FastifyInstance, { engine, contextOf }: 
   app.get('/api/sync/conflicts', {
     schema: {
       tags: ['sync'],
-      summary: 'Your conflicts (§5)',
-      querystring: { type: 'object', properties: { status: { type: 'string', enum: ['open', 'resolved'] } } },
-      response: { 200: { type: 'object', properties: { items: { type: 'array', items: CONFLICT } } }, 400: ERROR_SCHEMA },
+      summary: 'Conflicts of records you may read, newest first (§5)',
+      querystring: {
+        type: 'object',
+        properties: {
+          status: { type: 'string', enum: ['open', 'resolved'] },
+          mine: { type: 'string', enum: ['true', 'false'], description: 'only conflicts your own pushes opened' },
+          limit: { type: 'integer', minimum: 1, maximum: MAX_CONFLICTS_LISTED, default: MAX_CONFLICTS_LISTED },
+          cursor: { type: 'string', description: 'the nextCursor of the previous page' },
+        },
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: { items: { type: 'array', items: CONFLICT }, nextCursor: { type: ['string', 'null'] } },
+        },
+        400: ERROR_SCHEMA,
+      },
     },
     handler: async (request) => {
-      const status = single(request.query as Record<string, unknown>, 'status')
+      const query = request.query as Record<string, unknown>
+      const status = single(query, 'status')
       if (status !== undefined && status !== 'open' && status !== 'resolved')
         throw new PulseError('bad_request', 'status is open or resolved')
-      return { items: await engine.listConflicts(contextOf(request), status) }
+      const mine = single(query, 'mine')
+      if (mine !== undefined && mine !== 'true' && mine !== 'false') throw new PulseError('bad_request', 'mine is true or false')
+      const limitText = single(query, 'limit')
+      const limit = limitText === undefined ? undefined : Number(limitText)
+      if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= MAX_CONFLICTS_LISTED))
+        throw new PulseError('bad_request', `limit is 1 to ${MAX_CONFLICTS_LISTED}`)
+      const cursor = single(query, 'cursor')
+      const page = await engine.listConflicts(contextOf(request), {
+        ...(status ? { status } : {}),
+        ...(mine === 'true' ? { mine: true } : {}),
+        ...(limit !== undefined ? { limit } : {}),
+        ...(cursor !== undefined ? { after: decodeConflictCursor(cursor) } : {}),
+      })
+      return { items: page.items, nextCursor: page.next ? encodeConflictCursor(page.next) : null }
     },
   })
 

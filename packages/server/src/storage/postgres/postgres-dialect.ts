@@ -48,11 +48,13 @@ const SYSTEM_TABLES = [
   `CREATE UNIQUE INDEX IF NOT EXISTS "${T.changes}__model_record_id_removed_idx" ON "${T.changes}" ("model", "record_id", "removed")`,
   `CREATE TABLE IF NOT EXISTS "${T.history}" ("id" bigserial PRIMARY KEY, "model" ${TEXT} NOT NULL, "record_id" ${TEXT} NOT NULL, "version" bigint NOT NULL, "op" text NOT NULL, "changes" jsonb NOT NULL, "user_id" ${TEXT}, "device_id" ${TEXT}, "request_id" ${TEXT}, "at" timestamptz NOT NULL)`,
   `CREATE INDEX IF NOT EXISTS "${T.history}__model_record_id_version_idx" ON "${T.history}" ("model", "record_id", "version")`,
-  `CREATE TABLE IF NOT EXISTS "${T.clients}" ("client_id" ${TEXT} PRIMARY KEY, "last_mid" bigint NOT NULL, "updated_at" timestamptz NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS "${T.clients}" ("client_id" ${TEXT} PRIMARY KEY, "last_mid" bigint NOT NULL, "owner" ${TEXT}, "updated_at" timestamptz NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS "${T.meta}" ("key" ${TEXT} PRIMARY KEY, "value" text, "updated_at" timestamptz NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS "${T.schema}" ("model" ${TEXT} PRIMARY KEY, "definition" json NOT NULL, "updated_at" timestamptz NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS "${T.conflicts}" ("id" ${TEXT} PRIMARY KEY, "model" ${TEXT} NOT NULL, "record_id" ${TEXT} NOT NULL, "fields" jsonb NOT NULL, "base" jsonb NOT NULL, "local" jsonb NOT NULL, "remote" jsonb NOT NULL, "client_id" ${TEXT}, "user_id" ${TEXT}, "created_at" timestamptz NOT NULL, "status" text NOT NULL, "resolution" jsonb)`,
   `CREATE INDEX IF NOT EXISTS "${T.conflicts}__user_id_created_at_idx" ON "${T.conflicts}" ("user_id", "created_at")`,
+  // Scoped listings walk conflicts newest first and stop at the page's end (§5).
+  `CREATE INDEX IF NOT EXISTS "${T.conflicts}__created_at_id_idx" ON "${T.conflicts}" ("created_at", "id")`,
 ]
 
 /** The PostgreSQL dialect. */
@@ -69,4 +71,8 @@ export const postgresDialect: SqlDialect = {
   types: { id: TEXT, integer: 'bigint', json: 'jsonb', timestamp: 'timestamptz' },
   castDecimalForOrder: false,
   systemTables: SYSTEM_TABLES,
+  systemUpgrades: [
+    // 1 → 2: a clientId belongs to whoever first pushed as it (§4).
+    [`ALTER TABLE "${T.clients}" ADD COLUMN IF NOT EXISTS "owner" ${TEXT}`],
+  ],
 }

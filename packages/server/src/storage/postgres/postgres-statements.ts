@@ -66,7 +66,7 @@ export const SQL = {
   allocateSeqs: `SELECT nextval('${CHANGES_SEQUENCE}') AS "seq" FROM generate_series(1, $1)`,
   /** Replaces each record's entry: one row per record (the batch holds each record once). */
   upsertChanges: `INSERT INTO "${T.changes}" (${CHANGE_COLUMNS}) SELECT * FROM ${unnest(['bigint', 'text', 'text', 'bigint', 'text', 'text', 'boolean', 'boolean'])} ON CONFLICT ("model", "record_id", "removed") DO UPDATE SET "seq" = excluded."seq", "version" = excluded."version", "owner_id" = excluded."owner_id", "org_id" = excluded."org_id", "deleted" = excluded."deleted"`,
-  getClientMid: `SELECT "last_mid" FROM "${T.clients}" WHERE "client_id" = $1`,
+  claimClient: `INSERT INTO "${T.clients}" ("client_id", "last_mid", "owner", "updated_at") VALUES ($1, 0, $2, now()) ON CONFLICT ("client_id") DO UPDATE SET "owner" = COALESCE("${T.clients}"."owner", excluded."owner") RETURNING "last_mid", "owner"`,
   setClientMid: `INSERT INTO "${T.clients}" ("client_id", "last_mid", "updated_at") VALUES ($1, $2, now()) ON CONFLICT ("client_id") DO UPDATE SET "last_mid" = excluded."last_mid", "updated_at" = excluded."updated_at"`,
   setMeta: `INSERT INTO "${T.meta}" ("key", "value", "updated_at") VALUES ($1, $2, now()) ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", "updated_at" = excluded."updated_at"`,
   getMeta: `SELECT "value" FROM "${T.meta}" WHERE "key" = $1`,

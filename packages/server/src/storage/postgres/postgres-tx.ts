@@ -98,9 +98,11 @@ export function createPostgresTx(client: PgClient, changesLockKey: readonly [num
       return positioned.map((p) => p.seq)
     },
 
-    async getClientMid(clientId) {
-      const rows = await q(SQL.getClientMid, [clientId])
-      return rows[0] ? Number(rows[0].last_mid) : 0
+    async claimClient(clientId, owner) {
+      // The upsert takes the row's lock even when it changes nothing: a second push of this
+      // client waits here until the first commits, then reads its lastMid.
+      const [row] = await q(SQL.claimClient, [clientId, owner])
+      return { lastMid: Number(row?.last_mid ?? 0), owner: row?.owner === null || row?.owner === undefined ? null : String(row.owner) }
     },
 
     async setClientMid(clientId, mid) {

@@ -25,11 +25,13 @@ const SYSTEM_TABLES = [
   `CREATE UNIQUE INDEX IF NOT EXISTS "${T.changes}__model_record_id_removed_idx" ON "${T.changes}" ("model", "record_id", "removed")`,
   `CREATE TABLE IF NOT EXISTS "${T.history}" ("id" INTEGER PRIMARY KEY AUTOINCREMENT, "model" TEXT NOT NULL, "record_id" TEXT NOT NULL, "version" INTEGER NOT NULL, "op" TEXT NOT NULL, "changes" TEXT NOT NULL, "user_id" TEXT, "device_id" TEXT, "request_id" TEXT, "at" TEXT NOT NULL)`,
   `CREATE INDEX IF NOT EXISTS "${T.history}__model_record_id_version_idx" ON "${T.history}" ("model", "record_id", "version")`,
-  `CREATE TABLE IF NOT EXISTS "${T.clients}" ("client_id" TEXT PRIMARY KEY, "last_mid" INTEGER NOT NULL, "updated_at" TEXT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS "${T.clients}" ("client_id" TEXT PRIMARY KEY, "last_mid" INTEGER NOT NULL, "owner" TEXT, "updated_at" TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS "${T.meta}" ("key" TEXT PRIMARY KEY, "value" TEXT, "updated_at" TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS "${T.schema}" ("model" TEXT PRIMARY KEY, "definition" TEXT NOT NULL, "updated_at" TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS "${T.conflicts}" ("id" TEXT PRIMARY KEY, "model" TEXT NOT NULL, "record_id" TEXT NOT NULL, "fields" TEXT NOT NULL, "base" TEXT NOT NULL, "local" TEXT NOT NULL, "remote" TEXT NOT NULL, "client_id" TEXT, "user_id" TEXT, "created_at" TEXT NOT NULL, "status" TEXT NOT NULL, "resolution" TEXT)`,
   `CREATE INDEX IF NOT EXISTS "${T.conflicts}__user_id_created_at_idx" ON "${T.conflicts}" ("user_id", "created_at")`,
+  // Scoped listings walk conflicts newest first and stop at the page's end (§5).
+  `CREATE INDEX IF NOT EXISTS "${T.conflicts}__created_at_id_idx" ON "${T.conflicts}" ("created_at", "id")`,
 ]
 
 /** The SQLite dialect. */
@@ -46,4 +48,8 @@ export const sqliteDialect: SqlDialect = {
   types: { id: 'TEXT', integer: 'INTEGER', json: 'TEXT', timestamp: 'TEXT' },
   castDecimalForOrder: true,
   systemTables: SYSTEM_TABLES,
+  systemUpgrades: [
+    // 1 → 2: a clientId belongs to whoever first pushed as it (§4).
+    [`ALTER TABLE "${T.clients}" ADD COLUMN "owner" TEXT`],
+  ],
 }

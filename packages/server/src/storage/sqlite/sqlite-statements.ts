@@ -54,7 +54,7 @@ export const SQL = {
    * one with the next AUTOINCREMENT position: one statement where DELETE + INSERT took two.
    */
   replaceChange: `INSERT OR REPLACE INTO "${T.changes}" ("model", "record_id", "version", "owner_id", "org_id", "deleted", "removed") VALUES (?, ?, ?, ?, ?, ?, ?)`,
-  getClientMid: `SELECT "last_mid" FROM "${T.clients}" WHERE "client_id" = ?`,
+  claimClient: `INSERT INTO "${T.clients}" ("client_id", "last_mid", "owner", "updated_at") VALUES (?, 0, ?, ?) ON CONFLICT ("client_id") DO UPDATE SET "owner" = COALESCE("${T.clients}"."owner", excluded."owner") RETURNING "last_mid", "owner"`,
   setClientMid: `INSERT INTO "${T.clients}" ("client_id", "last_mid", "updated_at") VALUES (?, ?, ?) ON CONFLICT ("client_id") DO UPDATE SET "last_mid" = excluded."last_mid", "updated_at" = excluded."updated_at"`,
   setMeta: `INSERT INTO "${T.meta}" ("key", "value", "updated_at") VALUES (?, ?, ?) ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", "updated_at" = excluded."updated_at"`,
   getMeta: `SELECT "value" FROM "${T.meta}" WHERE "key" = ?`,

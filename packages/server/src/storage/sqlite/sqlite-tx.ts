@@ -6,7 +6,7 @@ import type { Conflict, ModelDefinition } from '@pulse/core'
 import { decodeConflict, encodeConflict } from '../conflict-rows.ts'
 import { decodeHistory, encodeHistory } from '../log-rows.ts'
 import { decodeRecord, encodeRecord } from '../record-row.ts'
-import type { ChangeEntry, HistoryEntry, StorageTx, StoredRecord } from '../storage.ts'
+import type { ChangeEntry, ClientRow, HistoryEntry, StorageTx, StoredRecord } from '../storage.ts'
 import type { SqliteConnection } from './sqlite-connection.ts'
 import { sqliteDialect } from './sqlite-dialect.ts'
 import { modelStatements, SQL } from './sqlite-statements.ts'
@@ -70,10 +70,14 @@ export function createSqliteTx(conn: SqliteConnection, isOpen: () => boolean): S
       return seqs
     },
 
-    async getClientMid(clientId: string): Promise<number> {
+    async claimClient(clientId: string, owner: string | null): Promise<ClientRow> {
       check()
-      const row = conn.statement(SQL.getClientMid).get(clientId) as { last_mid: number } | undefined
-      return row ? Number(row.last_mid) : 0
+      // One writer: the transaction already excludes every other, so the upsert needs no lock.
+      const row = conn.statement(SQL.claimClient).get(clientId, owner, new Date().toISOString()) as {
+        last_mid: number
+        owner: string | null
+      }
+      return { lastMid: Number(row.last_mid), owner: row.owner ?? null }
     },
 
     async setClientMid(clientId: string, mid: number): Promise<void> {

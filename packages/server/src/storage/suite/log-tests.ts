@@ -1,10 +1,9 @@
 /**
- * Conformance: history, the change order (§2), client mids (§4), conflicts (§5), purging,
- * and the probe.
+ * Conformance: history, the change order (§2), purging, and the probe.
  */
-import { type Conflict, uuidv7 } from '@pulse/core'
+import { uuidv7 } from '@pulse/core'
 import { describe, expect, it } from 'vitest'
-import type { ChangeEntry, HistoryEntry, StorageTx } from '../storage.ts'
+import type { ChangeEntry, HistoryEntry } from '../storage.ts'
 import { at, insert, item, makeRecord, nth, type SuiteContext, suiteSchema } from './fixtures.ts'
 
 const change = (recordId: string, over: Partial<ChangeEntry> = {}): ChangeEntry => ({
@@ -32,7 +31,7 @@ const history = (recordId: string, version: number, over: Partial<HistoryEntry> 
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Tests of history, change order, mids, conflicts, purge and probe. */
+/** Tests of history, change order, purge and probe. */
 export function logTests(ctx: SuiteContext): void {
   describe('history', () => {
     it('lists a record’s entries oldest first, and those after a version inside a transaction', async () => {
@@ -144,56 +143,6 @@ export function logTests(ctx: SuiteContext): void {
       await reader
       expect(committed).toHaveLength(12)
       expect(committed.filter((seq) => !seen.has(seq))).toEqual([])
-    })
-  })
-
-  describe('client mids', () => {
-    it('reads 0 for an unknown client and keeps the last value set', async () => {
-      const s = ctx.storage()
-      await s.migrate(suiteSchema)
-      const read = () => s.transaction((tx: StorageTx) => tx.getClientMid('dev_x'))
-      expect(await read()).toBe(0)
-      await s.transaction((tx) => tx.setClientMid('dev_x', 5))
-      expect(await read()).toBe(5)
-      await s.transaction((tx) => tx.setClientMid('dev_x', Number.MAX_SAFE_INTEGER))
-      expect(await read()).toBe(Number.MAX_SAFE_INTEGER)
-      expect(await s.transaction((tx) => tx.getClientMid('dev_y'))).toBe(0)
-    })
-  })
-
-  describe('conflicts', () => {
-    it('stores, locks, updates and lists conflicts newest first', async () => {
-      const s = ctx.storage()
-      await s.migrate(suiteSchema)
-      const conflict = (n: number, over: Partial<Conflict> = {}): Conflict => ({
-        id: uuidv7(),
-        model: 'item',
-        recordId: uuidv7(),
-        fields: ['name'],
-        base: { name: 'a' },
-        local: { name: `local ${n} 'quoted'` },
-        remote: { name: 'remote', tags: ['x'] },
-        clientId: 'dev_a',
-        userId: 'u1',
-        createdAt: at(n),
-        status: 'open',
-        ...over,
-      })
-      const [c1, c2, c3] = [conflict(1), conflict(2, { userId: 'u2', clientId: null }), conflict(3)]
-      await s.transaction((tx) => tx.insertConflicts([c1, c2, c3]))
-      expect(await s.transaction((tx) => tx.getConflict(c2.id))).toEqual(c2)
-      expect(await s.transaction((tx) => tx.getConflict(uuidv7()))).toBeUndefined()
-      const resolved: Conflict = {
-        ...c1,
-        status: 'resolved',
-        resolution: { choice: 'custom', data: { name: 'z' }, resolvedAt: at(9), resolvedBy: 'u1' },
-      }
-      await s.transaction((tx) => tx.updateConflict(resolved))
-      expect(await s.listConflicts({ limit: 10 })).toEqual([c3, c2, resolved])
-      expect(await s.listConflicts({ userId: 'u1', limit: 10 })).toEqual([c3, resolved])
-      expect(await s.listConflicts({ userId: 'u1', status: 'open', limit: 10 })).toEqual([c3])
-      expect(await s.listConflicts({ status: 'resolved', limit: 10 })).toEqual([resolved])
-      expect(await s.listConflicts({ limit: 1 })).toEqual([c3])
     })
   })
 

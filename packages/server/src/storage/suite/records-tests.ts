@@ -114,7 +114,7 @@ export function recordTests(ctx: SuiteContext): void {
       expect(await s.getRecord(item, r.id)).toBeUndefined()
       expect(await s.listHistory(item, r.id)).toEqual([])
       expect(await s.readChanges(0, 10)).toEqual([])
-      expect(await s.transaction((tx) => tx.getClientMid('dev_rb'))).toBe(0)
+      expect(await s.transaction((tx) => tx.claimClient('dev_rb', null))).toEqual({ lastMid: 0, owner: null })
     })
 
     it('returns what fn returns, and a tx cannot be used after its transaction', async () => {
@@ -128,7 +128,7 @@ export function recordTests(ctx: SuiteContext): void {
         }),
       ).toBe(42)
       if (!leaked) throw new Error('fn did not run')
-      await expect(leaked.getClientMid('x')).rejects.toThrow()
+      await expect(leaked.claimClient('x', null)).rejects.toThrow()
     })
 
     it('serialises concurrent create-or-update of one id (unique races re-run fn)', async () => {

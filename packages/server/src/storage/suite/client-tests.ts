@@ -1,0 +1,162 @@
+/**
+ * Conformance: client rows (§4: lastMid, who owns a clientId, pushes of one client in turn),
+ * the upgrade of a storage-format-1 database, and conflict listings (§5: scope, pages).
+ */
+import { type Conflict, uuidv7 } from '@pulse/core'
+import { sql } from 'kysely'
+import { describe, expect, it } from 'vitest'
+import { PULSE_TABLES } from '../naming.ts'
+import type { ChangeEntry, Storage } from '../storage.ts'
+import { at, type SuiteContext, suiteSchema } from './fixtures.ts'
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+const claim = (s: Storage, clientId: string, owner: string | null) => s.transaction((tx) => tx.claimClient(clientId, owner))
+
+/** Tests of client rows, the format upgrade and conflict listings. */
+export function clientTests(ctx: SuiteContext): void {
+  describe('client rows', () => {
+    it('creates an unknown client at lastMid 0, keeps its first owner, and keeps the last mid set', async () => {
+      const s = ctx.storage()
+      await s.migrate(suiteSchema)
+      expect(await claim(s, 'svc-x', null)).toEqual({ lastMid: 0, owner: null })
+      // The system claims nothing: the first owner to come takes the row.
+      expect(await claim(s, 'svc-x', 'org:a')).toEqual({ lastMid: 0, owner: 'org:a' })
+      await s.transaction((tx) => tx.setClientMid('svc-x', 5))
+      expect(await claim(s, 'svc-x', 'org:b')).toEqual({ lastMid: 5, owner: 'org:a' })
+      expect(await claim(s, 'svc-x', null)).toEqual({ lastMid: 5, owner: 'org:a' })
+      await s.transaction((tx) => tx.setClientMid('svc-x', Number.MAX_SAFE_INTEGER))
+      expect(await claim(s, 'svc-x', 'org:a')).toEqual({ lastMid: Number.MAX_SAFE_INTEGER, owner: 'org:a' })
+      expect(await claim(s, 'dev_y', 'user:u')).toEqual({ lastMid: 0, owner: 'user:u' })
+    })
+
+    it('holds a claimed row until the transaction ends: two pushes of one client run one after the other', async () => {
+      const s = ctx.storage()
+      await s.migrate(suiteSchema)
+      const seen: number[] = []
+      const push = () =>
+        s.transaction(async (tx) => {
+          const { lastMid } = await tx.claimClient('dev_race', 'user:u')
+          await sleep(30)
+          await tx.setClientMid('dev_race', lastMid + 1)
+          return lastMid
+        })
+      for (const mid of await Promise.all([push(), push(), push()])) seen.push(mid)
+      expect(seen.sort()).toEqual([0, 1, 2])
+      expect(await claim(s, 'dev_race', 'user:u')).toEqual({ lastMid: 3, owner: 'user:u' })
+    })
+
+    it('upgrades a storage-format-1 database: client rows gain an owner column, kept rows unowned', async () => {
+      const s = ctx.storage()
+      await s.migrate(suiteSchema)
+      await s.transaction((tx) => tx.setClientMid('legacy', 7))
+      // Make it look like format 1: no owner column, format 1 recorded.
+      await s.sqlTransaction(async (c) => {
+        await c.exec.run(sql`ALTER TABLE ${sql.table(PULSE_TABLES.clients)} DROP COLUMN "owner"`.compile(c.dialect.builder).sql)
+        const q = c.dialect.builder.updateTable(PULSE_TABLES.meta).set({ value: '1' }).where('key', '=', 'storage_format').compile()
+        await c.exec.run(q.sql, q.parameters)
+      })
+      await expect(claim(s, 'legacy', 'org:a')).rejects.toThrow()
+      await s.migrate(suiteSchema)
+      expect(await claim(s, 'legacy', 'org:a')).toEqual({ lastMid: 7, owner: 'org:a' })
+      const format = await s.sqlRead(async (c) => {
+        const q = c.dialect.builder.selectFrom(PULSE_TABLES.meta).select('value').where('key', '=', 'storage_format').compile()
+        return (await c.exec.query(q.sql, q.parameters))[0]?.value
+      })
+      expect(String(format)).toBe('2')
+      // Idempotent: migrating again changes nothing.
+      expect(await s.migrate(suiteSchema)).toEqual({ steps: [], applied: true })
+    })
+  })
+
+  describe('conflicts', () => {
+    const conflict = (n: number, over: Partial<Conflict> = {}): Conflict => ({
+      id: uuidv7(),
+      model: 'item',
+      recordId: uuidv7(),
+      fields: ['name'],
+      base: { name: 'a' },
+      local: { name: `local ${n} 'quoted'` },
+      remote: { name: 'remote', tags: ['x'] },
+      clientId: 'dev_a',
+      userId: 'u1',
+      createdAt: at(n),
+      status: 'open',
+      ...over,
+    })
+    const live = (c: Conflict, over: Partial<ChangeEntry>): ChangeEntry => ({
+      model: c.model,
+      recordId: c.recordId,
+      version: 1,
+      ownerId: null,
+      orgId: null,
+      deleted: false,
+      ...over,
+    })
+
+    it('stores, locks, updates and lists conflicts newest first', async () => {
+      const s = ctx.storage()
+      await s.migrate(suiteSchema)
+      const [c1, c2, c3] = [conflict(1), conflict(2, { userId: 'u2', clientId: null }), conflict(3)]
+      await s.transaction((tx) => tx.insertConflicts([c1, c2, c3]))
+      expect(await s.transaction((tx) => tx.getConflict(c2.id))).toEqual(c2)
+      expect(await s.transaction((tx) => tx.getConflict(uuidv7()))).toBeUndefined()
+      const resolved: Conflict = {
+        ...c1,
+        status: 'resolved',
+        resolution: { choice: 'custom', data: { name: 'z' }, resolvedAt: at(9), resolvedBy: 'u1' },
+      }
+      await s.transaction((tx) => tx.updateConflict(resolved))
+      expect(await s.listConflicts({ limit: 10 })).toEqual([c3, c2, resolved])
+      expect(await s.listConflicts({ userId: 'u1', limit: 10 })).toEqual([c3, resolved])
+      expect(await s.listConflicts({ userId: 'u1', status: 'open', limit: 10 })).toEqual([c3])
+      expect(await s.listConflicts({ status: 'resolved', limit: 10 })).toEqual([resolved])
+      expect(await s.listConflicts({ limit: 1 })).toEqual([c3])
+    })
+
+    it('lists by the scope each record has now, and pages by position without skipping a tie', async () => {
+      const s = ctx.storage()
+      await s.migrate(suiteSchema)
+      const [inA, inB, movedToA, mine, purged, global] = [
+        conflict(1),
+        conflict(2),
+        conflict(3),
+        conflict(4),
+        conflict(5),
+        conflict(6, { model: 'kinds' }),
+      ]
+      const tied = [conflict(7), conflict(7), conflict(7)]
+      await s.transaction(async (tx) => {
+        await tx.insertConflicts([inA, inB, movedToA, mine, purged, global, ...tied])
+        await tx.appendChanges([
+          live(inA, { orgId: 'A' }),
+          live(inB, { orgId: 'B' }),
+          // Opened in B, since moved to A: its removal entry names B, its live entry A.
+          live(movedToA, { orgId: 'B', removed: true }),
+          live(movedToA, { orgId: 'A' }),
+          live(mine, { ownerId: 'u1' }),
+          live(global, {}),
+          ...tied.map((c) => live(c, { orgId: 'A' })),
+        ])
+      })
+      const ids = (list: Conflict[]) => list.map((c) => c.id)
+      const scopeOf = (userId: string | null, orgIds: string[]) => ({ globalModels: ['kinds'], userId, orgIds })
+      const newestFirst = [...tied].sort((x, y) => (x.id < y.id ? 1 : -1))
+      expect(ids(await s.listConflicts({ scope: scopeOf(null, ['A']), limit: 20 }))).toEqual(ids([...newestFirst, global, movedToA, inA]))
+      expect(ids(await s.listConflicts({ scope: scopeOf('u1', ['B']), limit: 20 }))).toEqual(ids([global, mine, inB]))
+      expect(await s.listConflicts({ scope: { globalModels: [], userId: null, orgIds: [] }, limit: 20 })).toEqual([])
+      // Pages of two: every conflict once, ties on createdAt split by id.
+      const paged: Conflict[] = []
+      let before: { createdAt: string; id: string } | undefined
+      for (;;) {
+        const page = await s.listConflicts({ scope: scopeOf(null, ['A']), limit: 2, ...(before ? { before } : {}) })
+        paged.push(...page)
+        const last = page[page.length - 1]
+        if (page.length < 2 || !last) break
+        before = { createdAt: last.createdAt, id: last.id }
+      }
+      expect(ids(paged)).toEqual(ids([...newestFirst, global, movedToA, inA]))
+      expect(ids(await s.listConflicts({ limit: 20 }))).toContain(purged.id)
+    })
+  })
+}
