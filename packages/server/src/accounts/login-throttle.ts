@@ -107,8 +107,9 @@ export function createLoginThrottle(options: LoginThrottleOptions = {}): LoginTh
       const t = now()
       sweep(t)
       const bucket = bucketOf(address, t)
-      if (bucket.tokens < 1) {
-        const wait = Math.max(1, Math.ceil((1 - bucket.tokens) / refillPerMs / 1000))
+      // A hair of tolerance: after waiting `retry-after` to the second, the token is there.
+      if (bucket.tokens < 1 - 1e-9) {
+        const wait = Math.max(1, Math.ceil(Math.round((1 - bucket.tokens) / refillPerMs) / 1000))
         throw new RateLimitedError(`too many failed logins from this address: retry in ${wait} s`, wait)
       }
       const key = pairKey(account, address)

@@ -33,15 +33,34 @@ export function estimateSecretBits(secret: string): number {
   return perCharacter * chars.length
 }
 
+/** True when `text` is a shorter string repeated (`abcabcabc…`). */
+function isRepetition(text: string): boolean {
+  for (let period = 1; period <= text.length / 2; period++) {
+    let repeats = true
+    for (let i = period; i < text.length && repeats; i++) repeats = text[i] === text[i - period]
+    if (repeats) return true
+  }
+  return false
+}
+
+/** True when most neighbouring characters are consecutive (`abcdef…`, `0123…`, `zyx…`). */
+function isMostlySequential(text: string): boolean {
+  let steps = 0
+  for (let i = 1; i < text.length; i++) if (Math.abs(text.charCodeAt(i) - text.charCodeAt(i - 1)) === 1) steps += 1
+  return steps > (text.length - 1) / 2
+}
+
 /**
  * Why a configured secret is too weak for production, or undefined when it will do: at least
- * 32 characters, 8 distinct ones, and 80 bits by `estimateSecretBits`.
+ * 32 characters, 8 distinct ones, 80 bits by `estimateSecretBits`, not a short string repeated,
+ * not mostly a run of consecutive characters.
  */
 export function weakSecretReason(secret: string): string | undefined {
   if (secret.length < MIN_SECRET_LENGTH) return `it must be at least ${MIN_SECRET_LENGTH} characters`
   if (new Set(secret).size < MIN_SECRET_DISTINCT_CHARACTERS)
     return `it has fewer than ${MIN_SECRET_DISTINCT_CHARACTERS} distinct characters`
-  if (estimateSecretBits(secret) < MIN_SECRET_BITS) return 'it repeats itself too much to be random'
+  if (estimateSecretBits(secret) < MIN_SECRET_BITS || isRepetition(secret)) return 'it repeats itself too much to be random'
+  if (isMostlySequential(secret)) return 'it is mostly a run of consecutive characters'
   return undefined
 }
 
