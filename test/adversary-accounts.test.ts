@@ -61,7 +61,11 @@ function runAccountAttacks(label: string, makeStorage: () => Promise<Storage>): 
   describe(`account attacks on ${label}`, () => {
     let server: RunningServer
     let n = 0
-    const fresh = (prefix: string) => signIn(server.url, `${prefix}${(n += 1)}`)
+    const unique = (prefix: string) => {
+      n += 1
+      return `${prefix}${n}`
+    }
+    const fresh = (prefix: string) => signIn(server.url, unique(prefix))
 
     beforeAll(async () => {
       server = await startTestServer(schema, await makeStorage(), { auth: true, realtime: SLOW_RECHECK })
@@ -116,9 +120,11 @@ function runAccountAttacks(label: string, makeStorage: () => Promise<Storage>): 
     it('emails are shown only to owners and admins of a shared organization; any member may leave, the last owner may not', async () => {
       // Each signs up with an email on record.
       const withEmail = async (name: string) => {
-        const username = `${name}${(n += 1)}`
+        const username = unique(name)
         const password = 'correct horse battery staple'
-        expect((await httpClient(server.url).post('/api/auth/register', { username, password, email: `${username}@example.com` })).status).toBe(201)
+        expect(
+          (await httpClient(server.url).post('/api/auth/register', { username, password, email: `${username}@example.com` })).status,
+        ).toBe(201)
         return signIn(server.url, username)
       }
       const owner = await withEmail('eowner')
@@ -127,7 +133,10 @@ function runAccountAttacks(label: string, makeStorage: () => Promise<Storage>): 
       const emails = async (who: SignedIn) =>
         Object.fromEntries((await who.api.get('/api/users')).json.items.map((u: Json) => [u.username, u.email ?? null]))
       expect(await emails(member)).toEqual({ [owner.username]: null, [member.username]: `${member.username}@example.com` })
-      expect(await emails(owner)).toEqual({ [owner.username]: `${owner.username}@example.com`, [member.username]: `${member.username}@example.com` })
+      expect(await emails(owner)).toEqual({
+        [owner.username]: `${owner.username}@example.com`,
+        [member.username]: `${member.username}@example.com`,
+      })
       expect((await member.api.delete(`/api/orgs/${org}/members/${member.userId}`)).status).toBe(204)
       expect((await member.api.get('/api/orgs')).json.items).toEqual([])
       const last = await owner.api.delete(`/api/orgs/${org}/members/${owner.userId}`)
@@ -168,9 +177,15 @@ function runAccountAttacks(label: string, makeStorage: () => Promise<Storage>): 
           a.api.delete(`/api/orgs/${twins}/members/${a.userId}`),
           b.api.delete(`/api/orgs/${twins}/members/${b.userId}`),
         ])
-        expect(results.every((r) => r.status < 500), JSON.stringify(results.map((r) => r.status))).toBe(true)
+        expect(
+          results.every((r) => r.status < 500),
+          JSON.stringify(results.map((r) => r.status)),
+        ).toBe(true)
         const owners = await server.storage.sqlRead((ctx) =>
-          ctx.exec.query(`SELECT user_id FROM pulse_members WHERE org_id = ${ctx.dialect.name === 'postgres' ? '$1' : '?'} AND role = 'owner'`, [twins]),
+          ctx.exec.query(
+            `SELECT user_id FROM pulse_members WHERE org_id = ${ctx.dialect.name === 'postgres' ? '$1' : '?'} AND role = 'owner'`,
+            [twins],
+          ),
         )
         expect(owners.length, `trial ${trial}`).toBeGreaterThanOrEqual(1)
       }
@@ -238,7 +253,11 @@ function runAccountAttacks(label: string, makeStorage: () => Promise<Storage>): 
       const anonymous = httpClient(server.url)
       const answers = [
         await anonymous.post('/api/auth/register', { username: 'nul\u0000name', password: 'a fine long password' }),
-        await anonymous.post('/api/auth/register', { username: 'fine-name-x', email: 'a\u0000b@example.com', password: 'a fine long password' }),
+        await anonymous.post('/api/auth/register', {
+          username: 'fine-name-x',
+          email: 'a\u0000b@example.com',
+          password: 'a fine long password',
+        }),
         await anonymous.post('/api/auth/register', { username: 'fine-name-y', password: 'a fine \ud800 password' }),
         await anonymous.post('/api/auth/login', { username: owner.username, password: 'x', deviceName: 'phone\u0000' }),
         await owner.api.post('/api/orgs', { name: 'evil\u0000org' }),
@@ -249,7 +268,11 @@ function runAccountAttacks(label: string, makeStorage: () => Promise<Storage>): 
       expect(answers.map((a) => a.status)).toEqual(Array(answers.length).fill(422))
       const oddLogin = await anonymous.post('/api/auth/login', { username: 'nul\u0000name', password: 'a fine long password' })
       expect(oddLogin.status).toBe(401)
-      const oddDevice = await anonymous.post('/api/auth/login', { username: owner.username, password: 'correct horse battery staple', deviceId: 'dev_\u0000' })
+      const oddDevice = await anonymous.post('/api/auth/login', {
+        username: owner.username,
+        password: 'correct horse battery staple',
+        deviceId: 'dev_\u0000',
+      })
       expect(oddDevice.status).toBe(200)
       expect((await owner.api.delete('/api/devices/dev_%00')).status).toBe(404)
       expect((await owner.api.post('/api/invitations/%00/accept')).status).toBe(404)
@@ -270,7 +293,11 @@ describe('when the bus loses an access change', () => {
     // A bus whose control channel drops everything: only each push's own check remains.
     const inner = createMemoryBus()
     const deaf: Bus = { ...inner, publishControl: async () => {}, close: () => inner.close() }
-    server = await startTestServer(schema, await createSqliteStorage({ filename: tmp() }), { auth: true, bus: deaf, realtime: SLOW_RECHECK })
+    server = await startTestServer(schema, await createSqliteStorage({ filename: tmp() }), {
+      auth: true,
+      bus: deaf,
+      realtime: SLOW_RECHECK,
+    })
   })
   afterAll(async () => {
     await server?.close()
@@ -298,8 +325,16 @@ describe.skipIf(!pg || !redis)('across processes (PostgreSQL and Redis)', () => 
     const pgSchema = schemas.next()
     const channel = `pulse:test:${randomUUID()}`
     const storage = () => createPostgresStorage({ connectionString: pgUrl(), schema: pgSchema })
-    a = await startTestServer(schema, await storage(), { auth: true, bus: await createRedisBus(redisUrl(), { channel }), realtime: SLOW_RECHECK })
-    b = await startTestServer(schema, await storage(), { auth: true, bus: await createRedisBus(redisUrl(), { channel }), realtime: SLOW_RECHECK })
+    a = await startTestServer(schema, await storage(), {
+      auth: true,
+      bus: await createRedisBus(redisUrl(), { channel }),
+      realtime: SLOW_RECHECK,
+    })
+    b = await startTestServer(schema, await storage(), {
+      auth: true,
+      bus: await createRedisBus(redisUrl(), { channel }),
+      realtime: SLOW_RECHECK,
+    })
   })
   afterAll(async () => {
     await a?.close()

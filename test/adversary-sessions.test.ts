@@ -27,7 +27,11 @@ function runSessionAttacks(label: string, makeStorage: () => Promise<Storage>): 
     let server: RunningServer
     let anonymous: ReturnType<typeof httpClient>
     let n = 0
-    const fresh = (prefix: string) => signIn(server.url, `${prefix}${(n += 1)}`)
+    const unique = (prefix: string) => {
+      n += 1
+      return `${prefix}${n}`
+    }
+    const fresh = (prefix: string) => signIn(server.url, unique(prefix))
     const refresh = (token: string) => anonymous.post('/api/auth/refresh', { refresh: token })
     const asBearer = (access: string) => httpClient(server.url, { authorization: `Bearer ${access}` })
 
@@ -208,7 +212,10 @@ describe('password guessing', () => {
 describe('rate limits by caller identity', () => {
   let server: RunningServer
   beforeAll(async () => {
-    server = await startTestServer(schema, await createSqliteStorage({ filename: tmp() }), { auth: true, authOptions: { tokenRatePerSecond: 10 } })
+    server = await startTestServer(schema, await createSqliteStorage({ filename: tmp() }), {
+      auth: true,
+      authOptions: { tokenRatePerSecond: 10 },
+    })
   })
   afterAll(async () => {
     await server?.close()
@@ -222,11 +229,14 @@ describe('rate limits by caller identity', () => {
     const index = alphabet.indexOf(last)
     // The signature's last character carries 2 unused bits: these four decode to the same bytes.
     const spellings = [0, 1, 2, 3].map((b) => `${base}${alphabet[(index & ~3) | b]}`)
-    for (const s of spellings) expect((await httpClient(server.url, { authorization: `Bearer ${s}` }).get('/api/users/me')).status).not.toBe(401)
+    for (const s of spellings)
+      expect((await httpClient(server.url, { authorization: `Bearer ${s}` }).get('/api/users/me')).status).not.toBe(401)
     await new Promise((r) => setTimeout(r, 1100))
     // 8 per spelling stays under a per-string limit of 10; 32 for one device cannot fit in 10 a second.
     const answers = await Promise.all(
-      spellings.flatMap((s) => Array.from({ length: 8 }, () => httpClient(server.url, { authorization: `Bearer ${s}` }).get('/api/users/me'))),
+      spellings.flatMap((s) =>
+        Array.from({ length: 8 }, () => httpClient(server.url, { authorization: `Bearer ${s}` }).get('/api/users/me')),
+      ),
     )
     expect(answers.filter((a) => a.status === 429).length).toBeGreaterThan(0)
     expect(answers.every((a) => a.status === 200 || a.status === 429)).toBe(true)

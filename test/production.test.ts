@@ -36,7 +36,12 @@ describe('production', () => {
   })
 
   it('refuses a weak secret', async () => {
-    for (const weak of ['a'.repeat(32), 'ab'.repeat(24), '0123456701234567012345670123456701234567', 'abcdefghijklmnopqrstuvwxyz0123456789'])
+    for (const weak of [
+      'a'.repeat(32),
+      'ab'.repeat(24),
+      '0123456701234567012345670123456701234567',
+      'abcdefghijklmnopqrstuvwxyz0123456789',
+    ])
       await expect(start({ secret: weak })).rejects.toThrow(SecretError)
     await expect(start({ secret: undefined })).rejects.toThrow(/PULSE_SECRET is required/)
     expect(weakSecretReason('a'.repeat(32))).toMatch(/distinct/)
@@ -56,7 +61,9 @@ describe('production', () => {
       expect(res.json?.error?.code, path).toBe('not_found')
     }
     const open = await start({ allowRegistration: true })
-    expect((await httpClient(open.url).post('/api/auth/register', { username: 'invited', password: 'a fine long password' })).status).toBe(201)
+    expect((await httpClient(open.url).post('/api/auth/register', { username: 'invited', password: 'a fine long password' })).status).toBe(
+      201,
+    )
   })
 
   it('lets only admins write the examples\u2019 global models', async () => {

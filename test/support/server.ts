@@ -26,7 +26,9 @@ export async function startTestServer(schema: Schema, storage: Storage, options:
     port: 0,
     logger: false,
     ...rest,
-    auth: auth ? { secret: TEST_SECRET, allowRegistration: true, ...(accessTtlSeconds ? { accessTtlSeconds } : {}), ...authOptions } : false,
+    auth: auth
+      ? { secret: TEST_SECRET, allowRegistration: true, ...(accessTtlSeconds ? { accessTtlSeconds } : {}), ...authOptions }
+      : false,
   })
 }
 

@@ -60,7 +60,10 @@ export function buildProgram(): Command {
     .option('--allowed-origins <list>', 'comma-separated browser origins allowed besides same-origin (env PULSE_ALLOWED_ORIGINS)')
     .option('--registration', 'open self-service sign-up, even in production (env PULSE_REGISTRATION=on)')
     .option('--no-registration', 'close self-service sign-up (env PULSE_REGISTRATION=off); closed by default in production')
-    .option('--trust-proxy <list>', 'proxies whose X-Forwarded-For gives the client address: "true" or addresses/CIDRs (env PULSE_TRUST_PROXY)')
+    .option(
+      '--trust-proxy <list>',
+      'proxies whose X-Forwarded-For gives the client address: "true" or addresses/CIDRs (env PULSE_TRUST_PROXY)',
+    )
     .action(
       async (opts: {
         port?: number

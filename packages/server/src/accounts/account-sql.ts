@@ -33,6 +33,7 @@ export const isTrue = (v: unknown): boolean => v === true || v === 1
  * sessions) run one after another. SQLite transactions already run one at a time.
  */
 export async function lockRow(ctx: SqlContext, table: string, id: string): Promise<boolean> {
-  if (ctx.dialect.name === 'sqlite') return (await rows(ctx, ctx.dialect.builder.selectFrom(table).select('id').where('id', '=', id))).length > 0
+  if (ctx.dialect.name === 'sqlite')
+    return (await rows(ctx, ctx.dialect.builder.selectFrom(table).select('id').where('id', '=', id))).length > 0
   return (await rows(ctx, ctx.dialect.builder.selectFrom(table).select('id').where('id', '=', id).forUpdate())).length > 0
 }

@@ -33,9 +33,10 @@ async function columnsOf(ctx: SqlContext, table: string): Promise<Set<string>> {
   const rows =
     ctx.dialect.name === 'sqlite'
       ? await ctx.exec.query('SELECT name AS column_name FROM pragma_table_info(?)', [table])
-      : await ctx.exec.query('SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1', [
-          table,
-        ])
+      : await ctx.exec.query(
+          'SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1',
+          [table],
+        )
   return new Set(rows.map((r) => String(r.column_name)))
 }
 

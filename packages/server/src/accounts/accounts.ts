@@ -21,7 +21,7 @@ import { createOrganizations } from './organizations.ts'
 import { createSessions, type PublicUser, publicUser } from './sessions.ts'
 import { findUserByName, insertUser, type UserRow } from './user-store.ts'
 
-export type { CredentialRef, Authenticated } from './account-deps.ts'
+export type { Authenticated, CredentialRef } from './account-deps.ts'
 export type { PublicUser, Session } from './sessions.ts'
 
 /** What `createAccounts` takes. */

@@ -65,7 +65,8 @@ export function createApiTokens(deps: AccountDeps) {
 
     /** Creates an API token (CLI); the token is shown once. */
     async createApiToken(input: { name: string; orgId?: string; admin?: boolean }): Promise<{ token: string; row: store.ApiTokenRow }> {
-      if (!input.admin && !input.orgId) throw new PulseError('bad_request', 'an API token is for an organization (--org) or admin (--admin)')
+      if (!input.admin && !input.orgId)
+        throw new PulseError('bad_request', 'an API token is for an organization (--org) or admin (--admin)')
       if (input.orgId !== undefined && !isUuid(input.orgId)) throw new PulseError('not_found', 'no such organization')
       const token = newOpaqueToken('pat_')
       const row: store.ApiTokenRow = {
@@ -89,7 +90,8 @@ export function createApiTokens(deps: AccountDeps) {
 
     /** Revokes an API token: refused at once by every request, its sockets closed. */
     async revokeApiToken(id: string): Promise<void> {
-      if (!isUuid(id) || !(await sql((ctx) => store.revokeApiToken(ctx, id, deps.now().toISOString())))) throw new PulseError('not_found', 'no such live API token')
+      if (!isUuid(id) || !(await sql((ctx) => store.revokeApiToken(ctx, id, deps.now().toISOString()))))
+        throw new PulseError('not_found', 'no such live API token')
       deps.announce({ type: 'api_token_revoked', tokenId: id })
     },
   }

@@ -12,7 +12,7 @@ import { isUuid, PulseError, uuidv7 } from '@pulse/core'
 import type { Actor } from '../engine/context.ts'
 import type { SqlContext } from '../storage/sql-executor.ts'
 import type { AccountDeps } from './account-deps.ts'
-import { invalid, username as checkUsername } from './account-input.ts'
+import { username as checkUsername, invalid } from './account-input.ts'
 import { lockRow } from './account-sql.ts'
 import { ACCOUNT_TABLES } from './account-tables.ts'
 import { checkRoleChange, requireManager, standingIn } from './org-roles.ts'
@@ -74,7 +74,8 @@ export function createInvitations(deps: AccountDeps, options: InvitationOptions 
     async invite(actor: Actor, orgId: string, input: { username?: unknown; role?: unknown }): Promise<Invitation> {
       const name = checkUsername(input.username)
       const role = input.role === undefined ? 'member' : input.role
-      if (typeof role !== 'string' || !store.ROLES.includes(role as store.Role)) throw invalid('role', 'invalid_choice', 'owner, admin or member')
+      if (typeof role !== 'string' || !store.ROLES.includes(role as store.Role))
+        throw invalid('role', 'invalid_choice', 'owner, admin or member')
       const at = deps.now()
       const row: store.InvitationRow = {
         id: uuidv7(),

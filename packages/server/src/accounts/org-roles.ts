@@ -51,5 +51,8 @@ export async function checkRoleChange(
   if ((before === 'owner' || after === 'owner') && !mayManageOwners(standing))
     throw new PulseError('forbidden', 'only owners make, demote or remove owners')
   if (before === 'owner' && after !== 'owner' && (await countOwners(ctx, orgId)) <= 1)
-    throw new PulseError('forbidden', 'an organization keeps at least one owner: make someone else owner first (or delete the organization)')
+    throw new PulseError(
+      'forbidden',
+      'an organization keeps at least one owner: make someone else owner first (or delete the organization)',
+    )
 }

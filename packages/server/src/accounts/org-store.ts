@@ -106,11 +106,6 @@ export async function countOwners(ctx: SqlContext, orgId: string): Promise<numbe
   return found.length
 }
 
-/** How many members an organization has. */
-export async function countMembers(ctx: SqlContext, orgId: string): Promise<number> {
-  return (await rows(ctx, ctx.dialect.builder.selectFrom(T.members).select('user_id').where('org_id', '=', orgId))).length
-}
-
 /** The members of these organizations, one row per user and organization. */
 export async function membersOf(ctx: SqlContext, orgIds: readonly string[]): Promise<CoMember[]> {
   if (orgIds.length === 0) return []
@@ -200,11 +195,6 @@ export async function invitationsOf(ctx: SqlContext, orgId: string, now: string)
       .orderBy('created_at'),
   )
   return found.map(toInvitation)
-}
-
-/** How many unexpired invitations an organization has pending. */
-export async function countInvitations(ctx: SqlContext, orgId: string, now: string): Promise<number> {
-  return (await invitationsOf(ctx, orgId, now)).length
 }
 
 /** Deletes expired invitations. */

@@ -12,7 +12,7 @@ import type { ControlMessage } from '../bus/control.ts'
 import { MAX_CONTROL_USER_IDS } from '../bus/control.ts'
 import type { Actor } from '../engine/context.ts'
 import type { AccountDeps } from './account-deps.ts'
-import { displayName, invalid, username as checkUsername } from './account-input.ts'
+import { username as checkUsername, displayName, invalid } from './account-input.ts'
 import { checkRoleChange, mayManageOwners, requireManager, standingIn } from './org-roles.ts'
 import * as store from './org-store.ts'
 import { publicUser } from './sessions.ts'
@@ -43,7 +43,8 @@ export function membershipMessages(userIds: readonly string[]): ControlMessage[]
 
 function parseRole(value: unknown, fallback: store.Role | undefined): store.Role | undefined {
   if (value === undefined) return fallback
-  if (typeof value !== 'string' || !store.ROLES.includes(value as store.Role)) throw invalid('role', 'invalid_choice', 'owner, admin or member')
+  if (typeof value !== 'string' || !store.ROLES.includes(value as store.Role))
+    throw invalid('role', 'invalid_choice', 'owner, admin or member')
   return value as store.Role
 }
 
@@ -77,9 +78,7 @@ export function createOrganizations(deps: AccountDeps, options: OrganizationOpti
     async users(actor: Actor): Promise<VisibleUser[]> {
       return read(async (ctx) => {
         const managed = new Set(
-          actor.userId
-            ? (await store.membershipsOf(ctx, actor.userId)).filter((m) => m.role !== 'member').map((m) => m.orgId)
-            : [],
+          actor.userId ? (await store.membershipsOf(ctx, actor.userId)).filter((m) => m.role !== 'member').map((m) => m.orgId) : [],
         )
         const byId = new Map<string, VisibleUser>()
         for (const m of await store.membersOf(ctx, actor.orgIds)) {
@@ -134,7 +133,11 @@ export function createOrganizations(deps: AccountDeps, options: OrganizationOpti
      * server admin may add them directly when `directMemberAdd` is on. The answer for a
      * username that is not a member is the same whether or not such a user exists.
      */
-    async setMember(actor: Actor, orgId: string, input: { username?: unknown; role?: unknown }): Promise<{ userId: string; role: store.Role; added: boolean }> {
+    async setMember(
+      actor: Actor,
+      orgId: string,
+      input: { username?: unknown; role?: unknown },
+    ): Promise<{ userId: string; role: store.Role; added: boolean }> {
       const name = checkUsername(input.username)
       const wanted = parseRole(input.role, undefined)
       const result = await sql(async (ctx) => {

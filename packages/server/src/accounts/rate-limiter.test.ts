@@ -37,7 +37,7 @@ describe('login throttle', () => {
       } catch (e) {
         waits.push((e as RateLimitedError).retryAfterSeconds)
       }
-      t += waits[i] as number * 1000
+      t += (waits[i] as number) * 1000
       throttle.begin('ada', '1.1.1.1').failed()
     }
     expect(waits).toEqual([1, 2, 4, 8])

@@ -29,7 +29,13 @@ export interface RefreshRow {
 }
 
 function toDevice(r: Record<string, unknown>): DeviceRow {
-  return { id: String(r.id), userId: String(r.user_id), name: String(r.name), createdAt: String(r.created_at), lastSeenAt: str(r.last_seen_at) }
+  return {
+    id: String(r.id),
+    userId: String(r.user_id),
+    name: String(r.name),
+    createdAt: String(r.created_at),
+    lastSeenAt: str(r.last_seen_at),
+  }
 }
 
 /** The device, if any. */
@@ -48,7 +54,11 @@ export async function deviceEpoch(ctx: SqlContext, id: string): Promise<number |
  * One read for every authenticated request: the user and the session epoch of their device;
  * undefined when either is gone or the device is someone else's.
  */
-export async function findUserAndDevice(ctx: SqlContext, userId: string, deviceId: string): Promise<{ user: UserRow; epoch: number } | undefined> {
+export async function findUserAndDevice(
+  ctx: SqlContext,
+  userId: string,
+  deviceId: string,
+): Promise<{ user: UserRow; epoch: number } | undefined> {
   const [r] = await rows(
     ctx,
     ctx.dialect.builder
@@ -95,7 +105,10 @@ export async function countDevices(ctx: SqlContext, userId: string): Promise<num
  */
 export async function endDeviceSessions(ctx: SqlContext, deviceId: string, at: string): Promise<void> {
   const { builder } = ctx.dialect
-  await run(ctx, builder.updateTable(T.refreshTokens).set({ revoked_at: at }).where('device_id', '=', deviceId).where('revoked_at', 'is', null))
+  await run(
+    ctx,
+    builder.updateTable(T.refreshTokens).set({ revoked_at: at }).where('device_id', '=', deviceId).where('revoked_at', 'is', null),
+  )
   await run(ctx, builder.updateTable(T.devices).set({ session_epoch: sql`session_epoch + 1` }).where('id', '=', deviceId))
 }
 

@@ -87,7 +87,10 @@ export function createSessions(deps: AccountDeps, options: SessionOptions = {}) 
 
   async function checkDeviceRoom(ctx: SqlContext, userId: string): Promise<void> {
     if ((await store.countDevices(ctx, userId)) >= maxDevices)
-      throw new PulseError('forbidden', `you have ${maxDevices} devices, the most allowed: remove one (DELETE /api/devices/:id) or log in as one`)
+      throw new PulseError(
+        'forbidden',
+        `you have ${maxDevices} devices, the most allowed: remove one (DELETE /api/devices/:id) or log in as one`,
+      )
   }
 
   async function actorOf(user: UserRow, deviceId: string | null): Promise<Actor> {
@@ -106,14 +109,18 @@ export function createSessions(deps: AccountDeps, options: SessionOptions = {}) 
      * §9 login: checks the password, registers or reuses the device, issues tokens. Guessing is
      * slowed per account and address (`login-throttle.ts`): a caller who must wait gets 429.
      */
-    async login(input: { username: unknown; password: unknown; deviceName?: unknown; deviceId?: unknown }, address: string): Promise<Session> {
+    async login(
+      input: { username: unknown; password: unknown; deviceName?: unknown; deviceId?: unknown },
+      address: string,
+    ): Promise<Session> {
       if (typeof input.username !== 'string' || input.username.length > 64)
         throw new PulseError('validation_failed', 'username: a string of 1 to 64 characters', [
           { field: 'username', code: 'wrong_type', message: 'a string of 1 to 64 characters' },
         ])
       const name = input.username
       const password = typeof input.password === 'string' ? input.password : ''
-      const deviceName = input.deviceName === undefined || input.deviceName === '' ? 'device' : displayName(input.deviceName, 'deviceName', 100)
+      const deviceName =
+        input.deviceName === undefined || input.deviceName === '' ? 'device' : displayName(input.deviceName, 'deviceName', 100)
       const attempt = throttle.begin(name, address)
       let user: UserRow | undefined
       try {
@@ -174,7 +181,8 @@ export function createSessions(deps: AccountDeps, options: SessionOptions = {}) 
         const now = await store.findRefresh(ctx, hash)
         if (!now?.usedAt) return 'invalid' as const // revoked by a logout, or expired
         // A replay: a family with live tokens left is revoked, and the device signed out.
-        if ((await store.revokeRefreshFamily(ctx, now.familyId, at)) > 0) announce = await endSessions(ctx, { id: now.deviceId, userId: now.userId })
+        if ((await store.revokeRefreshFamily(ctx, now.familyId, at)) > 0)
+          announce = await endSessions(ctx, { id: now.deviceId, userId: now.userId })
         return 'replayed' as const
       })
       announce?.()

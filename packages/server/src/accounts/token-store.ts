@@ -64,7 +64,12 @@ export async function listApiTokens(ctx: SqlContext): Promise<ApiTokenRow[]> {
 export async function revokeApiToken(ctx: SqlContext, id: string, at: string): Promise<boolean> {
   const found = await rows(
     ctx,
-    ctx.dialect.builder.updateTable(T.apiTokens).set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).returning('id'),
+    ctx.dialect.builder
+      .updateTable(T.apiTokens)
+      .set({ revoked_at: at })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .returning('id'),
   )
   return found.length > 0
 }

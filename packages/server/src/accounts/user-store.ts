@@ -36,11 +36,7 @@ export function toUser(r: Record<string, unknown>): UserRow {
 export async function findUserByName(ctx: SqlContext, username: string): Promise<UserRow | undefined> {
   const found = await rows(
     ctx,
-    ctx.dialect.builder
-      .selectFrom(T.users)
-      .selectAll()
-      .where(sql`lower(username)`, '=', username.toLowerCase())
-      .orderBy('created_at'),
+    ctx.dialect.builder.selectFrom(T.users).selectAll().where(sql`lower(username)`, '=', username.toLowerCase()).orderBy('created_at'),
   )
   const exact = found.find((r) => r.username === username) ?? found[0]
   return exact ? toUser(exact) : undefined

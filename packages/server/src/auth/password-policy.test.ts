@@ -9,7 +9,16 @@ describe('password policy', () => {
   })
 
   it('refuses short, long, blank, common, ill-formed passwords and the username; accepts a passphrase', () => {
-    for (const bad of ['short', 'x'.repeat(257), ' \t \n    ', 'Password', 'iloveyou', 'ada-lovelace', 'good \ud800 password', 'nul\u0000password'])
+    for (const bad of [
+      'short',
+      'x'.repeat(257),
+      ' \t \n    ',
+      'Password',
+      'iloveyou',
+      'ada-lovelace',
+      'good \ud800 password',
+      'nul\u0000password',
+    ])
       expect(() => checkPasswordPolicy(bad, 'Ada-Lovelace'), bad).toThrow(/password/)
     expect(checkPasswordPolicy('correct horse battery staple', 'ada')).toBe('correct horse battery staple')
   })

@@ -28,9 +28,9 @@ export interface AccessWatch {
 }
 
 function addTo(index: Map<string, Set<WatchedSocket>>, key: string, socket: WatchedSocket): void {
-  let set = index.get(key)
-  if (!set) index.set(key, (set = new Set()))
+  const set = index.get(key) ?? new Set<WatchedSocket>()
   set.add(socket)
+  index.set(key, set)
 }
 
 function removeFrom(index: Map<string, Set<WatchedSocket>>, key: string, socket: WatchedSocket): void {

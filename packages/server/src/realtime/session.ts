@@ -16,8 +16,8 @@ import {
 import type { Actor, Context } from '../engine/context.ts'
 import type { Engine } from '../engine/engine.ts'
 import type { PullPage } from '../engine/pull.ts'
-import { type LiveConnection, poke, viewKey } from './fan-out.ts'
 import type { AccessWatch } from './access-watch.ts'
+import { type LiveConnection, poke, viewKey } from './fan-out.ts'
 import type { Hub } from './hub.ts'
 
 /** An authenticated hello: the actor, and how to keep it current (§6, issue 8). */

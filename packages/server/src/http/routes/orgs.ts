@@ -94,7 +94,9 @@ export function registerOrgRoutes(app: FastifyInstance, accounts: Accounts, cont
   )
   app.delete(
     '/api/orgs/:id/invitations/:invitationId',
-    { schema: { tags, summary: 'Cancel an invitation (owners and admins)', response: { 204: NONE, 403: ERROR_SCHEMA, 404: ERROR_SCHEMA } } },
+    {
+      schema: { tags, summary: 'Cancel an invitation (owners and admins)', response: { 204: NONE, 403: ERROR_SCHEMA, 404: ERROR_SCHEMA } },
+    },
     async (r, reply) => {
       await accounts.cancel(actorOf(r), params(r).id, params(r).invitationId)
       return reply.code(204).send()
