@@ -21,8 +21,12 @@ export interface WatchedSocket {
 
 /** The registry of this process's open sockets, by who they are. */
 export interface AccessWatch {
-  /** Watches a socket until the returned function is called. */
-  add(socket: WatchedSocket): () => void
+  /**
+   * Watches a socket until the returned function is called. A change announced since `since`
+   * (ms, when its credential began to be read) that concerns it revokes it at once: it may
+   * describe a state its hello did not see.
+   */
+  add(socket: WatchedSocket, since?: number): () => void
   /** Stops listening to the bus. */
   close(): void
 }
@@ -40,46 +44,64 @@ function removeFrom(index: Map<string, Set<WatchedSocket>>, key: string, socket:
   if (set.size === 0) index.delete(key)
 }
 
+/** How long, and how many, recent changes are kept for sockets still authenticating. */
+const RECENT_MS = 10_000
+const MAX_RECENT = 1000
+
+/** Why a message ends a socket, or undefined when it does not concern it. */
+function verdict(message: ControlMessage, socket: WatchedSocket): { code: 'scope_changed' | 'unauthenticated'; text: string } | undefined {
+  const userId = socket.actor.userId
+  switch (message.type) {
+    case 'membership_changed':
+      return userId && message.userIds.includes(userId)
+        ? { code: 'scope_changed', text: 'your organizations changed: reconnect and pull from no cursor' }
+        : undefined
+    case 'session_ended':
+      return userId === message.userId && socket.actor.deviceId === message.deviceId
+        ? { code: 'unauthenticated', text: 'this device was signed out: log in again' }
+        : undefined
+    case 'api_token_revoked':
+      return socket.apiTokenId === message.tokenId ? { code: 'unauthenticated', text: 'the API token was revoked' } : undefined
+  }
+}
+
 /** Subscribes to `bus`'s control channel and revokes the sockets each message concerns. */
-export function createAccessWatch(bus: Bus, onError: (error: unknown) => void): AccessWatch {
+export function createAccessWatch(bus: Bus, onError: (error: unknown) => void, now: () => number = Date.now): AccessWatch {
   const byUser = new Map<string, Set<WatchedSocket>>()
   const byToken = new Map<string, Set<WatchedSocket>>()
+  // Changes of the last few seconds, oldest first, for sockets whose hello was under way.
+  const recent: { at: number; message: ControlMessage }[] = []
 
-  function revokeAll(sockets: Iterable<WatchedSocket>, code: 'scope_changed' | 'unauthenticated', message: string): void {
+  /** Revokes each socket the message concerns; true when it concerned one. */
+  function apply(message: ControlMessage, sockets: Iterable<WatchedSocket>): boolean {
+    let hit = false
     // A copy: revoking removes the socket from the index being read.
     for (const socket of [...sockets]) {
+      const why = verdict(message, socket)
+      if (!why) continue
+      hit = true
       try {
-        socket.revoke(code, message)
+        socket.revoke(why.code, why.text)
       } catch (e) {
         onError(e)
       }
     }
+    return hit
   }
 
   function handle(message: ControlMessage): void {
-    switch (message.type) {
-      case 'membership_changed':
-        for (const userId of message.userIds) {
-          const sockets = byUser.get(userId)
-          if (sockets) revokeAll(sockets, 'scope_changed', 'your organizations changed: reconnect and pull from no cursor')
-        }
-        return
-      case 'session_ended': {
-        const sockets = [...(byUser.get(message.userId) ?? [])].filter((s) => s.actor.deviceId === message.deviceId)
-        revokeAll(sockets, 'unauthenticated', 'this device was signed out: log in again')
-        return
-      }
-      case 'api_token_revoked': {
-        const sockets = byToken.get(message.tokenId)
-        if (sockets) revokeAll(sockets, 'unauthenticated', 'the API token was revoked')
-        return
-      }
-    }
+    const at = now()
+    recent.push({ at, message })
+    while (recent.length > MAX_RECENT || (recent[0] && recent[0].at < at - RECENT_MS)) recent.shift()
+    if (message.type === 'api_token_revoked') apply(message, byToken.get(message.tokenId) ?? [])
+    else if (message.type === 'session_ended') apply(message, byUser.get(message.userId) ?? [])
+    else for (const userId of message.userIds) apply(message, byUser.get(userId) ?? [])
   }
 
   const unsubscribe = bus.subscribeControl(handle)
   return {
-    add(socket) {
+    add(socket, since) {
+      if (since !== undefined) for (const r of recent) if (r.at >= since && apply(r.message, [socket])) return () => {}
       const userId = socket.actor.userId
       const tokenId = socket.apiTokenId
       if (userId) addTo(byUser, userId, socket)

@@ -116,6 +116,7 @@ export function createSession(options: SessionOptions): Session {
   let seenView = ''
   let reloadActor: (() => Promise<Actor>) | undefined
   let unwatch: (() => void) | undefined
+  let authStartedAt = 0
 
   const helloTimer = setTimeout(() => end(ERROR_CODES.hello_timeout.closeCode, 'no hello in time'), options.helloTimeoutMs)
   helloTimer.unref()
@@ -248,6 +249,7 @@ export function createSession(options: SessionOptions): Session {
     let expiresAt: number | undefined
     let apiTokenId: string | undefined
     try {
+      authStartedAt = Date.now()
       const who = await options.authenticate(message.token, message.clientId)
       if ('actor' in who) {
         actor = who.actor
@@ -295,8 +297,10 @@ export function createSession(options: SessionOptions): Session {
       send: (payload) => transport.sendRaw(payload),
     }
     connection = live
-    // From here on, an access change announced on the bus closes this socket at once.
-    unwatch = options.watch?.add({ actor, apiTokenId, revoke })
+    // From here on, an access change announced on the bus closes this socket at once; one
+    // announced while the credential was being read closes it now.
+    unwatch = options.watch?.add({ actor, apiTokenId, revoke }, authStartedAt)
+    if (phase !== 'ready') return
     send({ type: 'welcome', userId: actor.userId, serverTime: new Date().toISOString() })
     hub.add(live)
     try {
