@@ -157,16 +157,19 @@ export function createSession(options: SessionOptions): Session {
   /**
    * The actor as it stands now (issue 8: never the hello's, frozen): undefined, with the socket
    * closed, when the credential no longer holds or the caller's scope changed since hello.
+   * When the state cannot be read (the database is down), undefined with the socket kept: the
+   * failure is reported to the client (`during` a push or pull) or only logged (a re-check).
    */
-  async function currentActor(helloActor: Actor): Promise<Actor | undefined> {
+  async function currentActor(helloActor: Actor, during: 'push' | 'pull' | 're-check'): Promise<Actor | undefined> {
     if (!reloadActor) return helloActor
     let now: Actor
     try {
       now = await reloadActor()
     } catch (e) {
-      const code = closeCodeOf(e)
       if (isPulseError(e) && e.code === 'unauthenticated') revoke('unauthenticated', e.message)
-      else end(code ?? ERROR_CODES.unauthenticated.closeCode, isPulseError(e) ? e.message.slice(0, 120) : 'credentials no longer valid')
+      else if (isPulseError(e) && e.code === 'forbidden') end(ERROR_CODES.forbidden.closeCode, e.message.slice(0, 120))
+      else if (during === 're-check') log.warn({ connectionId: transport.id, err: e }, 'could not re-check the credentials')
+      else report(e, during)
       return undefined
     }
     if (phase === 'closed') return undefined
@@ -277,7 +280,7 @@ export function createSession(options: SessionOptions): Session {
     models = message.models
     const helloActor = actor
     recheckTimer = setInterval(() => {
-      currentActor(helloActor).catch((e: unknown) => report(e, 're-check'))
+      currentActor(helloActor, 're-check').catch((e: unknown) => log.error({ connectionId: transport.id, err: e }, 're-check failed'))
     }, options.recheckIntervalMs ?? 10_000)
     recheckTimer.unref()
     phase = 'ready'
@@ -344,7 +347,7 @@ export function createSession(options: SessionOptions): Session {
     if (message.type === 'hello') return hello(message)
     if (!ctx || !connection) return end(ERROR_CODES.unauthenticated.closeCode, 'send hello first')
     // Authorised against the current memberships and credential, not the hello's (issue 8).
-    const actor = await currentActor(ctx.actor)
+    const actor = await currentActor(ctx.actor, message.type)
     if (!actor) return
     const current: Context = { ...ctx, actor }
     if (message.type === 'pull') return pull(current, connection, message)
