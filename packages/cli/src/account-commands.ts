@@ -111,7 +111,8 @@ export function addAccountCommands(
         if (rows.length === 0) console.log('no tokens')
         for (const r of rows) {
           console.log(
-            `${r.id}  ${r.name}  ${r.isAdmin ? 'admin' : `org ${r.orgId}`}  created ${r.createdAt}${r.revokedAt ? `  revoked ${r.revokedAt}` : ''}`,
+            `${r.id}  ${r.name}  ${r.isAdmin ? 'admin' : `org ${r.orgId}`}  created ${r.createdAt}` +
+              `  last used ${r.lastUsedAt ?? 'never'}${r.revokedAt ? `  revoked ${r.revokedAt}` : ''}`,
           )
         }
       } catch (e) {
