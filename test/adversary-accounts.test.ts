@@ -23,6 +23,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import config from '../examples/tasks/pulse.config.ts'
 import { join as joinOrg, makeOrg, type SignedIn, signIn } from './support/accounts.ts'
+import { runPulse } from './support/cli.ts'
 import { httpClient, startTestServer } from './support/server.ts'
 import { pgAvailable, pgUrl, redisAvailable, redisUrl, usePgSchemas } from './support/services.ts'
 import { connectWs, helloAndCatchUp, type WsClient } from './support/ws-client.ts'
@@ -361,5 +362,32 @@ describe.skipIf(!pg || !redis)('across processes (PostgreSQL and Redis)', () => 
     await (a.accounts as NonNullable<RunningServer['accounts']>).revokeApiToken(service.row.id)
     expect(await serviceSocket.nextOf('error')).toMatchObject({ code: 'unauthenticated' })
     expect((await serviceSocket.closed).code).toBe(4401)
+  })
+})
+
+describe.skipIf(!redis)('a revocation from the command line (Redis)', () => {
+  let server: RunningServer
+  let file: string
+  beforeAll(async () => {
+    file = tmp()
+    // The CLI announces on the default channel, as a deployment's servers listen.
+    server = await startTestServer(schema, await createSqliteStorage({ filename: file }), {
+      auth: true,
+      bus: await createRedisBus(redisUrl()),
+      realtime: SLOW_RECHECK,
+    })
+  })
+  afterAll(async () => {
+    await server?.close()
+  })
+
+  it('`pulse token revoke --redis` closes the token\u2019s open sockets on the running servers at once', async () => {
+    const service = await (server.accounts as NonNullable<RunningServer['accounts']>).createApiToken({ name: 'cli-revoked', admin: true })
+    const ws = await connectWs(server.url)
+    await helloAndCatchUp(ws, { clientId: 'svc-cli', token: service.token })
+    const revoked = await runPulse(['token', 'revoke', service.row.id, '--database', file, '--redis', redisUrl()])
+    expect(revoked.code, revoked.stderr).toBe(0)
+    expect(await ws.nextOf('error')).toMatchObject({ code: 'unauthenticated' })
+    expect((await ws.closed).code).toBe(4401)
   })
 })
