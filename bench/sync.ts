@@ -140,7 +140,7 @@ async function measure(label: string, makeStorage: () => Promise<Storage>): Prom
     database: await makeStorage(),
     port: 0,
     logger: false,
-    auth: { secret: 'bench secret of at least thirty-two chars', tokenRatePerSecond: 1_000_000 },
+    auth: { secret: 'bench secret of at least thirty-two chars', tokenRatePerSecond: 1_000_000, apiTokenRatePerSecond: 1_000_000 },
   })
   token = (await (server.accounts as NonNullable<typeof server.accounts>).createApiToken({ name: 'bench', admin: true })).token
   try {

@@ -151,7 +151,7 @@ async function restWrites(storage: Storage, n: number): Promise<number> {
     database: storage,
     port: 0,
     logger: false,
-    auth: { secret: 'bench secret of at least thirty-two chars', tokenRatePerSecond: 1_000_000 },
+    auth: { secret: 'bench secret of at least thirty-two chars', tokenRatePerSecond: 1_000_000, apiTokenRatePerSecond: 1_000_000 },
   })
   const { token } = await (server.accounts as NonNullable<typeof server.accounts>).createApiToken({ name: 'bench', admin: true })
   try {

@@ -265,6 +265,8 @@ describe('WebSocket /ws with its own server', () => {
         return inner.publish(m, signal)
       },
       subscribe: (h) => inner.subscribe(h),
+      publishControl: (m, signal) => inner.publishControl(m, signal),
+      subscribeControl: (h) => inner.subscribeControl(h),
       close: () => inner.close(),
     }
     const s = await own({ bus: lossy, realtime: { gapWaitMs: 50 } })

@@ -1,12 +1,12 @@
 /**
  * The task manager (seed 002) and seed 000's Item: the default example of `pulse serve`.
  * Projects, tasks and comments belong to an organization and sync to its members; items are
- * global (every signed-in user). Merge policies follow seed 002: text merge for descriptions,
+ * global (every signed-in user reads them; in production only admins write them). Merge policies follow seed 002: text merge for descriptions,
  * higher priority wins, tags are a union, status moves forward only, the earlier due date wins.
  */
 import { defineModel, f } from '@pulse/core'
 import { defineConfig } from '@pulse/server'
-import { person } from '../two-window/person.ts'
+import { adminsOrDevelopment, person } from '../two-window/person.ts'
 
 /** A project groups tasks; it belongs to an organization. */
 export const project = defineModel('project', {
@@ -45,13 +45,17 @@ export const comment = defineModel('comment', {
   },
 })
 
-/** Seed 000's Item: a price is an exact decimal(10,2). */
+/**
+ * Seed 000's Item: a price is an exact decimal(10,2). Global, so written only by admins in
+ * production (any account may read it; see `adminsOrDevelopment`).
+ */
 export const item = defineModel('item', {
   fields: {
     name: f.string({ max: 255 }),
     description: f.text({ default: '' }),
     price: f.decimal({ precision: 10, scale: 2 }),
   },
+  rules: { write: adminsOrDevelopment },
 })
 
 // `person` is the two-window demo's model (seed 001), served too so `npm start` runs the demo.

@@ -24,13 +24,18 @@ export async function signIn(base: string, username: string, deviceName = 'test 
   return { userId: user.id, username, deviceId: device.id, access, refresh, api: httpClient(base, { authorization: `Bearer ${access}` }) }
 }
 
-/** Creates an organization owned by `owner` with `members` added; returns its id. */
+/** `member` joins `orgId`: invited by `by` (an owner or admin), then accepting (§9). */
+export async function join(by: SignedIn, member: SignedIn, orgId: string, role: 'member' | 'admin' | 'owner' = 'member'): Promise<void> {
+  const invited = await by.api.post(`/api/orgs/${orgId}/invitations`, { username: member.username, role })
+  if (invited.status !== 201) throw new Error(`invite ${member.username}: ${invited.status} ${invited.text}`)
+  const accepted = await member.api.post(`/api/invitations/${invited.json.id}/accept`)
+  if (accepted.status !== 200) throw new Error(`accept: ${accepted.status} ${accepted.text}`)
+}
+
+/** Creates an organization owned by `owner` with `members` invited and joined; returns its id. */
 export async function makeOrg(owner: SignedIn, name: string, members: SignedIn[] = []): Promise<string> {
   const org = await owner.api.post('/api/orgs', { name })
   if (org.status !== 201) throw new Error(`create org: ${org.status} ${org.text}`)
-  for (const m of members) {
-    const res = await owner.api.post(`/api/orgs/${org.json.id}/members`, { username: m.username, role: 'member' })
-    if (res.status !== 201) throw new Error(`add member: ${res.status} ${res.text}`)
-  }
+  for (const m of members) await join(owner, m, org.json.id)
   return org.json.id
 }

@@ -18,6 +18,8 @@ export interface ServerProcess {
   start(): Promise<void>
   /** How many times it was started. */
   readonly starts: number
+  /** The process id of the current process (undefined before the first start). */
+  readonly pid: number | undefined
   /** The output of the current process, for failure messages. */
   output(): string
 }
@@ -50,6 +52,9 @@ export function serverProcess(port: number, args: readonly string[], env: Record
     url,
     get starts() {
       return starts
+    },
+    get pid() {
+      return child?.pid
     },
     output: () => output,
     async start() {

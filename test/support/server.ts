@@ -1,6 +1,6 @@
 /** Starting a real Pulse server on an ephemeral port for protocol-level tests. */
 import type { Schema } from '@pulse/core'
-import { type RunningServer, type StartOptions, type Storage, startServer } from '@pulse/server'
+import { type AuthOptions, type RunningServer, type StartOptions, type Storage, startServer } from '@pulse/server'
 
 /** The signing key of test servers. */
 export const TEST_SECRET = 'pulse test secret, long enough for HS256 keys'
@@ -10,21 +10,25 @@ export const TEST_SECRET = 'pulse test secret, long enough for HS256 keys'
  * allowed origins, and `auth`: accounts on (sign-up open, `accessTtlSeconds` to make tokens
  * expire fast) or, by default, off (every caller is the system actor).
  */
-export type TestServerOptions = Pick<StartOptions, 'bodyLimitBytes' | 'bus' | 'realtime' | 'allowedOrigins'> & {
+export type TestServerOptions = Pick<StartOptions, 'bodyLimitBytes' | 'bus' | 'realtime' | 'allowedOrigins' | 'trustProxy'> & {
   auth?: boolean
   accessTtlSeconds?: number
+  /** More account settings (with `auth: true`): rate limits, device cap, login throttle, production. */
+  authOptions?: Omit<AuthOptions, 'secret' | 'accessTtlSeconds'>
 }
 
 /** Starts a server over the storage (which it then owns) on 127.0.0.1 and a free port. */
 export async function startTestServer(schema: Schema, storage: Storage, options: TestServerOptions = {}): Promise<RunningServer> {
-  const { auth, accessTtlSeconds, ...rest } = options
+  const { auth, accessTtlSeconds, authOptions, ...rest } = options
   return startServer({
     schema,
     database: storage,
     port: 0,
     logger: false,
     ...rest,
-    auth: auth ? { secret: TEST_SECRET, allowRegistration: true, ...(accessTtlSeconds ? { accessTtlSeconds } : {}) } : false,
+    auth: auth
+      ? { secret: TEST_SECRET, allowRegistration: true, ...(accessTtlSeconds ? { accessTtlSeconds } : {}), ...authOptions }
+      : false,
   })
 }
 

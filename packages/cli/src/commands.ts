@@ -32,6 +32,19 @@ export function describeFailure(error: unknown, database: string): string {
   return error instanceof Error ? error.message : String(error)
 }
 
+/** `--registration` / `--no-registration` win over PULSE_REGISTRATION=on|off; neither: the server's default. */
+function registrationOf(flag: boolean | undefined, env: string | undefined): { allowRegistration?: boolean } {
+  if (flag !== undefined) return { allowRegistration: flag }
+  if (env === 'on' || env === 'off') return { allowRegistration: env === 'on' }
+  return {}
+}
+
+/** `--trust-proxy true` or a comma-separated list of addresses/CIDRs. */
+function trustProxyOf(value: string | undefined): { trustProxy?: boolean | string } {
+  if (!value) return {}
+  return { trustProxy: value === 'true' ? true : value }
+}
+
 /** Builds the command-line program. */
 export function buildProgram(): Command {
   const program = new Command('pulse').description('Pulse: offline-first data sync engine').showHelpAfterError()
@@ -45,7 +58,12 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', 'pulse.config.ts with the models (default: the tasks example)')
     .option('--redis <url>', 'redis://… to share live changes with other pulse serve processes (env REDIS_URL)')
     .option('--allowed-origins <list>', 'comma-separated browser origins allowed besides same-origin (env PULSE_ALLOWED_ORIGINS)')
-    .option('--no-registration', 'close self-service sign-up (env PULSE_REGISTRATION=off)')
+    .option('--registration', 'open self-service sign-up, even in production (env PULSE_REGISTRATION=on)')
+    .option('--no-registration', 'close self-service sign-up (env PULSE_REGISTRATION=off); closed by default in production')
+    .option(
+      '--trust-proxy <list>',
+      'proxies whose X-Forwarded-For gives the client address: "true" or addresses/CIDRs (env PULSE_TRUST_PROXY)',
+    )
     .action(
       async (opts: {
         port?: number
@@ -54,7 +72,8 @@ export function buildProgram(): Command {
         config?: string
         redis?: string
         allowedOrigins?: string
-        registration: boolean
+        registration?: boolean
+        trustProxy?: string
       }) => {
         const database = opts.database ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE
         const port = opts.port ?? (process.env.PORT ? parsePort(process.env.PORT) : DEFAULT_PORT)
@@ -73,10 +92,13 @@ export function buildProgram(): Command {
             host: opts.host,
             ...(redis ? { bus: redis } : {}),
             allowedOrigins: origins,
+            ...trustProxyOf(opts.trustProxy ?? process.env.PULSE_TRUST_PROXY),
+            ...(process.env.PULSE_DOCS ? { docs: process.env.PULSE_DOCS === 'on' } : {}),
             auth: {
               ...(process.env.PULSE_SECRET ? { secret: process.env.PULSE_SECRET } : {}),
               production: process.env.NODE_ENV === 'production',
-              allowRegistration: opts.registration && process.env.PULSE_REGISTRATION !== 'off',
+              // Unset: open in development, closed in production.
+              ...registrationOf(opts.registration, process.env.PULSE_REGISTRATION),
             },
           })
           server.app.log.info(

@@ -2,10 +2,21 @@
  * @pulse/server: the engine, storage, and HTTP transport of Pulse.
  */
 
-export { type Accounts, type AccountsOptions, createAccounts, type PublicUser, type Session } from './accounts/accounts.ts'
+export {
+  type Accounts,
+  type AccountsOptions,
+  type Authenticated,
+  type CredentialRef,
+  createAccounts,
+  type PublicUser,
+  type Session,
+} from './accounts/accounts.ts'
+export type { LoginThrottleOptions } from './accounts/login-throttle.ts'
 export { type AccessTokens, createAccessTokens, DEFAULT_ACCESS_TTL_SECONDS } from './auth/access-tokens.ts'
-export { resolveSecret, SecretError } from './auth/secret.ts'
+export { checkPasswordPolicy } from './auth/password-policy.ts'
+export { resolveSecret, SecretError, weakSecretReason } from './auth/secret.ts'
 export { type Bus, type BusChange, type BusErrorHandler, type BusMessage, isBusMessage } from './bus/bus.ts'
+export { type ControlMessage, isControlMessage } from './bus/control.ts'
 export { createMemoryBus, type MemoryBusOptions } from './bus/memory-bus.ts'
 export { publishCommits, toBusMessage } from './bus/publish-commits.ts'
 export { createRedisBus, DEFAULT_BUS_CHANNEL, type RedisBusOptions } from './bus/redis-bus.ts'
@@ -21,7 +32,7 @@ export { createHttpServer, DEFAULT_BODY_LIMIT_BYTES, type HttpServerOptions } fr
 export { createHub, type Hub, type HubOptions } from './realtime/hub.ts'
 export { type Authenticate, DEFAULT_HELLO_TIMEOUT_MS } from './realtime/session.ts'
 export { DEFAULT_MAX_FRAME_BYTES, type RealtimeOptions, registerRealtime, systemAuthenticate } from './realtime/socket.ts'
-export { type RunningServer, type StartOptions, startServer } from './start.ts'
+export { type AuthOptions, type RunningServer, type StartOptions, startServer } from './start.ts'
 export { createPostgresStorage, createSqliteStorage, createStorage } from './storage/index.ts'
 export {
   type ChangeEntry,

@@ -6,6 +6,7 @@
 import type { Schema } from '@pulse/core'
 import type { FastifyInstance } from 'fastify'
 import { type Accounts, createAccounts } from './accounts/accounts.ts'
+import type { LoginThrottleOptions } from './accounts/login-throttle.ts'
 import { createAccessTokens } from './auth/access-tokens.ts'
 import { resolveSecret } from './auth/secret.ts'
 import type { Bus } from './bus/bus.ts'
@@ -45,22 +46,46 @@ export interface StartOptions {
   auth?: false | AuthOptions
   /** Browser origins allowed besides same-origin (CORS and WebSocket). */
   allowedOrigins?: readonly string[]
+  /**
+   * Which proxies to believe about the client's address (`X-Forwarded-For`), as Fastify's
+   * `trustProxy`: `true`, or addresses/CIDRs (`'10.0.0.0/8,127.0.0.1'`). Default none. Set it behind a load
+   * balancer, or every login is throttled as coming from the balancer.
+   */
+  trustProxy?: boolean | string | string[]
+  /** Serve `/api/docs` and `/api/schema` (default: true, false in production). */
+  docs?: boolean
+  /** Serve the demo pages `/demo/*` (default: true, false in production). */
+  demoPages?: boolean
 }
 
 /** Authentication settings. */
 export interface AuthOptions {
   /** The signing key (PULSE_SECRET). Absent: generated and kept in `secretFile` — refused in production. */
   secret?: string
-  /** Production refuses to run without a configured secret. */
+  /**
+   * Production (default: `NODE_ENV=production`): refuses a missing or weak secret, closes
+   * sign-up unless `allowRegistration` is set, and serves neither the demo pages nor the docs
+   * unless `StartOptions.demoPages` / `docs` say so.
+   */
   production?: boolean
   /** Where a development secret is kept (default `.pulse/secret` in the working directory). */
   secretFile?: string
-  /** Whether anyone may sign up (default true). */
+  /** Whether anyone may sign up (default true; false in production). */
   allowRegistration?: boolean
   /** Access token lifetime (default 15 minutes). */
   accessTtlSeconds?: number
-  /** Requests per second one token may make (default 200). */
+  /** Requests per second one device may make, over all its access tokens (default 200). */
   tokenRatePerSecond?: number
+  /** Requests per second one API token may make (default 2000: services write in bulk). */
+  apiTokenRatePerSecond?: number
+  /** Devices one user may register (default 100). */
+  maxDevicesPerUser?: number
+  /** How failed logins are slowed: free attempts, longest delay, failures per address. */
+  loginThrottle?: LoginThrottleOptions
+  /** Whether a server admin may add members without an invitation (default true). */
+  directMemberAdd?: boolean
+  /** Pending invitations per organization (default 1000). */
+  maxPendingInvitations?: number
 }
 
 /** A running server. */
@@ -74,6 +99,13 @@ export interface RunningServer {
   /** The base URL it listens on, e.g. `http://127.0.0.1:8000`. */
   readonly url: string
   close(): Promise<void>
+}
+
+/** The options among `keys` that are set (exactOptionalPropertyTypes refuses explicit undefined). */
+function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): { [P in K]?: Exclude<T[P], undefined> } {
+  const out: { [P in K]?: Exclude<T[P], undefined> } = {}
+  for (const k of keys) if (from[k] !== undefined) out[k] = from[k] as Exclude<T[K], undefined>
+  return out
 }
 
 /**
@@ -90,25 +122,33 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   try {
     await storage.migrate(options.schema)
     const authOptions = options.auth === false ? undefined : (options.auth ?? {})
-    let accounts: Accounts | undefined
-    if (authOptions) {
-      const key = resolveSecret({
-        secret: authOptions.secret,
-        production: authOptions.production === true,
-        file: authOptions.secretFile ?? '.pulse/secret',
-      })
-      accounts = createAccounts({
-        storage,
-        tokens: createAccessTokens(key, authOptions.accessTtlSeconds),
-        allowRegistration: authOptions.allowRegistration ?? true,
-      })
-      await accounts.migrate()
-    }
-    const engine = createEngine({ storage, schema: options.schema, onError: logError('a commit listener failed') })
+    const production = authOptions?.production ?? process.env.NODE_ENV === 'production'
     bus =
       typeof options.bus === 'string'
         ? await createRedisBus(options.bus, { onError: logError('redis bus') })
         : (options.bus ?? createMemoryBus({ onError: logError('bus subscriber failed') }))
+    const controlBus = bus
+    let accounts: Accounts | undefined
+    if (authOptions) {
+      const key = resolveSecret({ secret: authOptions.secret, production, file: authOptions.secretFile ?? '.pulse/secret' })
+      accounts = createAccounts({
+        storage,
+        tokens: createAccessTokens(key, authOptions.accessTtlSeconds),
+        // Production opens sign-up only when told to.
+        allowRegistration: authOptions.allowRegistration ?? !production,
+        ...pick(authOptions, ['maxDevicesPerUser', 'loginThrottle', 'directMemberAdd', 'maxPendingInvitations']),
+        // Memberships, logouts and revocations reach every process's sockets at once.
+        announce: (message) => controlBus.publishControl(message),
+        onError: logError('accounts'),
+      })
+      const report = await accounts.migrate()
+      if (report.caseDuplicates.length > 0)
+        console.warn(
+          `pulse: usernames that differ only in case exist (${report.caseDuplicates.join(', ')}): logins prefer the exact spelling; ` +
+            'rename one of each pair to have usernames enforced unique regardless of case',
+        )
+    }
+    const engine = createEngine({ storage, schema: options.schema, onError: logError('a commit listener failed') })
     app = await createHttpServer({
       engine,
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
@@ -118,13 +158,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         ? {
             auth: {
               accounts,
-              authenticator: createAuthenticator(accounts, {
-                ...(authOptions?.tokenRatePerSecond ? { tokenRatePerSecond: authOptions.tokenRatePerSecond } : {}),
-              }),
+              authenticator: createAuthenticator(accounts, pick(authOptions ?? {}, ['tokenRatePerSecond', 'apiTokenRatePerSecond'])),
             },
           }
         : {}),
       ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
+      ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
+      docs: options.docs ?? !production,
+      demoPages: options.demoPages ?? !production,
     })
     // Live changes reach every process, this one included, only through the bus.
     publishCommits(engine, bus, logError('publishing a commit failed'))

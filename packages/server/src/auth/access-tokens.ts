@@ -5,6 +5,7 @@
  */
 import { PulseError } from '@pulse/core'
 import { jwtVerify, SignJWT } from 'jose'
+import { MAX_ACCESS_TOKEN_CHARS } from './credentials.ts'
 
 /** How long an access token lives unless configured otherwise. */
 export const DEFAULT_ACCESS_TTL_SECONDS = 15 * 60
@@ -16,13 +17,18 @@ const ALGORITHM = 'HS256'
 export interface AccessClaims {
   userId: string
   deviceId: string
+  /**
+   * The device's session epoch when the token was signed (claim `sep`; 0 when absent). Logout
+   * raises the device's epoch, so every earlier token of that device stops working at once.
+   */
+  sessionEpoch: number
   /** Seconds since the epoch. */
   expiresAt: number
 }
 
 /** Signs and verifies access tokens with one key. */
 export interface AccessTokens {
-  sign(userId: string, deviceId: string): Promise<{ token: string; expiresAt: number }>
+  sign(userId: string, deviceId: string, sessionEpoch: number): Promise<{ token: string; expiresAt: number }>
   verify(token: string): Promise<AccessClaims>
   readonly ttlSeconds: number
 }
@@ -31,10 +37,10 @@ export interface AccessTokens {
 export function createAccessTokens(key: Uint8Array, ttlSeconds = DEFAULT_ACCESS_TTL_SECONDS, now: () => number = Date.now): AccessTokens {
   return {
     ttlSeconds,
-    async sign(userId, deviceId) {
+    async sign(userId, deviceId, sessionEpoch) {
       const iat = Math.floor(now() / 1000)
       const expiresAt = iat + ttlSeconds
-      const token = await new SignJWT({ did: deviceId })
+      const token = await new SignJWT({ did: deviceId, sep: sessionEpoch })
         .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
         .setSubject(userId)
         .setIssuer(ISSUER)
@@ -45,7 +51,7 @@ export function createAccessTokens(key: Uint8Array, ttlSeconds = DEFAULT_ACCESS_
       return { token, expiresAt }
     },
     async verify(token) {
-      if (token.length > 4096) throw new PulseError('unauthenticated', 'the access token is malformed')
+      if (token.length > MAX_ACCESS_TOKEN_CHARS) throw new PulseError('unauthenticated', 'the access token is malformed')
       try {
         const { payload } = await jwtVerify(token, key, {
           algorithms: [ALGORITHM],
@@ -55,7 +61,9 @@ export function createAccessTokens(key: Uint8Array, ttlSeconds = DEFAULT_ACCESS_
           currentDate: new Date(now()),
         })
         if (typeof payload.sub !== 'string' || typeof payload.did !== 'string' || typeof payload.exp !== 'number') throw new Error('claims')
-        return { userId: payload.sub, deviceId: payload.did, expiresAt: payload.exp }
+        const sep = payload.sep ?? 0
+        if (typeof sep !== 'number' || !Number.isSafeInteger(sep) || sep < 0) throw new Error('claims')
+        return { userId: payload.sub, deviceId: payload.did, sessionEpoch: sep, expiresAt: payload.exp }
       } catch (e) {
         const expired = (e as { code?: unknown }).code === 'ERR_JWT_EXPIRED'
         throw new PulseError('unauthenticated', expired ? 'the access token has expired: refresh it' : 'the access token is not valid')

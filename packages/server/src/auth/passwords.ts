@@ -4,15 +4,12 @@
  * existing hashes.
  */
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto'
-import { PulseError } from '@pulse/core'
+import { MAX_PASSWORD_LENGTH } from './password-policy.ts'
 
 const N = 16_384
 const R = 8
 const P = 1
 const KEY_BYTES = 32
-/** Password length bounds, in characters. */
-export const MIN_PASSWORD_LENGTH = 8
-export const MAX_PASSWORD_LENGTH = 256
 
 function derive(password: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -20,16 +17,6 @@ function derive(password: string, salt: Buffer, options: ScryptOptions): Promise
       err ? reject(err) : resolve(key),
     )
   })
-}
-
-/** Refuses a password that is too short or too long (a 1 MB password would be a cheap DoS). */
-export function checkPassword(password: unknown): string {
-  if (typeof password !== 'string' || [...password].length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
-    throw new PulseError('validation_failed', 'the password does not fit', [
-      { field: 'password', code: 'invalid_password', message: `${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters` },
-    ])
-  }
-  return password
 }
 
 /** Hashes a password with a fresh salt. */

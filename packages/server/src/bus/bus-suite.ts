@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Bus, BusErrorHandler, BusMessage } from './bus.ts'
+import type { ControlMessage } from './control.ts'
 
 /**
  * Makes `count` buses joined to one channel (as separate processes would be), fresh for each
@@ -125,6 +126,52 @@ export function runBusSuite(name: string, makeBuses: MakeBuses): void {
       const controller = new AbortController()
       controller.abort()
       await expect(bus.publish(message(1), controller.signal)).rejects.toThrow()
+      await expect(bus.publishControl({ type: 'api_token_revoked', tokenId: 't' }, controller.signal)).rejects.toThrow()
+    })
+
+    it('delivers every control message to every process, each once, apart from the commits', async () => {
+      const [a, b] = (await make(2)) as [Bus, Bus]
+      const atA: ControlMessage[] = []
+      const atB: ControlMessage[] = []
+      const commits: number[] = []
+      a.subscribeControl((m) => atA.push(m))
+      b.subscribeControl((m) => atB.push(m))
+      b.subscribe((m) => commits.push(m.prev))
+      const sent: ControlMessage[] = [
+        { type: 'membership_changed', userIds: ['u1', 'u2'] },
+        { type: 'session_ended', userId: 'u1', deviceId: 'dev_1' },
+        { type: 'api_token_revoked', tokenId: 'tok' },
+      ]
+      for (const m of sent) await b.publishControl(m)
+      await a.publish(message(7))
+      await until(() => atA.length >= 3 && atB.length >= 3 && commits.length >= 1)
+      await new Promise((r) => setTimeout(r, 50))
+      expect(atA).toEqual(sent)
+      expect(atB).toEqual(sent)
+      expect(commits).toEqual([7])
+      expect(errors).toEqual([])
+    })
+
+    it('stops delivering control messages to an unsubscribed handler; a throwing one goes to onError', async () => {
+      const [bus] = (await make(1)) as [Bus]
+      const first: string[] = []
+      const second: string[] = []
+      const off = bus.subscribeControl((m) => first.push(m.type))
+      bus.subscribeControl(() => {
+        throw new Error('control subscriber broke')
+      })
+      bus.subscribeControl((m) => second.push(m.type))
+      await bus.publishControl({ type: 'api_token_revoked', tokenId: 'a' })
+      await until(() => first.length === 1 && second.length === 1)
+      off()
+      await bus.publishControl({ type: 'session_ended', userId: 'u', deviceId: 'd' })
+      await until(() => second.length === 2)
+      await new Promise((r) => setTimeout(r, 30))
+      expect(first).toEqual(['api_token_revoked'])
+      expect(second).toEqual(['api_token_revoked', 'session_ended'])
+      expect(errors.map((e) => (e as Error).message)).toEqual(['control subscriber broke', 'control subscriber broke'])
+      await bus.close()
+      await expect(bus.publishControl({ type: 'api_token_revoked', tokenId: 'a' })).rejects.toThrow()
     })
   })
 }

@@ -1,9 +1,11 @@
 /**
  * The bus seam: how committed changes travel from the process that wrote them to every process
- * that serves live streams (PROTOCOL.md §6). One message is one commit. In-process
- * (`createMemoryBus`) for a single server, Redis (`createRedisBus`) for several.
+ * that serves live streams (PROTOCOL.md §6). One message is one commit. Beside the commits, a
+ * control channel carries access changes (`control.ts`: memberships, logouts, revoked tokens).
+ * In-process (`createMemoryBus`) for a single server, Redis (`createRedisBus`) for several.
  */
 import type { WireRecord } from '@pulse/core'
+import type { ControlMessage } from './control.ts'
 
 /** One change of a commit, as it travels on the bus. */
 export interface BusChange {
@@ -44,6 +46,13 @@ export interface Bus {
    * Returns the unsubscribe function.
    */
   subscribe(handler: (message: BusMessage) => void): () => void
+  /**
+   * Sends an access change to every process, this one included (once each), on a channel of
+   * its own: commits and control messages are not ordered with respect to each other.
+   */
+  publishControl(message: ControlMessage, signal?: AbortSignal): Promise<void>
+  /** Calls `handler` with each control message. Returns the unsubscribe function. */
+  subscribeControl(handler: (message: ControlMessage) => void): () => void
   /** Stops delivering and releases connections. Idempotent. */
   close(): Promise<void>
 }

@@ -1,5 +1,6 @@
 /** The in-process bus: for a single server (the default of `pulse serve`) and for tests. */
 import type { Bus, BusErrorHandler, BusMessage } from './bus.ts'
+import type { ControlMessage } from './control.ts'
 
 /** What `createMemoryBus` takes. */
 export interface MemoryBusOptions {
@@ -14,10 +15,11 @@ export interface MemoryBusOptions {
 export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
   const onError = options.onError ?? ((e: unknown) => console.error('pulse: bus subscriber failed', e))
   const handlers = new Set<(message: BusMessage) => void>()
+  const controlHandlers = new Set<(message: ControlMessage) => void>()
   let closed = false
 
-  function deliver(message: BusMessage): void {
-    for (const handler of handlers) {
+  function deliver<M>(message: M, to: Set<(message: M) => void>): void {
+    for (const handler of to) {
       try {
         handler(message)
       } catch (e) {
@@ -31,8 +33,22 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       signal?.throwIfAborted()
       if (closed) throw new Error('the bus is closed')
       queueMicrotask(() => {
-        if (!closed) deliver(message)
+        if (!closed) deliver(message, handlers)
       })
+    },
+    async publishControl(message, signal) {
+      signal?.throwIfAborted()
+      if (closed) throw new Error('the bus is closed')
+      queueMicrotask(() => {
+        if (!closed) deliver(message, controlHandlers)
+      })
+    },
+    subscribeControl(handler) {
+      const entry = (message: ControlMessage) => handler(message)
+      controlHandlers.add(entry)
+      return () => {
+        controlHandlers.delete(entry)
+      }
     },
     subscribe(handler) {
       // Wrapped so that one function subscribed twice gets two subscriptions.
@@ -45,6 +61,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
     async close() {
       closed = true
       handlers.clear()
+      controlHandlers.clear()
     },
   }
 }

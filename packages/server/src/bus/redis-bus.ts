@@ -6,6 +6,7 @@
  */
 import { Redis } from 'ioredis'
 import { type Bus, type BusErrorHandler, type BusMessage, isBusMessage } from './bus.ts'
+import { type ControlMessage, isControlMessage } from './control.ts'
 
 /** The channel used unless told otherwise. */
 export const DEFAULT_BUS_CHANNEL = 'pulse:changes'
@@ -14,7 +15,10 @@ export const DEFAULT_REDIS_CONNECT_TIMEOUT_MS = 10_000
 
 /** What `createRedisBus` takes. */
 export interface RedisBusOptions {
-  /** The pub/sub channel; processes that should see each other's commits share it. */
+  /**
+   * The pub/sub channel; processes that should see each other's commits share it. Control
+   * messages travel on `<channel>:control`.
+   */
   channel?: string
   /** Connection failures, unreadable messages and failing subscribers (default: console.error). */
   onError?: BusErrorHandler
@@ -64,6 +68,7 @@ async function shut(client: Redis): Promise<void> {
  */
 export async function createRedisBus(url: string, options: RedisBusOptions = {}): Promise<Bus> {
   const channel = options.channel ?? DEFAULT_BUS_CHANNEL
+  const controlChannel = `${channel}:control`
   const onError = options.onError ?? ((e: unknown) => console.error('pulse: redis bus', e))
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS
   // Publishing fails fast while disconnected: a late live message is worth less than a poke.
@@ -75,6 +80,7 @@ export async function createRedisBus(url: string, options: RedisBusOptions = {})
   })
   const subscriber = new Redis(url, { autoResubscribe: true, maxRetriesPerRequest: null, connectionName: 'pulse-bus-sub' })
   const handlers = new Set<(message: BusMessage) => void>()
+  const controlHandlers = new Set<(message: ControlMessage) => void>()
   let closed = false
 
   for (const [client, role] of [
@@ -93,30 +99,36 @@ export async function createRedisBus(url: string, options: RedisBusOptions = {})
     })
   }
 
-  subscriber.on('message', (from: string, payload: string) => {
-    if (from !== channel || closed) return
-    let message: unknown
-    try {
-      message = JSON.parse(payload)
-    } catch (e) {
-      onError(new Error(`redis bus: a message on ${channel} is not JSON`, { cause: e }))
-      return
-    }
-    if (!isBusMessage(message)) {
-      onError(new Error(`redis bus: a message on ${channel} is not a commit`))
-      return
-    }
-    for (const handler of handlers) {
+  function deliver<M>(message: M, to: Set<(message: M) => void>): void {
+    for (const handler of to) {
       try {
         handler(message)
       } catch (e) {
         onError(e)
       }
     }
+  }
+
+  subscriber.on('message', (from: string, payload: string) => {
+    if ((from !== channel && from !== controlChannel) || closed) return
+    let message: unknown
+    try {
+      message = JSON.parse(payload)
+    } catch (e) {
+      onError(new Error(`redis bus: a message on ${from} is not JSON`, { cause: e }))
+      return
+    }
+    if (from === controlChannel) {
+      if (isControlMessage(message)) deliver(message, controlHandlers)
+      else onError(new Error(`redis bus: a message on ${from} is not a control message`))
+      return
+    }
+    if (isBusMessage(message)) deliver(message, handlers)
+    else onError(new Error(`redis bus: a message on ${channel} is not a commit`))
   })
 
   try {
-    await withTimeout(Promise.all([whenReady(publisher), subscriber.subscribe(channel)]), timeoutMs)
+    await withTimeout(Promise.all([whenReady(publisher), subscriber.subscribe(channel, controlChannel)]), timeoutMs)
   } catch (e) {
     closed = true
     await Promise.all([shut(publisher), shut(subscriber)])
@@ -138,10 +150,23 @@ export async function createRedisBus(url: string, options: RedisBusOptions = {})
         handlers.delete(entry)
       }
     },
+    async publishControl(message, signal) {
+      signal?.throwIfAborted()
+      if (closed) throw new Error('the bus is closed')
+      await publisher.publish(controlChannel, JSON.stringify(message))
+    },
+    subscribeControl(handler) {
+      const entry = (message: ControlMessage) => handler(message)
+      controlHandlers.add(entry)
+      return () => {
+        controlHandlers.delete(entry)
+      }
+    },
     async close() {
       if (closed) return
       closed = true
       handlers.clear()
+      controlHandlers.clear()
       await Promise.all([shut(publisher), shut(subscriber)])
     },
   }

@@ -17,6 +17,7 @@ import { registerAccountRoutes } from './routes/accounts.ts'
 import { registerAuthRoutes } from './routes/auth.ts'
 import { registerHealthRoutes } from './routes/health.ts'
 import { registerModelRoutes } from './routes/models.ts'
+import { registerOrgRoutes } from './routes/orgs.ts'
 import { registerSyncRoutes } from './routes/sync.ts'
 import { originAllowed, registerSecurity } from './security.ts'
 import { registerWebApp } from './static.ts'
@@ -68,6 +69,17 @@ export interface HttpServerOptions {
   realtime?: Omit<RealtimeOptions, 'engine'>
   /** The web apps' build served at `/` (default: apps/web/dist); `false` serves none. */
   webRoot?: string | false
+  /** Whether the demo pages (`/demo/*`, which sign up a demo user) are served (default true; production: false). */
+  demoPages?: boolean
+  /** Whether `/api/docs` (Swagger UI) and `/api/schema` (OpenAPI) are served (default true; production: false). */
+  docs?: boolean
+  /**
+   * Which proxies to believe about the client's address (Fastify's `trustProxy`): `true` any,
+   * or addresses/CIDRs (an array, or a comma-separated string). Default none: the address is the socket's peer, and
+   * `X-Forwarded-For` is ignored (a client could otherwise pick its own address for the login
+   * throttle).
+   */
+  trustProxy?: boolean | string | string[]
 }
 
 /** Builds (does not start) the HTTP server. */
@@ -77,6 +89,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     logger: options.logger ?? { level: 'info' },
     bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     genReqId: requestIdFor,
+    trustProxy: options.trustProxy ?? false,
     requestIdHeader: false,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -136,8 +149,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       ...(options.auth ? { security: [{ bearer: [] }, { apiToken: [] }] } : {}),
     },
   })
-  await app.register(swaggerUi, { routePrefix: '/api/docs' })
-  app.get('/api/schema', { schema: { hide: true } }, async () => app.swagger())
+  if (options.docs !== false) {
+    await app.register(swaggerUi, { routePrefix: '/api/docs' })
+    app.get('/api/schema', { schema: { hide: true } }, async () => app.swagger())
+  }
 
   const { auth } = options
   if (auth) {
@@ -155,20 +170,27 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     if (!request.pulseActor) throw new PulseError('unauthenticated', 'send credentials: Authorization: Bearer <token> or x-auth-token')
     return { actor: request.pulseActor, requestId: request.id }
   }
-  if (auth) registerAccountRoutes(app, auth.accounts, contextOf)
+  if (auth) {
+    registerAccountRoutes(app, auth.accounts, contextOf)
+    registerOrgRoutes(app, auth.accounts, contextOf)
+  }
   registerHealthRoutes(app, engine.storage)
   registerModelRoutes(app, { engine, contextOf })
   registerSyncRoutes(app, { engine, contextOf })
-  await registerWebApp(app, options.webRoot)
+  await registerWebApp(app, options.webRoot, { demoPages: options.demoPages !== false })
   if (options.realtime) {
     const authenticate = auth
       ? async (token: string | undefined, clientId: string) => {
-          const { actor, expiresAt } = await auth.authenticator.fromToken(token)
+          const { actor, expiresAt, credential } = await auth.authenticator.fromToken(token)
           // §9: a user's token is bound to one device, and that device is the clientId.
           if (!mayUseClientId(actor, clientId)) throw new PulseError('forbidden', 'clientId is not the device of your token')
+          const onDevice = (a: Actor): Actor => (a.deviceId === null ? { ...a, deviceId: clientId } : a)
           return {
-            actor: actor.deviceId === null ? { ...actor, deviceId: clientId } : actor,
+            actor: onDevice(actor),
             ...(expiresAt !== undefined ? { expiresAt } : {}),
+            // Each push and pull of the socket is authorised with the actor as it stands then.
+            reload: async () => onDevice(await auth.authenticator.reload(credential)),
+            ...(credential.kind === 'api' ? { apiTokenId: credential.tokenId } : {}),
           }
         }
       : undefined

@@ -39,9 +39,14 @@ function sendNotFound(reply: FastifyReply, title: string, message: string): Fast
 
 /**
  * Serves the web build in `root` (default: apps/web/dist); `false` serves nothing. The pages
- * get a content security policy allowing only this origin.
+ * get a content security policy allowing only this origin. Without `demoPages` (production),
+ * `/demo/*` answers 404: the demo pages sign up a `demo` user with a password anyone can read.
  */
-export async function registerWebApp(app: FastifyInstance, root: string | false | undefined): Promise<void> {
+export async function registerWebApp(
+  app: FastifyInstance,
+  root: string | false | undefined,
+  options: { demoPages?: boolean } = {},
+): Promise<void> {
   if (root === false) return
   const dist = root ?? DEFAULT_WEB_ROOT
   const notBuilt = (reply: FastifyReply) =>
@@ -66,13 +71,8 @@ export async function registerWebApp(app: FastifyInstance, root: string | false 
   const hidden = { schema: { hide: true } }
   const index = (_request: unknown, reply: FastifyReply) => sendPage(reply, 'index.html', () => notBuilt(reply))
   app.get('/', hidden, index)
-  app.get('/demo', hidden, index)
-  app.get<{ Params: { '*': string } }>('/demo/*', hidden, (request, reply) => {
-    const page = request.params['*'].replace(/\/$/, '')
-    const missing = () =>
-      sendNotFound(reply, 'No such demo page', `There is no demo page <code>${escapeHtml(page)}</code>: see <a href="/">the index</a>.`)
-    return PAGE_NAME.test(page) ? sendPage(reply, join('demo', `${page}.html`), missing) : missing()
-  })
+  // Without demo pages, /demo and /demo/* answer the API's 404 like any unknown path.
+  if (options.demoPages !== false) registerDemoPages(app, index, sendPage)
   // Vite names every asset by its content hash, so a browser may keep them for good.
   await app.register(fastifyStatic, {
     root: join(dist, 'assets'),
@@ -82,5 +82,20 @@ export async function registerWebApp(app: FastifyInstance, root: string | false 
     maxAge: '365d',
     immutable: true,
     logLevel: 'warn',
+  })
+}
+
+function registerDemoPages(
+  app: FastifyInstance,
+  index: (request: unknown, reply: FastifyReply) => Promise<FastifyReply>,
+  sendPage: (reply: FastifyReply, file: string, missing: () => FastifyReply) => Promise<FastifyReply>,
+): void {
+  const hidden = { schema: { hide: true } }
+  app.get('/demo', hidden, index)
+  app.get<{ Params: { '*': string } }>('/demo/*', hidden, (request, reply) => {
+    const page = request.params['*'].replace(/\/$/, '')
+    const missing = () =>
+      sendNotFound(reply, 'No such demo page', `There is no demo page <code>${escapeHtml(page)}</code>: see <a href="/">the index</a>.`)
+    return PAGE_NAME.test(page) ? sendPage(reply, join('demo', `${page}.html`), missing) : missing()
   })
 }

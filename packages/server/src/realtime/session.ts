@@ -16,14 +16,23 @@ import {
 import type { Actor, Context } from '../engine/context.ts'
 import type { Engine } from '../engine/engine.ts'
 import type { PullPage } from '../engine/pull.ts'
+import type { AccessWatch } from './access-watch.ts'
 import { type LiveConnection, poke, viewKey } from './fan-out.ts'
 import type { Hub } from './hub.ts'
 
-/** An actor whose credential expires: the connection closes with 4401 then (§6, issue 5). */
+/** An authenticated hello: the actor, and how to keep it current (§6, issue 8). */
 export interface ExpiringActor {
   actor: Actor
-  /** Seconds since the epoch. */
+  /** When the credential expires, seconds since the epoch: the connection closes with 4401 then. */
   expiresAt?: number
+  /**
+   * Reads the actor again from the current state (memberships, revocations, logouts); throws a
+   * PulseError (`unauthenticated`, `forbidden`) when the credential no longer holds. Every push
+   * and pull is authorised with its answer; absent, the hello's actor stands.
+   */
+  reload?: () => Promise<Actor>
+  /** The API token the hello presented, if any: its revocation closes the socket. */
+  apiTokenId?: string
 }
 
 /** Who a hello's token stands for; throws a PulseError (`unauthenticated`, `forbidden`) to refuse. */
@@ -58,9 +67,15 @@ export interface SessionOptions {
   /** How long the client has to say hello (default 5 s). */
   helloTimeoutMs: number
   /**
+   * Access changes announced on the bus (memberships, logouts, revocations): a socket they
+   * concern is closed at once. Absent: only the re-check below and each push's check act.
+   */
+  watch?: AccessWatch
+  /**
    * How often the hello's credentials are checked again while the socket is open (default
-   * 10 s): when the caller's scope changed (an organization joined or left), the socket gets
-   * `error scope_changed` and closes with 4401; the client reconnects and resyncs.
+   * 10 s), for changes the bus did not carry (a CLI revocation without Redis): when the caller's
+   * scope changed, the socket gets `error scope_changed` and closes with 4401; the client
+   * reconnects and resyncs. Each push and pull is checked against the current state anyway.
    */
   recheckIntervalMs?: number
   /** Extra catch-up rounds while commits keep landing, before falling back to a poke. */
@@ -98,6 +113,10 @@ export function createSession(options: SessionOptions): Session {
   let models: string[] | undefined
   let clientId = ''
   let connection: LiveConnection | undefined
+  let seenView = ''
+  let reloadActor: (() => Promise<Actor>) | undefined
+  let unwatch: (() => void) | undefined
+  let authStartedAt = 0
 
   const helloTimer = setTimeout(() => end(ERROR_CODES.hello_timeout.closeCode, 'no hello in time'), options.helloTimeoutMs)
   helloTimer.unref()
@@ -124,7 +143,41 @@ export function createSession(options: SessionOptions): Session {
     clearTimeout(expiryTimer)
     clearInterval(recheckTimer)
     abort.abort()
+    unwatch?.()
     if (connection) hub.remove(connection)
+  }
+
+  /** Tells the client why and closes: its credential or its scope changed (§6, §8). */
+  function revoke(code: 'scope_changed' | 'unauthenticated', message: string): void {
+    if (phase === 'closed') return
+    sendError(code, message)
+    end(ERROR_CODES.unauthenticated.closeCode, code === 'scope_changed' ? 'scope changed' : message.slice(0, 120))
+  }
+
+  /**
+   * The actor as it stands now (issue 8: never the hello's, frozen): undefined, with the socket
+   * closed, when the credential no longer holds or the caller's scope changed since hello.
+   * When the state cannot be read (the database is down), undefined with the socket kept: the
+   * failure is reported to the client (`during` a push or pull) or only logged (a re-check).
+   */
+  async function currentActor(helloActor: Actor, during: 'push' | 'pull' | 're-check'): Promise<Actor | undefined> {
+    if (!reloadActor) return helloActor
+    let now: Actor
+    try {
+      now = await reloadActor()
+    } catch (e) {
+      if (isPulseError(e) && e.code === 'unauthenticated') revoke('unauthenticated', e.message)
+      else if (isPulseError(e) && e.code === 'forbidden') end(ERROR_CODES.forbidden.closeCode, e.message.slice(0, 120))
+      else if (during === 're-check') log.warn({ connectionId: transport.id, err: e }, 'could not re-check the credentials')
+      else report(e, during)
+      return undefined
+    }
+    if (phase === 'closed') return undefined
+    if (viewKey(now, models) !== seenView) {
+      revoke('scope_changed', 'your organizations changed: reconnect and pull from no cursor')
+      return undefined
+    }
+    return now
   }
 
   /** Reports an engine failure as an `error` message (§7 codes); unexpected ones are logged. */
@@ -197,11 +250,15 @@ export function createSession(options: SessionOptions): Session {
     }
     let actor: Actor
     let expiresAt: number | undefined
+    let apiTokenId: string | undefined
     try {
+      authStartedAt = Date.now()
       const who = await options.authenticate(message.token, message.clientId)
       if ('actor' in who) {
         actor = who.actor
         expiresAt = who.expiresAt
+        reloadActor = who.reload
+        apiTokenId = who.apiTokenId
       } else actor = who
     } catch (e) {
       const code = closeCodeOf(e)
@@ -219,25 +276,14 @@ export function createSession(options: SessionOptions): Session {
       )
       expiryTimer.unref()
     }
-    const helloToken = message.token
-    const seenView = viewKey(actor, message.models)
+    seenView = viewKey(actor, message.models)
+    models = message.models
+    const helloActor = actor
     recheckTimer = setInterval(() => {
-      options.authenticate(helloToken, message.clientId).then(
-        (who) => {
-          const now = 'actor' in who ? who.actor : who
-          if (viewKey(now, message.models) === seenView) return
-          sendError('scope_changed', 'your organizations changed: reconnect and pull from no cursor')
-          end(ERROR_CODES.unauthenticated.closeCode, 'scope changed')
-        },
-        (e: unknown) => {
-          const code = closeCodeOf(e)
-          end(code ?? ERROR_CODES.unauthenticated.closeCode, isPulseError(e) ? e.message.slice(0, 120) : 'credentials no longer valid')
-        },
-      )
+      currentActor(helloActor, 're-check').catch((e: unknown) => log.error({ connectionId: transport.id, err: e }, 're-check failed'))
     }, options.recheckIntervalMs ?? 10_000)
     recheckTimer.unref()
     phase = 'ready'
-    models = message.models
     clientId = message.clientId
     const active: Context = { actor, requestId: options.requestId }
     ctx = active
@@ -254,6 +300,10 @@ export function createSession(options: SessionOptions): Session {
       send: (payload) => transport.sendRaw(payload),
     }
     connection = live
+    // From here on, an access change announced on the bus closes this socket at once; one
+    // announced while the credential was being read closes it now.
+    unwatch = options.watch?.add({ actor, apiTokenId, revoke }, authStartedAt)
+    if (phase !== 'ready') return
     send({ type: 'welcome', userId: actor.userId, serverTime: new Date().toISOString() })
     hub.add(live)
     try {
@@ -296,9 +346,13 @@ export function createSession(options: SessionOptions): Session {
     if (message.type === 'ping') return send({ type: 'pong' })
     if (message.type === 'hello') return hello(message)
     if (!ctx || !connection) return end(ERROR_CODES.unauthenticated.closeCode, 'send hello first')
-    if (message.type === 'pull') return pull(ctx, connection, message)
+    // Authorised against the current memberships and credential, not the hello's (issue 8).
+    const actor = await currentActor(ctx.actor, message.type)
+    if (!actor) return
+    const current: Context = { ...ctx, actor }
+    if (message.type === 'pull') return pull(current, connection, message)
     try {
-      const result = await engine.push(ctx, { clientId, mutations: message.mutations })
+      const result = await engine.push(current, { clientId, mutations: message.mutations })
       send({ type: 'pushResult', ...result })
     } catch (e) {
       report(e, 'push')

@@ -11,6 +11,7 @@ import { WebSocket } from 'ws'
 import type { Bus } from '../bus/bus.ts'
 import { SYSTEM_ACTOR } from '../engine/context.ts'
 import type { Engine } from '../engine/engine.ts'
+import { createAccessWatch } from './access-watch.ts'
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, startHeartbeat } from './heartbeat.ts'
 import { createHub, type Hub } from './hub.ts'
 import { createTokenBucket, DEFAULT_RATE_LIMIT, type RateLimit } from './rate-limit.ts'
@@ -30,7 +31,10 @@ export interface RealtimeOptions {
   authenticate?: Authenticate
   /** Default 5 s. */
   helloTimeoutMs?: number
-  /** How often an open socket's credentials and scope are checked again (default 10 s). */
+  /**
+   * How often an open socket's credentials and scope are checked again (default 10 s), beside
+   * the bus's access changes, which close the sockets concerned at once.
+   */
   recheckIntervalMs?: number
   /** Largest client frame in bytes; larger ones close the socket with 1009. Default 1 MiB. */
   maxFrameBytes?: number
@@ -79,8 +83,11 @@ export async function registerRealtime(app: FastifyInstance, options: RealtimeOp
     ...(options.maxBufferedBytes !== undefined ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
   })
   const heartbeat = startHeartbeat(options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, onError)
+  // Access changes on the bus (memberships, logouts, revocations) close the sockets concerned.
+  const watch = createAccessWatch(options.bus, onError)
   app.addHook('onClose', async () => {
     heartbeat.stop()
+    watch.close()
     hub.close()
   })
 
@@ -98,6 +105,7 @@ export async function registerRealtime(app: FastifyInstance, options: RealtimeOp
       engine,
       hub,
       authenticate,
+      watch,
       helloTimeoutMs,
       ...(options.recheckIntervalMs !== undefined ? { recheckIntervalMs: options.recheckIntervalMs } : {}),
       log,

@@ -1,7 +1,12 @@
-/** `/api/auth/*` (PROTOCOL.md §9): register, login, refresh, logout. Public routes, rate limited. */
+/**
+ * `/api/auth/*` (PROTOCOL.md §9): register, login, refresh, logout. Public routes; logins are
+ * throttled per account and address (`accounts/login-throttle.ts`), by the client's address as
+ * `trustProxy` allows.
+ */
 import type { FastifyInstance } from 'fastify'
 import type { Accounts } from '../../accounts/accounts.ts'
 import { ERROR_SCHEMA } from '../model-schema.ts'
+import { bodyOf as body } from './accounts.ts'
 
 const USER = {
   type: 'object',
@@ -9,12 +14,6 @@ const USER = {
 }
 const PAIR = { access: { type: 'string' }, refresh: { type: 'string' } }
 const PUBLIC = { public: true }
-
-function body(request: { body: unknown }): Record<string, unknown> {
-  return typeof request.body === 'object' && request.body !== null && !Array.isArray(request.body)
-    ? (request.body as Record<string, unknown>)
-    : {}
-}
 
 /** Registers the auth routes. */
 export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): void {
@@ -30,6 +29,8 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
         required: ['username', 'password'],
       },
       response: { 201: { type: 'object', properties: { user: USER } }, 403: ERROR_SCHEMA, 409: ERROR_SCHEMA, 422: ERROR_SCHEMA },
+      description:
+        'Usernames are compared case-insensitively. Passwords: 8 to 256 characters, not only whitespace, not the username, not a common password.',
     },
     handler: async (request, reply) => {
       const b = body(request)
@@ -43,6 +44,8 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
       tags: ['auth'],
       security: [],
       summary: 'Log in: registers (or reuses) a device and issues an access and a refresh token',
+      description:
+        'Failed logins are slowed per account and address: after 5, each attempt waits 1 s, 2 s, 4 s … (at most 5 minutes); an address may fail 100 times per 15 minutes. A caller who must wait gets 429 with retry-after.',
       body: {
         type: 'object',
         properties: {
@@ -59,6 +62,8 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
           properties: { ...PAIR, user: USER, device: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' } } } },
         },
         401: ERROR_SCHEMA,
+        403: ERROR_SCHEMA,
+        422: ERROR_SCHEMA,
         429: ERROR_SCHEMA,
       },
     },
@@ -85,7 +90,7 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
     schema: {
       tags: ['auth'],
       security: [],
-      summary: 'End a session (its refresh token family)',
+      summary: "Sign the refresh token's device out: its refresh and access tokens stop working and its sockets close, at once",
       body: { type: 'object', properties: { refresh: { type: 'string' } } },
       response: { 204: { type: 'null' } },
     },

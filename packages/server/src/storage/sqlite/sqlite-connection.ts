@@ -2,6 +2,7 @@
  * One better-sqlite3 connection with its prepared statements cached by SQL text. The driver is
  * typed structurally: only the methods Pulse calls.
  */
+import { closeSync, openSync } from 'node:fs'
 import Database from 'better-sqlite3'
 
 /** The parts of a better-sqlite3 statement Pulse calls. */
@@ -56,8 +57,19 @@ export function wrapConnection(db: SqliteDatabase): SqliteConnection {
   }
 }
 
-/** Opens the writer: WAL journal, NORMAL sync (durable at checkpoints, safe with WAL). */
+/**
+ * Opens the writer: WAL journal, NORMAL sync (durable at checkpoints, safe with WAL). A new
+ * database file is created readable by its owner only (0600: it holds password hashes); SQLite
+ * gives its -wal and -shm files the same mode. An existing file keeps its mode.
+ */
 export function openWriter(filename: string, busyTimeoutMs: number): SqliteConnection {
+  if (filename !== '' && filename !== ':memory:' && !filename.startsWith('file:')) {
+    try {
+      closeSync(openSync(filename, 'a', 0o600))
+    } catch {
+      // The driver's own open reports what is wrong (a missing directory, no permission).
+    }
+  }
   const db = new Database(filename, { timeout: busyTimeoutMs })
   try {
     db.pragma('journal_mode = WAL')

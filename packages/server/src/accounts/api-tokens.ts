@@ -1,0 +1,98 @@
+/**
+ * API tokens (PROTOCOL.md §9): services' credentials, for one organization or with admin
+ * rights, created and revoked with the CLI (or with their organization), stored hashed.
+ * Revoking one stops it at once: its next request fails, and its open sockets close (the bus
+ * carries the revocation to every process).
+ */
+import { isUuid, PulseError, uuidv7 } from '@pulse/core'
+import { hashToken, newOpaqueToken } from '../auth/opaque-token.ts'
+import type { Actor } from '../engine/context.ts'
+import type { AccountDeps, Authenticated } from './account-deps.ts'
+import { displayName } from './account-input.ts'
+import { findOrg } from './org-store.ts'
+import * as store from './token-store.ts'
+
+/** `last_used_at` is written at most this often per token (not once per request). */
+export const LAST_USED_RESOLUTION_MS = 60_000
+/** Tokens whose last write this process remembers (beyond it, the stored time decides). */
+const MAX_REMEMBERED_TOKENS = 10_000
+
+const notValid = () => new PulseError('unauthenticated', 'the API token is not valid or was revoked')
+
+function actorOf(row: store.ApiTokenRow): Authenticated {
+  return {
+    actor: { userId: null, orgIds: row.orgId ? [row.orgId] : [], deviceId: null, admin: row.isAdmin, tokenId: row.id },
+    credential: { kind: 'api', tokenId: row.id },
+  }
+}
+
+/** The API-token part of the accounts service. */
+export function createApiTokens(deps: AccountDeps) {
+  const { sql, read } = deps
+  // When this process last wrote each token's last_used_at (ms), oldest first.
+  const written = new Map<string, number>()
+
+  /** Writes `last_used_at` when it is a minute old, in the background; never on every request. */
+  function noteUse(row: store.ApiTokenRow): void {
+    const at = deps.now()
+    const t = at.getTime()
+    const stored = row.lastUsedAt ? Date.parse(row.lastUsedAt) : 0
+    if (t - Math.max(stored, written.get(row.id) ?? 0) < LAST_USED_RESOLUTION_MS) return
+    written.delete(row.id)
+    written.set(row.id, t)
+    if (written.size > MAX_REMEMBERED_TOKENS) {
+      const oldest = written.keys().next()
+      if (!oldest.done) written.delete(oldest.value)
+    }
+    sql((ctx) => store.touchApiToken(ctx, row.id, at.toISOString())).catch(deps.onError)
+  }
+
+  return {
+    /** The actor of a presented API token (shape already checked), noting its use. */
+    async actorForApiToken(token: string): Promise<Authenticated> {
+      const row = await read((ctx) => store.findApiToken(ctx, hashToken(token)))
+      if (!row || row.revokedAt) throw notValid()
+      noteUse(row)
+      return actorOf(row)
+    },
+
+    /** The actor of an API token by id, read again (an open socket's re-check). */
+    async actorForApiTokenId(id: string): Promise<Actor> {
+      const row = await read((ctx) => store.findApiTokenById(ctx, id))
+      if (!row || row.revokedAt) throw notValid()
+      return actorOf(row).actor
+    },
+
+    /** Creates an API token (CLI); the token is shown once. */
+    async createApiToken(input: { name: string; orgId?: string; admin?: boolean }): Promise<{ token: string; row: store.ApiTokenRow }> {
+      if (!input.admin && !input.orgId)
+        throw new PulseError('bad_request', 'an API token is for an organization (--org) or admin (--admin)')
+      if (input.orgId !== undefined && !isUuid(input.orgId)) throw new PulseError('not_found', 'no such organization')
+      const token = newOpaqueToken('pat_')
+      const row: store.ApiTokenRow = {
+        id: uuidv7(),
+        name: displayName(input.name, 'name', 100),
+        orgId: input.orgId ?? null,
+        isAdmin: input.admin === true,
+        createdAt: deps.now().toISOString(),
+        revokedAt: null,
+        lastUsedAt: null,
+      }
+      await sql(async (ctx) => {
+        if (row.orgId && !(await findOrg(ctx, row.orgId))) throw new PulseError('not_found', 'no such organization')
+        await store.insertApiToken(ctx, { ...row, tokenHash: hashToken(token) })
+      })
+      return { token, row }
+    },
+
+    /** Every API token, newest first (never their secret). */
+    listApiTokens: () => read((ctx) => store.listApiTokens(ctx)),
+
+    /** Revokes an API token: refused at once by every request, its sockets closed. */
+    async revokeApiToken(id: string): Promise<void> {
+      if (!isUuid(id) || !(await sql((ctx) => store.revokeApiToken(ctx, id, deps.now().toISOString()))))
+        throw new PulseError('not_found', 'no such live API token')
+      deps.announce({ type: 'api_token_revoked', tokenId: id })
+    },
+  }
+}
