@@ -52,6 +52,7 @@ export {
   type ModelDefinition,
   type ModelOptions,
   RESERVED_FIELD_NAMES,
+  RESERVED_PLURALS,
   type RecordOf,
   type Schema,
   type ScopeKind,
@@ -82,6 +83,7 @@ export {
   type ServerMessage,
 } from './protocol.ts'
 export {
+  checkClockText,
   checkFieldValue,
   defaultValue,
   isUuid,
@@ -89,6 +91,7 @@ export {
   MAX_SET_MEMBER_LENGTH,
   MAX_SET_SIZE,
   normalizeSet,
+  textProblem,
   validateCreate,
   validateUpdate,
 } from './validate.ts'

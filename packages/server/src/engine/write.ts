@@ -5,7 +5,7 @@
  * version, clock, per-field versions, tombstones, conflicts), records the client's `lastMid`,
  * appends history and the change order. Listeners hear about the changes only after commit.
  */
-import { type Conflict, clampAt, isUuid, PulseError, type Schema, type VectorClock, validateCreate, validateUpdate } from '@pulse/core'
+import { type Conflict, checkClockText, clampAt, isUuid, PulseError, type Schema, type VectorClock, validateCreate, validateUpdate } from '@pulse/core'
 import type { Storage, StoredRecord } from '../storage/storage.ts'
 import { type Applied, Batch, type CommittedChange, type Prepared } from './batch.ts'
 import type { Context } from './context.ts'
@@ -116,6 +116,7 @@ function prepare(schema: Schema, op: WriteOp, sync: SyncEdit | undefined): Prepa
 function syncEdit(op: WriteOp, clientId: string | undefined, nowMs: number): SyncEdit | undefined {
   if (!op.sync) return undefined
   if (!clientId) throw new PulseError('bad_request', 'a synced write needs the clientId of its device')
+  checkClockText(op.sync.vclock) // NUL or a lone surrogate: this mutation is refused, not the batch
   // §4: an `at` far ahead of the server's clock is clamped, so a wrong clock cannot win every tie.
   return { mid: op.sync.mid, baseVersion: op.sync.baseVersion, vclock: op.sync.vclock, at: clampAt(op.sync.at, nowMs), deviceId: clientId }
 }

@@ -33,11 +33,17 @@ export type Authenticate = (token: string | undefined, clientId: string) => Prom
 export interface SessionTransport {
   /** The connection id, for logs. */
   readonly id: string
+  /** Bytes queued on the socket, not yet handed to the network. */
   readonly bufferedAmount: number
   /** Sends an encoded text message; does nothing once the socket is closing. */
   sendRaw(payload: Buffer | string): void
   /** Closes the socket with a close code (PROTOCOL.md §6). */
   close(code: number, reason: string): void
+  /** Drops the connection at once, unsent bytes included (a consumer too slow to close politely). */
+  terminate(): void
+  /** Stops reading the client's frames (backpressure); `resume` reads again. */
+  pause(): void
+  resume(): void
 }
 
 /** The log lines a session writes. */
@@ -65,6 +71,16 @@ export interface SessionOptions {
   recheckIntervalMs?: number
   /** Extra catch-up rounds while commits keep landing, before falling back to a poke. */
   maxCatchUpRounds?: number
+  /**
+   * Pacing (§6): a catch-up or pull page is sent only once at most this many bytes wait in the
+   * socket's send buffer (default 1 MiB), so a slow reader holds one page in memory, not all.
+   */
+  drainBytes?: number
+  /**
+   * Unsent bytes past which the socket is dropped when more is sent (default 8 MiB): a client
+   * that does not read its socket cannot make the server buffer without bound.
+   */
+  maxSocketBufferBytes?: number
 }
 
 /** A session's face to the socket. */
@@ -81,6 +97,15 @@ export interface Session {
 export const DEFAULT_HELLO_TIMEOUT_MS = 5000
 const DEFAULT_CATCH_UP_ROUNDS = 3
 const CLOSE_INTERNAL_ERROR = 1011
+/** Default pacing threshold: the live stream's poke threshold (fan-out.ts). */
+export const DEFAULT_DRAIN_BYTES = 1024 * 1024
+/** Default send-buffer bytes past which a socket is dropped. */
+export const DEFAULT_MAX_SOCKET_BUFFER_BYTES = 8 * 1024 * 1024
+/** Characters of messages waiting to be handled past which the socket stops being read, and where it reads again. */
+const MAX_BACKLOG_CHARS = 4 * 1024 * 1024
+const RESUME_BACKLOG_CHARS = 1024 * 1024
+/** Longest pause between two looks at a full send buffer. */
+const MAX_DRAIN_POLL_MS = 250
 
 function closeCodeOf(error: unknown): number | undefined {
   if (!isPulseError(error)) return undefined
@@ -98,14 +123,37 @@ export function createSession(options: SessionOptions): Session {
   let models: string[] | undefined
   let clientId = ''
   let connection: LiveConnection | undefined
+  let backlog = 0
+  let paused = false
+  const drainBytes = options.drainBytes ?? DEFAULT_DRAIN_BYTES
+  const maxSocketBufferBytes = options.maxSocketBufferBytes ?? DEFAULT_MAX_SOCKET_BUFFER_BYTES
 
   const helloTimer = setTimeout(() => end(ERROR_CODES.hello_timeout.closeCode, 'no hello in time'), options.helloTimeoutMs)
   helloTimer.unref()
   let expiryTimer: ReturnType<typeof setTimeout> | undefined
   let recheckTimer: ReturnType<typeof setInterval> | undefined
 
+  /** Every byte to the client passes here: a client that stopped reading is dropped, not buffered for. */
+  function sendRaw(payload: Buffer | string): void {
+    if (phase === 'closed') return
+    if (transport.bufferedAmount > maxSocketBufferBytes) {
+      log.warn({ connectionId: transport.id, bufferedBytes: transport.bufferedAmount }, 'dropping a connection that does not read')
+      transport.terminate()
+      stop()
+      return
+    }
+    transport.sendRaw(payload)
+  }
+
   function send(message: ServerMessage): void {
-    if (phase !== 'closed') transport.sendRaw(JSON.stringify(message))
+    if (phase !== 'closed') sendRaw(JSON.stringify(message))
+  }
+
+  /** §6 pacing: resolves once the send buffer is down to `drainBytes` (or the session ended). */
+  async function room(): Promise<void> {
+    for (let waitMs = 5; phase !== 'closed' && transport.bufferedAmount > drainBytes; waitMs = Math.min(waitMs * 2, MAX_DRAIN_POLL_MS)) {
+      await new Promise((resolve) => setTimeout(resolve, waitMs))
+    }
   }
 
   function sendError(code: string, message: string): void {
@@ -140,21 +188,32 @@ export function createSession(options: SessionOptions): Session {
   }
 
   /**
-   * One page from `cursor`. A last page (no more) also covers every commit the hub had
-   * dispatched before the read began, so its cursor moves at least to that position: a client
-   * whose scope saw nothing lately still follows on from the next live commit.
+   * One page from `cursor`, sent (when `sendIf` agrees) while it still counts against the pull
+   * budget, once the send buffer has room. A last page (no more) also covers every commit the
+   * hub had dispatched before the read began, so its cursor moves at least to that position: a
+   * client whose scope saw nothing lately still follows on from the next live commit.
    */
-  async function readPage(active: Context, cursor: string | null, limit?: number): Promise<{ page: PullPage; position: number }> {
+  async function sendPage(
+    active: Context,
+    cursor: string | null,
+    limit: number | undefined,
+    sendIf: (page: PullPage) => boolean,
+  ): Promise<{ page: PullPage; position: number }> {
+    await room()
     const headBefore = hub.head ?? 0
+    let position = 0
     const page = await engine.pull(
       { ...active, signal: abort.signal },
       { cursor, ...(limit ? { limit } : {}), ...(models ? { models } : {}) },
+      (p) => {
+        position = decodeCursor(p.cursor)
+        if (!p.hasMore && headBefore > position) {
+          position = headBefore
+          p.cursor = encodeCursor(position, active.actor.scopeEpoch ?? 0)
+        }
+        if (sendIf(p)) send({ type: 'changes', ...p })
+      },
     )
-    let position = decodeCursor(page.cursor)
-    if (!page.hasMore && headBefore > position) {
-      position = headBefore
-      page.cursor = encodeCursor(position, active.actor.scopeEpoch ?? 0)
-    }
     return { page, position }
   }
 
@@ -170,9 +229,8 @@ export function createSession(options: SessionOptions): Session {
     let cursor = from
     const rounds = options.maxCatchUpRounds ?? DEFAULT_CATCH_UP_ROUNDS
     for (let round = 0; phase === 'ready'; ) {
-      const { page, position } = await readPage(active, cursor)
       // The first round sends every page, so the client sees its catch-up end (hasMore false).
-      if (round === 0 || page.changes.length > 0) send({ type: 'changes', ...page })
+      const { page, position } = await sendPage(active, cursor, undefined, (p) => round === 0 || p.changes.length > 0)
       cursor = page.cursor
       live.cursor = position
       if (page.hasMore) continue
@@ -251,7 +309,7 @@ export function createSession(options: SessionOptions): Session {
       get bufferedAmount() {
         return transport.bufferedAmount
       },
-      send: (payload) => transport.sendRaw(payload),
+      send: (payload) => sendRaw(payload),
     }
     connection = live
     send({ type: 'welcome', userId: actor.userId, serverTime: new Date().toISOString() })
@@ -268,8 +326,7 @@ export function createSession(options: SessionOptions): Session {
   async function pull(active: Context, live: LiveConnection, message: Extract<ClientMessage, { type: 'pull' }>): Promise<void> {
     live.mode = 'syncing'
     try {
-      const { page, position } = await readPage(active, message.cursor, message.limit)
-      send({ type: 'changes', ...page })
+      const { page, position } = await sendPage(active, message.cursor, message.limit, () => true)
       live.cursor = position
       // A paged pull stays out of the live stream until its last page.
       if (!page.hasMore && !settle(live, position)) poke(live)
@@ -308,11 +365,27 @@ export function createSession(options: SessionOptions): Session {
   return {
     receive(text) {
       if (phase === 'closed') return
+      // Backpressure: a client sending more than its messages are handled (or than it reads the
+      // answers, see `room`) stops being read until the backlog is short again. Counted in
+      // characters, so floods of small messages still meet the rate limit (4429).
+      backlog += text.length
+      if (backlog > MAX_BACKLOG_CHARS && !paused) {
+        paused = true
+        transport.pause()
+      }
       queue = queue.then(() =>
-        handle(text).catch((e: unknown) => {
-          log.error({ connectionId: transport.id, err: e }, 'message handling failed')
-          if (!isPulseError(e)) end(CLOSE_INTERNAL_ERROR, 'internal error')
-        }),
+        handle(text)
+          .catch((e: unknown) => {
+            log.error({ connectionId: transport.id, err: e }, 'message handling failed')
+            if (!isPulseError(e)) end(CLOSE_INTERNAL_ERROR, 'internal error')
+          })
+          .finally(() => {
+            backlog -= text.length
+            if (paused && backlog <= RESUME_BACKLOG_CHARS && phase !== 'closed') {
+              paused = false
+              transport.resume()
+            }
+          }),
       )
     },
     closed() {
