@@ -169,12 +169,12 @@ export function runRestSuite(name: string, makeStorage: () => Promise<Storage>):
         ['array body', () => api.post('/api/tasks', [{ title: 'x' }]), 422, 'validation_failed'],
         ['malformed JSON', () => api.post('/api/tasks', '{"title": "x",'), 400, 'invalid_json'],
         ['empty JSON body', () => api.post('/api/tasks', ''), 400, 'invalid_json'],
-        ['__proto__ key', () => api.post('/api/tasks', '{"title":"x","__proto__":{"admin":true}}'), 400, 'invalid_json'],
+        ['__proto__ key', () => api.post('/api/tasks', '{"title":"x","__proto__":{"admin":true}}'), 400, 'bad_request'],
         [
           'constructor.prototype key',
           () => api.post('/api/tasks', '{"title":"x","constructor":{"prototype":{"a":1}}}'),
           400,
-          'invalid_json',
+          'bad_request',
         ],
         [
           'wrong content type',
@@ -232,6 +232,20 @@ export function runRestSuite(name: string, makeStorage: () => Promise<Storage>):
       expect((await api.get('/api/v1/healthz')).status).toBe(200)
     })
 
+    it('refuses prototype-polluting keys by name and place, not as malformed JSON', async () => {
+      const top = await api.post('/api/tasks', '{"title":"x","__proto__":{"admin":true}}')
+      expectError(top, 400, 'bad_request')
+      expect(top.json.error.message).toMatch(/forbidden key "__proto__"/)
+      expect(top.json.error.details).toEqual([expect.objectContaining({ field: '__proto__', code: 'forbidden_key' })])
+      const deep = await api.post('/api/sync/push', '{"clientId":"d","mutations":[{"data":{"tags":[{"constructor":{"prototype":{}}}]}}]}')
+      expectError(deep, 400, 'bad_request')
+      expect(deep.json.error.message).toMatch(/"constructor.prototype" \(at mutations\[0\]\.data\.tags\[0\]\.constructor\.prototype\)/)
+      const escaped = await api.post('/api/tasks', '{"title":"x","\\u005f_proto__":1}')
+      expectError(escaped, 400, 'bad_request')
+      // A key merely named constructor is a field name like any other (unknown here).
+      expectError(await api.post('/api/tasks', '{"title":"x","constructor":1}'), 422, 'validation_failed')
+    })
+
     it('answers every response with a request id, the caller\u2019s when well-formed', async () => {
       const mine = await api.get('/api/tasks', { 'x-request-id': 'abc-123' })
       expect(mine.headers.get('x-request-id')).toBe('abc-123')
@@ -242,10 +256,13 @@ export function runRestSuite(name: string, makeStorage: () => Promise<Storage>):
       expectError(missing, 404, 'not_found')
     })
 
-    it('probes the database in healthz', async () => {
-      const res = await api.get('/api/v1/healthz')
-      expect(res.status).toBe(200)
-      expect(res.json).toMatchObject({ status: 'ok', database: { ok: true, kind: server.storage.kind } })
+    it('answers liveness without the database, and readiness with a write probe', async () => {
+      const live = await api.get('/api/v1/healthz')
+      expect(live.status).toBe(200)
+      expect(live.json).toEqual({ status: 'ok', uptimeSeconds: expect.any(Number) })
+      const ready = await api.get('/api/v1/readyz')
+      expect(ready.status).toBe(200)
+      expect(ready.json).toMatchObject({ status: 'ready', database: { ok: true, kind: server.storage.kind }, lastWriteError: null })
     })
 
     it('serves OpenAPI at /api/schema and Swagger UI at /api/docs', async () => {

@@ -11,7 +11,16 @@ import { type Actor, type Context, mayUseClientId, SYSTEM_ACTOR } from '../engin
 import type { Engine } from '../engine/engine.ts'
 import { type RealtimeOptions, registerRealtime } from '../realtime/socket.ts'
 import type { Authenticator } from './authenticate.ts'
+import {
+  answerClientError,
+  DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+  type HttpTimeouts,
+  limitConnectionsPerAddress,
+  timeoutOptions,
+} from './connection-limits.ts'
 import { toErrorReply } from './error-body.ts'
+import { registerJsonBodyParser } from './json-body.ts'
+import { createReadiness, type Readiness } from './readiness.ts'
 import { requestIdFor } from './request-id.ts'
 import { registerAccountRoutes } from './routes/accounts.ts'
 import { registerAuthRoutes } from './routes/auth.ts'
@@ -68,6 +77,12 @@ export interface HttpServerOptions {
   realtime?: Omit<RealtimeOptions, 'engine'>
   /** The web apps' build served at `/` (default: apps/web/dist); `false` serves none. */
   webRoot?: string | false
+  /** Request, header, idle and keep-alive timeouts (defaults: 30 s, 10 s, 60 s, 72 s). */
+  timeouts?: HttpTimeouts
+  /** Connections one address may hold open (default 256; 0: no cap). Behind a proxy, raise it. */
+  maxConnectionsPerAddress?: number
+  /** What `/api/v1/readyz` reports (default: probes of the engine's storage only). */
+  readiness?: Readiness
 }
 
 /** Builds (does not start) the HTTP server. */
@@ -78,9 +93,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     genReqId: requestIdFor,
     requestIdHeader: false,
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    ...timeoutOptions(options.timeouts),
+    // A request that times out or cannot be parsed gets a §7 body too, then the socket closes.
+    clientErrorHandler: answerClientError,
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true, querystringParser: parseQueryString },
     // Errors the router raises before any route (bad URL, over-long path segment) get §7 bodies too.
     frameworkErrors: (error, request, reply) => {
@@ -91,6 +107,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
         .send({ ...body, requestId: request.id })
     },
   })
+  limitConnectionsPerAddress(app.server, options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS)
   const allowedOrigins = options.allowedOrigins ?? []
   app.decorateRequest('pulseActor', null)
   registerSecurity(app, allowedOrigins)
@@ -98,6 +115,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   app.setValidatorCompiler(() => () => true)
   // Bodies are JSON only: anything else is 415, not a string handed to validation.
   app.removeContentTypeParser('text/plain')
+  // JSON bodies: prototype-polluting keys are refused by name (§7), not as malformed JSON.
+  registerJsonBodyParser(app)
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
@@ -156,7 +175,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     return { actor: request.pulseActor, requestId: request.id }
   }
   if (auth) registerAccountRoutes(app, auth.accounts, contextOf)
-  registerHealthRoutes(app, engine.storage)
+  registerHealthRoutes(app, options.readiness ?? createReadiness(engine.storage))
   registerModelRoutes(app, { engine, contextOf })
   registerSyncRoutes(app, { engine, contextOf })
   await registerWebApp(app, options.webRoot)
