@@ -5,7 +5,17 @@
  * version, clock, per-field versions, tombstones, conflicts), records the client's `lastMid`,
  * appends history and the change order. Listeners hear about the changes only after commit.
  */
-import { type Conflict, checkClockText, clampAt, isUuid, PulseError, type Schema, type VectorClock, validateCreate, validateUpdate } from '@pulse/core'
+import {
+  type Conflict,
+  checkClockText,
+  clampAt,
+  isUuid,
+  PulseError,
+  type Schema,
+  type VectorClock,
+  validateCreate,
+  validateUpdate,
+} from '@pulse/core'
 import type { Storage, StoredRecord } from '../storage/storage.ts'
 import { type Applied, Batch, type CommittedChange, type Prepared } from './batch.ts'
 import type { Context } from './context.ts'

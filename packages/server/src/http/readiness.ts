@@ -69,16 +69,30 @@ export function createReadiness(storage: Storage, options: ReadinessOptions = {}
   let lastError: { at: number; message: string } | undefined
   let lastRealFailureAt = Number.NEGATIVE_INFINITY
 
+  // The database call of the last probe, until it settles: a probe that timed out may still be
+  // waiting on a lock, and another one would only take another connection to wait beside it.
+  let pending: Promise<void> | undefined
+
   async function probe(): Promise<void> {
     const started = performance.now()
     let timer: ReturnType<typeof setTimeout> | undefined
     try {
-      await Promise.race([
-        storage.probe(AbortSignal.timeout(timeoutMs)),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(Object.assign(new Error('probe timed out'), { name: 'TimeoutError' })), timeoutMs)
-        }),
-      ])
+      if (!pending) {
+        const call = storage.probe(AbortSignal.timeout(timeoutMs))
+        pending = call.then(
+          () => undefined,
+          () => undefined,
+        )
+        void pending.then(() => {
+          pending = undefined
+        })
+        await Promise.race([
+          call,
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(Object.assign(new Error('probe timed out'), { name: 'TimeoutError' })), timeoutMs)
+          }),
+        ])
+      } else throw Object.assign(new Error('the last probe has not answered'), { name: 'TimeoutError' })
       probed = { at: now(), ok: true, latencyMs: Math.round((performance.now() - started) * 100) / 100 }
     } catch (e) {
       probed = { at: now(), ok: false, latencyMs: null }

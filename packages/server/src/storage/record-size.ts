@@ -25,7 +25,9 @@ export function recordSizeSql(dialect: 'sqlite' | 'postgres', model: ModelDefini
   // PostgreSQL's octet_length takes text (jsonb is rendered; text is measured without detoasting).
   // SQLite's measures text and blobs from the record header without reading them.
   const bytes = (column: string) =>
-    dialect === 'postgres' ? `COALESCE(octet_length(${quoteIdent(column)}::text), ${NULL_BYTES})` : `COALESCE(octet_length(${quoteIdent(column)}), ${NULL_BYTES})`
+    dialect === 'postgres'
+      ? `COALESCE(octet_length(${quoteIdent(column)}::text), ${NULL_BYTES})`
+      : `COALESCE(octet_length(${quoteIdent(column)}), ${NULL_BYTES})`
   let fixed = RECORD_OVERHEAD_BYTES
   const parts = [bytes('vclock')]
   for (const [name, spec] of model.specs) {

@@ -36,7 +36,8 @@ export function registerSyncRoutes(app: FastifyInstance, { engine, contextOf }: 
     schema: {
       tags: ['sync'],
       summary: 'Changes in your scope after a cursor (§3)',
-      description: 'A page holds at most `limit` changes and about 4 MiB of records (a larger record comes alone); `hasMore` says another page follows.',
+      description:
+        'A page holds at most `limit` changes and about 4 MiB of records (a larger record comes alone); `hasMore` says another page follows.',
       querystring: {
         type: 'object',
         properties: {

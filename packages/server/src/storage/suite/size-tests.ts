@@ -37,9 +37,7 @@ export function sizeTests(ctx: SuiteContext): void {
       const s = ctx.storage()
       await s.migrate(suiteSchema)
       const sizes = [10, 10, 10, 10, 100, 10, 10, 1, 1, 1, 1, 1].map((kb) => kb * 1000)
-      const records = sizes.map((n, i) =>
-        makeRecord(item, { run: 'p', name: `n${i}`, data: { pad: 'x'.repeat(n) } }, { createdAt: at(i) }),
-      )
+      const records = sizes.map((n, i) => makeRecord(item, { run: 'p', name: `n${i}`, data: { pad: 'x'.repeat(n) } }, { createdAt: at(i) }))
       // A tombstone and another run in between are not listed.
       records.push(makeRecord(item, { run: 'p', data: { pad: 'x'.repeat(50_000) } }, { createdAt: at(3.5), deletedAt: at(4) }))
       records.push(makeRecord(item, { run: 'q', data: { pad: 'x'.repeat(50_000) } }, { createdAt: at(4.5) }))
