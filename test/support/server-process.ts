@@ -20,6 +20,8 @@ export interface ServerProcess {
   readonly starts: number
   /** The output of the current process, for failure messages. */
   output(): string
+  /** The id of the current process (its memory can be read in /proc). */
+  readonly pid: number | undefined
 }
 
 /** Prepares `pulse serve --port <port> <args>` (with `env` added); call `start()` to run it. */
@@ -52,6 +54,9 @@ export function serverProcess(port: number, args: readonly string[], env: Record
       return starts
     },
     output: () => output,
+    get pid() {
+      return child?.pid
+    },
     async start() {
       if (child && child.exitCode === null && child.signalCode === null) throw new Error('the server is still running')
       output = ''

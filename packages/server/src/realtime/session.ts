@@ -146,7 +146,8 @@ export function createSession(options: SessionOptions): Session {
   }
 
   function send(message: ServerMessage): void {
-    if (phase !== 'closed') sendRaw(JSON.stringify(message))
+    // As bytes: a string waiting in a socket's queue would sit in the JavaScript heap.
+    if (phase !== 'closed') sendRaw(Buffer.from(JSON.stringify(message)))
   }
 
   /** §6 pacing: resolves once the send buffer is down to `drainBytes` (or the session ended). */

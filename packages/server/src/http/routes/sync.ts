@@ -69,9 +69,10 @@ export function registerSyncRoutes(app: FastifyInstance, { engine, contextOf }: 
           ...(models !== undefined ? { models: models.split(',') } : {}),
         },
         // Serialised and handed to the socket while the page still counts against the pull
-        // budget (§3). Records are free-form objects: JSON.stringify beats the schema serialiser.
+        // budget (§3). Records are free-form objects: JSON.stringify beats the schema serialiser;
+        // as bytes, what waits for a slow reader sits outside the JavaScript heap.
         (page) => {
-          reply.type('application/json; charset=utf-8').send(JSON.stringify(page))
+          reply.type('application/json; charset=utf-8').send(Buffer.from(JSON.stringify(page)))
         },
       )
       return reply
