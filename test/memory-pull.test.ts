@@ -9,8 +9,7 @@
  * Before pages were bounded in bytes, each pull was one page of every record (the 32 MB here,
  * 300 MB in the review) and each socket's catch-up was sent whole: gigabytes for either phase.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

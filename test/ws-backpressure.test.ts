@@ -78,7 +78,7 @@ describe('WebSocket backpressure', () => {
       const seen: number[] = []
       for (;;) {
         const page = await client.nextOf('changes', 20_000)
-        seen.push(...page.changes.map((c) => (c.record as { n: number }).n))
+        seen.push(...page.changes.map((c) => (c.record as unknown as { n: number }).n))
         if (!page.hasMore) break
       }
       expect(seen).toEqual(Array.from({ length: RECORDS }, (_, i) => i))

@@ -25,7 +25,7 @@ function expectBounded(changes: readonly unknown[], what: string): void {
   if (changes.length > 1) expect(bytes, `${what}: ${changes.length} records`).toBeLessThanOrEqual(PAGE_BYTES * 1.1 + 2048)
 }
 
-const ns = (changes: readonly Change[]) => changes.map((c) => c.record.n)
+const ns = (changes: readonly Change[]): number[] => changes.map((c) => c.record.n ?? -1)
 const all = SIZES_KB.map((_, i) => i)
 
 /** Runs the suite against storages made by `makeStorage`. */

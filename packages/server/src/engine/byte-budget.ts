@@ -55,7 +55,7 @@ export function createByteBudget(capacity: number): ByteBudget {
     },
     acquire(requested, signal) {
       const bytes = Math.min(capacity, Math.max(0, Math.ceil(requested)))
-      signal?.throwIfAborted()
+      if (signal?.aborted) return Promise.reject(signal.reason)
       if (waiting.length === 0 && bytes <= available) {
         available -= bytes
         return Promise.resolve(releaser(bytes))

@@ -37,7 +37,7 @@ export function registerSyncRoutes(app: FastifyInstance, { engine, contextOf }: 
       tags: ['sync'],
       summary: 'Changes in your scope after a cursor (§3)',
       description:
-        'A page holds at most `limit` changes and about 4 MiB of records (a larger record comes alone); `hasMore` says another page follows.',
+        'A page holds at most `limit` changes and at most the server\u2019s byte bound of records (default 4 MiB; a larger record comes alone); `hasMore` says another page follows.',
       querystring: {
         type: 'object',
         properties: {
