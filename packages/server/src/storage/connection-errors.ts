@@ -53,11 +53,26 @@ function pgReason(code: string): string {
 }
 
 /**
+ * True when PostgreSQL refused a value because of its characters: a NUL in text (22021), a
+ * `\u0000` in jsonb (22P05), a lone surrogate in jsonb (22P02 on json input). Core validation
+ * refuses these first on every path (`textProblem`); this keeps a path it missed from a 500.
+ */
+function isUnstorableText(err: unknown): boolean {
+  const code = field(err, 'code')
+  return code === '22021' || code === '22P05' || (code === '22P02' && /json/i.test(field(err, 'message') ?? ''))
+}
+
+/**
  * `err` as the error to throw: a `database_unavailable` PulseError naming `what` (e.g.
- * "PostgreSQL at db:5432") when the database cannot be reached, else `err` itself.
+ * "PostgreSQL at db:5432") when the database cannot be reached, `validation_failed` for text it
+ * cannot store, else `err` itself.
  */
 export function toStorageError(err: unknown, what: string): unknown {
   if (isPulseError(err)) return err
+  if (isUnstorableText(err)) {
+    const error = new PulseError('validation_failed', 'a value holds text the database cannot store (a NUL character or a lone surrogate)')
+    return Object.assign(error, { cause: err })
+  }
   const reason = unavailableReason(err)
   if (reason === undefined) return err
   const error = new PulseError('database_unavailable', `cannot use ${what} (${reason})`)
