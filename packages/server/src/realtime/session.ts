@@ -17,6 +17,7 @@ import type { Actor, Context } from '../engine/context.ts'
 import type { Engine } from '../engine/engine.ts'
 import type { PullPage } from '../engine/pull.ts'
 import { type LiveConnection, poke, viewKey } from './fan-out.ts'
+import { createFlowControl, type FlowTransport } from './flow-control.ts'
 import type { Hub } from './hub.ts'
 
 /** An actor whose credential expires: the connection closes with 4401 then (§6, issue 5). */
@@ -30,20 +31,11 @@ export interface ExpiringActor {
 export type Authenticate = (token: string | undefined, clientId: string) => Promise<Actor | ExpiringActor>
 
 /** What a session writes to: the socket, seen narrowly. */
-export interface SessionTransport {
+export interface SessionTransport extends FlowTransport {
   /** The connection id, for logs. */
   readonly id: string
-  /** Bytes queued on the socket, not yet handed to the network. */
-  readonly bufferedAmount: number
-  /** Sends an encoded text message; does nothing once the socket is closing. */
-  sendRaw(payload: Buffer | string): void
   /** Closes the socket with a close code (PROTOCOL.md §6). */
   close(code: number, reason: string): void
-  /** Drops the connection at once, unsent bytes included (a consumer too slow to close politely). */
-  terminate(): void
-  /** Stops reading the client's frames (backpressure); `resume` reads again. */
-  pause(): void
-  resume(): void
 }
 
 /** The log lines a session writes. */
@@ -97,15 +89,6 @@ export interface Session {
 export const DEFAULT_HELLO_TIMEOUT_MS = 5000
 const DEFAULT_CATCH_UP_ROUNDS = 3
 const CLOSE_INTERNAL_ERROR = 1011
-/** Default pacing threshold: the live stream's poke threshold (fan-out.ts). */
-export const DEFAULT_DRAIN_BYTES = 1024 * 1024
-/** Default send-buffer bytes past which a socket is dropped. */
-export const DEFAULT_MAX_SOCKET_BUFFER_BYTES = 8 * 1024 * 1024
-/** Characters of messages waiting to be handled past which the socket stops being read, and where it reads again. */
-const MAX_BACKLOG_CHARS = 4 * 1024 * 1024
-const RESUME_BACKLOG_CHARS = 1024 * 1024
-/** Longest pause between two looks at a full send buffer. */
-const MAX_DRAIN_POLL_MS = 250
 
 function closeCodeOf(error: unknown): number | undefined {
   if (!isPulseError(error)) return undefined
@@ -123,38 +106,25 @@ export function createSession(options: SessionOptions): Session {
   let models: string[] | undefined
   let clientId = ''
   let connection: LiveConnection | undefined
-  let backlog = 0
-  let paused = false
-  const drainBytes = options.drainBytes ?? DEFAULT_DRAIN_BYTES
-  const maxSocketBufferBytes = options.maxSocketBufferBytes ?? DEFAULT_MAX_SOCKET_BUFFER_BYTES
+  // §6: every byte to the client passes through flow control (pacing, dropping non-readers).
+  const flow = createFlowControl(transport, {
+    ...(options.drainBytes !== undefined ? { drainBytes: options.drainBytes } : {}),
+    ...(options.maxSocketBufferBytes !== undefined ? { maxSocketBufferBytes: options.maxSocketBufferBytes } : {}),
+    isOpen: () => phase !== 'closed',
+    onDrop: (bufferedBytes) => {
+      log.warn({ connectionId: transport.id, bufferedBytes }, 'dropping a connection that does not read')
+      stop()
+    },
+  })
 
   const helloTimer = setTimeout(() => end(ERROR_CODES.hello_timeout.closeCode, 'no hello in time'), options.helloTimeoutMs)
   helloTimer.unref()
   let expiryTimer: ReturnType<typeof setTimeout> | undefined
   let recheckTimer: ReturnType<typeof setInterval> | undefined
 
-  /** Every byte to the client passes here: a client that stopped reading is dropped, not buffered for. */
-  function sendRaw(payload: Buffer | string): void {
-    if (phase === 'closed') return
-    if (transport.bufferedAmount > maxSocketBufferBytes) {
-      log.warn({ connectionId: transport.id, bufferedBytes: transport.bufferedAmount }, 'dropping a connection that does not read')
-      transport.terminate()
-      stop()
-      return
-    }
-    transport.sendRaw(payload)
-  }
-
   function send(message: ServerMessage): void {
     // As bytes: a string waiting in a socket's queue would sit in the JavaScript heap.
-    if (phase !== 'closed') sendRaw(Buffer.from(JSON.stringify(message)))
-  }
-
-  /** §6 pacing: resolves once the send buffer is down to `drainBytes` (or the session ended). */
-  async function room(): Promise<void> {
-    for (let waitMs = 5; phase !== 'closed' && transport.bufferedAmount > drainBytes; waitMs = Math.min(waitMs * 2, MAX_DRAIN_POLL_MS)) {
-      await new Promise((resolve) => setTimeout(resolve, waitMs))
-    }
+    if (phase !== 'closed') flow.send(Buffer.from(JSON.stringify(message)))
   }
 
   function sendError(code: string, message: string): void {
@@ -200,7 +170,7 @@ export function createSession(options: SessionOptions): Session {
     limit: number | undefined,
     sendIf: (page: PullPage) => boolean,
   ): Promise<{ page: PullPage; position: number }> {
-    await room()
+    await flow.room()
     const headBefore = hub.head ?? 0
     let position = 0
     const page = await engine.pull(
@@ -310,7 +280,7 @@ export function createSession(options: SessionOptions): Session {
       get bufferedAmount() {
         return transport.bufferedAmount
       },
-      send: (payload) => sendRaw(payload),
+      send: (payload) => flow.send(payload),
     }
     connection = live
     send({ type: 'welcome', userId: actor.userId, serverTime: new Date().toISOString() })
@@ -366,27 +336,14 @@ export function createSession(options: SessionOptions): Session {
   return {
     receive(text) {
       if (phase === 'closed') return
-      // Backpressure: a client sending more than its messages are handled (or than it reads the
-      // answers, see `room`) stops being read until the backlog is short again. Counted in
-      // characters, so floods of small messages still meet the rate limit (4429).
-      backlog += text.length
-      if (backlog > MAX_BACKLOG_CHARS && !paused) {
-        paused = true
-        transport.pause()
-      }
+      flow.received(text.length)
       queue = queue.then(() =>
         handle(text)
           .catch((e: unknown) => {
             log.error({ connectionId: transport.id, err: e }, 'message handling failed')
             if (!isPulseError(e)) end(CLOSE_INTERNAL_ERROR, 'internal error')
           })
-          .finally(() => {
-            backlog -= text.length
-            if (paused && backlog <= RESUME_BACKLOG_CHARS && phase !== 'closed') {
-              paused = false
-              transport.resume()
-            }
-          }),
+          .finally(() => flow.handled(text.length)),
       )
     },
     closed() {
