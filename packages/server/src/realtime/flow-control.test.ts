@@ -30,6 +30,8 @@ describe('flow control', () => {
     flow.handled(1024 * 1024)
     expect(t.calls).toEqual(['pause'])
     flow.handled(1024 * 1024)
+    expect(t.calls).toEqual(['pause']) // 1 MiB and 10 characters still wait
+    flow.handled(10)
     expect(t.calls).toEqual(['pause', 'resume'])
   })
 
