@@ -28,7 +28,7 @@ const MB = 1024 * 1024
  * the defaults promise: pull pages being built hold at most 32 MiB at once (each costing about
  * three copies while built: records, JSON, bytes for the socket); a socket that does not read
  * holds at most 1 MiB + one 4 MiB page of bytes (50 sockets: 250 MiB). On top, what the garbage
- * collector has not reclaimed yet. Measured: about +60-190 MB and +380-450 MB; margin on top.
+ * collector has not reclaimed yet. Measured: about +100-130 MB and +390-450 MB; margin on top.
  */
 const PULL_PHASE_BOUND = 320 * MB
 const SOCKET_PHASE_BOUND = 640 * MB
