@@ -12,6 +12,7 @@ import { defineModel, defineSchema, f } from '@pulse/core'
 import { createSqliteStorage, type RunningServer } from '@pulse/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { httpClient, startTestServer } from './support/server.ts'
+import { connectWs, helloAndCatchUp } from './support/ws-client.ts'
 
 const note = defineModel('note', { fields: { text: f.string({ default: '' }) } })
 
@@ -92,6 +93,18 @@ describe('HTTP timeouts and the per-address connection cap', () => {
     const kept = await open(server.url)
     kept.socket.write(`GET /api/v1/healthz HTTP/1.1\r\nhost: ${host}\r\nconnection: keep-alive\r\n\r\n`)
     expect(await kept.closed).toMatch(/^HTTP\/1\.1 200 /)
+  })
+
+  it('leaves WebSocket connections open past every HTTP timeout', async () => {
+    const c = await connectWs(server.url)
+    try {
+      await helloAndCatchUp(c, { clientId: 'dev-long' })
+      await new Promise((r) => setTimeout(r, 2500)) // longer than the request, idle and keep-alive timeouts
+      c.send({ type: 'ping' })
+      await c.nextOf('pong')
+    } finally {
+      c.close()
+    }
   })
 
   it('closes connections past the cap of one address at once, and takes new ones when others close', async () => {

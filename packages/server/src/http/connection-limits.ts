@@ -55,7 +55,7 @@ export function timeoutOptions(given: HttpTimeouts = {}): {
  * was made of it): 408 for a timeout, 400 otherwise, with a §7 body, then closes.
  */
 export function answerClientError(error: { code?: unknown }, socket: Socket): void {
-  if (!socket.writable) {
+  if (!socket.writable || error.code === 'ECONNRESET') {
     socket.destroy()
     return
   }
