@@ -35,6 +35,8 @@ async function serve(): Promise<void> {
     port: 0,
     logger: false,
     auth: false,
+    // Every client connects from 127.0.0.1: lift the per-address connection cap (default 256).
+    maxConnectionsPerAddress: 0,
   })
   const dispatch: number[] = []
   let committedAt = 0

@@ -101,6 +101,31 @@ function corpus(taskId: string, tokens: { forged: string[]; refreshUsed: string 
   post('NUL in title', json({ title: 'a\u0000b' }))
   post('NUL in a json-ish key', '{"title":"x","ti\\u0000tle":"y"}')
   post('title of 201 emoji', json({ title: '😀'.repeat(201) }))
+  // Text no database can store: NUL and lone UTF-16 halves, in every kind of text field.
+  for (const [field, value] of [
+    ['title', 'x\ud800'],
+    ['title', '\udc00'],
+    ['description', 'a\ud83db'],
+    ['description', 'a\u0000b'],
+    ['tags', ['ok', 'n\u0000']],
+    ['tags', ['\udbff']],
+  ] as const) {
+    post(`${field} ${json(value)}`, json({ title: 'x', [field]: value }), [422])
+    patch(`patch ${field} ${json(value)}`, json({ [field]: value }), [422])
+  }
+  // Forged list cursors: a position that is not a value of the ordered field, or not an id.
+  const listCursor = (v: unknown, id = '0192f0b4-1c6a-7000-8000-000000000001', o = 'createdAt') =>
+    Buffer.from(JSON.stringify({ o, v, id })).toString('base64url')
+  for (const [label, c] of [
+    ['object', listCursor({ a: 1 })],
+    ['array', listCursor([1])],
+    ['boolean', listCursor(false)],
+    ['number', listCursor(12)],
+    ['NUL id', listCursor('2026-01-01T00:00:00.000Z', '\u0000')],
+    ['object id', listCursor('2026-01-01T00:00:00.000Z', { a: 1 } as unknown as string)],
+  ] as const) {
+    cases.push({ label: `list cursor ${label}`, method: 'GET', path: `/api/tasks?cursor=${c}`, expect: [400] })
+  }
   post('title of 201 combining marks', json({ title: `a${'\u0301'.repeat(200)}` }))
   // Prototype pollution.
   for (const body of [
@@ -188,6 +213,8 @@ function corpus(taskId: string, tokens: { forged: string[]; refreshUsed: string 
     'models=task,,',
     'models=nope',
     'cursor=c1.1&cursor=c1.2',
+    'cursor=c1.zzzzzzzz',
+    'cursor=c1.zzzzzzzz.1',
   ]) {
     cases.push({ label: `pull ${q}`, method: 'GET', path: `/api/sync/pull?${q}`, expect: [400, 404] })
   }

@@ -68,9 +68,13 @@ describe.skipIf(!pg)('the database going away (PostgreSQL)', () => {
     const before = await count()
 
     await proxy.cut()
-    const health = await api.get('/api/v1/healthz')
-    expect(health.status).toBe(503)
-    expect(health.json.error.code).toBe('database_unavailable')
+    // Liveness does not touch the database; readiness proves a write and says why it failed.
+    expect((await api.get('/api/v1/healthz')).status).toBe(200)
+    const ready = await api.get('/api/v1/readyz')
+    expect(ready.status).toBe(503)
+    expect(ready.json.error.code).toBe('database_unavailable')
+    expect(ready.json.lastWriteError.message).toEqual(expect.any(String))
+    expect(ready.text).not.toMatch(/127\.0\.0\.1|at .*\.ts|SELECT|INSERT/)
     for (const res of [
       await api.post('/api/items', { name: 'lost?', price: '1.00' }),
       await api.get('/api/tasks'),
@@ -84,11 +88,12 @@ describe.skipIf(!pg)('the database going away (PostgreSQL)', () => {
 
     await proxy.open()
     const deadline = Date.now() + 20_000
-    while ((await api.get('/api/v1/healthz')).status !== 200) {
+    // A real write that goes through makes the server ready again at once.
+    while ((await api.post('/api/items', { name: 'after', price: '1.00' })).status !== 201) {
       if (Date.now() > deadline) throw new Error('did not recover')
       await new Promise((r) => setTimeout(r, 200))
     }
-    expect(await count()).toBe(before)
-    expect((await api.post('/api/items', { name: 'after', price: '1.00' })).status).toBe(201)
+    expect(await count()).toBe(before + 1)
+    expect((await api.get('/api/v1/readyz')).status).toBe(200)
   })
 })

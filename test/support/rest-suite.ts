@@ -169,12 +169,12 @@ export function runRestSuite(name: string, makeStorage: () => Promise<Storage>):
         ['array body', () => api.post('/api/tasks', [{ title: 'x' }]), 422, 'validation_failed'],
         ['malformed JSON', () => api.post('/api/tasks', '{"title": "x",'), 400, 'invalid_json'],
         ['empty JSON body', () => api.post('/api/tasks', ''), 400, 'invalid_json'],
-        ['__proto__ key', () => api.post('/api/tasks', '{"title":"x","__proto__":{"admin":true}}'), 400, 'invalid_json'],
+        ['__proto__ key', () => api.post('/api/tasks', '{"title":"x","__proto__":{"admin":true}}'), 400, 'bad_request'],
         [
           'constructor.prototype key',
           () => api.post('/api/tasks', '{"title":"x","constructor":{"prototype":{"a":1}}}'),
           400,
-          'invalid_json',
+          'bad_request',
         ],
         [
           'wrong content type',
@@ -232,6 +232,70 @@ export function runRestSuite(name: string, makeStorage: () => Promise<Storage>):
       expect((await api.get('/api/v1/healthz')).status).toBe(200)
     })
 
+    it('refuses text no database can store with 422, on every text kind, and writes nothing', async () => {
+      const before = await countTasks()
+      const created = await api.post('/api/tasks', { title: 'clean' })
+      expect(created.status).toBe(201)
+      const cases: [string, () => ReturnType<typeof api.post>, string][] = [
+        ['NUL in a string', () => api.post('/api/tasks', { title: 'a\u0000b' }), 'title'],
+        ['lone surrogate in a string', () => api.post('/api/tasks', { title: 'x\udc00' }), 'title'],
+        ['lone surrogate in text', () => api.post('/api/tasks', { title: 'x', description: 'a\ud800b' }), 'description'],
+        ['NUL in a set member', () => api.post('/api/tasks', { title: 'x', tags: ['ok', 'n\u0000'] }), 'tags'],
+        ['lone surrogate in a set member', () => api.post('/api/tasks', { title: 'x', tags: ['\ud83d'] }), 'tags'],
+        ['lone surrogate in a patch', () => api.patch(`/api/tasks/${created.json.id}`, { description: '\udbff' }), 'description'],
+      ]
+      for (const [label, call, field] of cases) {
+        const res = await call()
+        try {
+          expectError(res, 422, 'validation_failed')
+          expect(res.json.error.details).toEqual([expect.objectContaining({ field, code: 'invalid_character' })])
+        } catch (e) {
+          throw new Error(`${label}: ${(e as Error).message}`)
+        }
+      }
+      expectError(await api.get('/api/tasks?title=a%00b'), 400, 'bad_request')
+      expect(await countTasks()).toBe(before + 1)
+      expect((await api.get(`/api/tasks/${created.json.id}`)).json.version).toBe(1)
+    })
+
+    it('refuses forged list cursors with 400, whatever their position holds', async () => {
+      const cursor = (payload: unknown) => Buffer.from(JSON.stringify(payload)).toString('base64url')
+      const id = '0192f0b4-1c6a-7000-8000-000000000001'
+      for (const forged of [
+        { o: 'createdAt', v: { a: 1 }, id },
+        { o: 'createdAt', v: [1, 2], id },
+        { o: 'createdAt', v: true, id },
+        { o: 'createdAt', v: 'not a time', id },
+        { o: 'createdAt', v: '2026-01-01T00:00:00.000Z', id: 'x\u0000' },
+        { o: 'createdAt', v: '2026-01-01T00:00:00.000Z', id: 'not-a-uuid' },
+        { o: 'priority', v: 'high', id },
+        { o: 'title', v: 'a\u0000', id },
+      ]) {
+        const orderBy = forged.o === 'createdAt' ? '' : `&orderBy=${forged.o}`
+        const res = await api.get(`/api/tasks?cursor=${cursor(forged)}${orderBy}`)
+        expectError(res, 400, 'bad_request')
+        expect(res.json.error.details?.[0]?.code, JSON.stringify(forged)).toBe('invalid_cursor')
+      }
+      // A cursor the server handed out still works, null positions included.
+      const page = await api.get('/api/tasks?limit=1&orderBy=dueDate')
+      expect(page.json.nextCursor).toEqual(expect.any(String))
+      expect((await api.get(`/api/tasks?limit=1&orderBy=dueDate&cursor=${page.json.nextCursor}`)).status).toBe(200)
+    })
+
+    it('refuses prototype-polluting keys by name and place, not as malformed JSON', async () => {
+      const top = await api.post('/api/tasks', '{"title":"x","__proto__":{"admin":true}}')
+      expectError(top, 400, 'bad_request')
+      expect(top.json.error.message).toMatch(/forbidden key "__proto__"/)
+      expect(top.json.error.details).toEqual([expect.objectContaining({ field: '__proto__', code: 'forbidden_key' })])
+      const deep = await api.post('/api/sync/push', '{"clientId":"d","mutations":[{"data":{"tags":[{"constructor":{"prototype":{}}}]}}]}')
+      expectError(deep, 400, 'bad_request')
+      expect(deep.json.error.message).toMatch(/"constructor.prototype" \(at mutations\[0\]\.data\.tags\[0\]\.constructor\.prototype\)/)
+      const escaped = await api.post('/api/tasks', '{"title":"x","\\u005f_proto__":1}')
+      expectError(escaped, 400, 'bad_request')
+      // A key merely named constructor is a field name like any other (unknown here).
+      expectError(await api.post('/api/tasks', '{"title":"x","constructor":1}'), 422, 'validation_failed')
+    })
+
     it('answers every response with a request id, the caller\u2019s when well-formed', async () => {
       const mine = await api.get('/api/tasks', { 'x-request-id': 'abc-123' })
       expect(mine.headers.get('x-request-id')).toBe('abc-123')
@@ -242,10 +306,13 @@ export function runRestSuite(name: string, makeStorage: () => Promise<Storage>):
       expectError(missing, 404, 'not_found')
     })
 
-    it('probes the database in healthz', async () => {
-      const res = await api.get('/api/v1/healthz')
-      expect(res.status).toBe(200)
-      expect(res.json).toMatchObject({ status: 'ok', database: { ok: true, kind: server.storage.kind } })
+    it('answers liveness without the database, and readiness with a write probe', async () => {
+      const live = await api.get('/api/v1/healthz')
+      expect(live.status).toBe(200)
+      expect(live.json).toEqual({ status: 'ok', uptimeSeconds: expect.any(Number) })
+      const ready = await api.get('/api/v1/readyz')
+      expect(ready.status).toBe(200)
+      expect(ready.json).toMatchObject({ status: 'ready', database: { ok: true, kind: server.storage.kind }, lastWriteError: null })
     })
 
     it('serves OpenAPI at /api/schema and Swagger UI at /api/docs', async () => {

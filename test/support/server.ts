@@ -7,10 +7,22 @@ export const TEST_SECRET = 'pulse test secret, long enough for HS256 keys'
 
 /**
  * Server options a test may set: body limit, bus (default in-process), WebSocket settings,
- * allowed origins, and `auth`: accounts on (sign-up open, `accessTtlSeconds` to make tokens
+ * allowed origins, timeouts and page bounds, and `auth`: accounts on (sign-up open, `accessTtlSeconds` to make tokens
  * expire fast) or, by default, off (every caller is the system actor).
  */
-export type TestServerOptions = Pick<StartOptions, 'bodyLimitBytes' | 'bus' | 'realtime' | 'allowedOrigins' | 'trustProxy'> & {
+export type TestServerOptions = Pick<
+  StartOptions,
+  | 'bodyLimitBytes'
+  | 'bus'
+  | 'realtime'
+  | 'allowedOrigins'
+  | 'trustProxy'
+  | 'timeouts'
+  | 'maxConnectionsPerAddress'
+  | 'maxPageBytes'
+  | 'maxPullBytesInFlight'
+  | 'readyProbeIntervalMs'
+> & {
   auth?: boolean
   accessTtlSeconds?: number
   /** More account settings (with `auth: true`): rate limits, device cap, login throttle, production. */

@@ -24,7 +24,7 @@ export const note = defineModel('note', {
 /** Updates revive a deleted memo (the `updateRevives` policy). */
 export const memo = defineModel('memo', { fields: { text: f.string({ default: '' }) }, onDeleted: 'updateRevives' })
 
-/** Global records that history is not kept for. */
-export const ping = defineModel('ping', { fields: { n: f.integer({ default: 0 }) }, history: false })
+/** Global records that history is not kept for, with free-form JSON. */
+export const ping = defineModel('ping', { fields: { n: f.integer({ default: 0 }), meta: f.json({ nullable: true }) }, history: false })
 
 export const syncSchema = defineSchema([note, memo, ping])

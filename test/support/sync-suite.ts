@@ -128,6 +128,40 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<Storage>):
       expect((await A.push(bad)).results[0].status).toBe('duplicate')
     })
 
+    it('refuses text no database can store per mutation: the others apply and lastMid advances', async () => {
+      const { id } = await shared({ title: 'kept' })
+      const [ok1, ok2] = [uuidv7(), uuidv7()]
+      const res = await A.push(
+        A.m('create', 'note', ok1, { [A.id]: 1 }, { title: 'fine 1' }),
+        A.m('create', 'note', uuidv7(), { [A.id]: 1 }, { title: 'a\u0000b' }),
+        A.m('create', 'note', uuidv7(), { [A.id]: 1 }, { body: 'lone \ud800 surrogate' }),
+        A.m('create', 'note', uuidv7(), { [A.id]: 1 }, { tags: ['a', 'b\u0000'] }),
+        A.m('create', 'ping', uuidv7(), { [A.id]: 1 }, { meta: { deep: [{ text: 'x\u0000' }] } }),
+        A.m('create', 'ping', uuidv7(), { [A.id]: 1 }, { meta: { '\udc00key': 1 } }),
+        A.m('create', 'note', uuidv7(), { [A.id]: 1, 'dev\u0000x': 1 }, { title: 'clock' }),
+        A.m('update', 'note', id, { [A.id]: 2 }, { title: 'half \udbff' }, 1),
+        A.m('create', 'note', ok2, { [A.id]: 1 }, { title: 'fine 2' }),
+      )
+      expect(res.results.map((r: Json) => r.status)).toEqual([
+        'applied',
+        'rejected',
+        'rejected',
+        'rejected',
+        'rejected',
+        'rejected',
+        'rejected',
+        'rejected',
+        'applied',
+      ])
+      const refused = res.results.filter((r: Json) => r.status === 'rejected')
+      expect(refused.map((r: Json) => r.error.code)).toEqual(Array(7).fill('validation_failed'))
+      expect(refused.map((r: Json) => r.error.field)).toEqual(['title', 'body', 'tags', 'meta', 'meta', 'vclock', 'title'])
+      expect(res.lastMid).toBe(A.mid)
+      expect((await A.push()).lastMid).toBe(A.mid)
+      const records = await Promise.all([ok1, ok2, id].map((x) => api.get(`/api/notes/${x}`)))
+      expect(records.map((r) => r.json.title)).toEqual(['fine 1', 'fine 2', 'kept'])
+    })
+
     it('treats a create of an existing id as an update', async () => {
       const { id } = await shared({ title: 'orig' })
       const res = await B.push(B.m('create', 'note', id, { [A.id]: 1, [B.id]: 1 }, { color: 'blue' }))
@@ -327,6 +361,16 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<Storage>):
           expect(res.status, q).toBe(400)
           expect(res.json.error.code).toBe('bad_request')
         }
+      })
+      it('refuses a cursor past the head of the change order, without echoing it', async () => {
+        const head = (await api.get('/api/sync/pull?limit=5000')).json.cursor as string
+        const [prefix, position, ...epoch] = head.split('.')
+        const ahead = [prefix, (Number.parseInt(position as string, 36) + 1000).toString(36), ...epoch].join('.')
+        const res = await api.get(`/api/sync/pull?cursor=${ahead}`)
+        expect(res.status).toBe(400)
+        expect(res.json.error.code).toBe('bad_request')
+        expect(res.text).not.toContain(ahead)
+        expect((await api.get(`/api/sync/pull?cursor=${head}`)).json).toMatchObject({ changes: [], cursor: head, hasMore: false })
       })
       it('answers 410 cursor_expired once deletions past the cursor were purged', async () => {
         await devices()

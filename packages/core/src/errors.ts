@@ -57,6 +57,7 @@ export const ERROR_CODES = {
     description: 'The client\u2019s schema version is not supported.',
   },
   hello_timeout: { status: 408, closeCode: 4408, action: 'retry', description: 'No hello message arrived in time.' },
+  request_timeout: { status: 408, action: 'retry', description: 'The request (headers and body) did not arrive in time.' },
   rate_limited: { status: 429, closeCode: 4429, action: 'retry', description: 'Too many requests: back off and retry.' },
   internal_error: { status: 500, action: 'retry', description: 'The server failed; nothing was applied.' },
   database_unavailable: { status: 503, action: 'retry', description: 'The database cannot be reached; nothing was applied.' },

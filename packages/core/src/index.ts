@@ -51,6 +51,7 @@ export {
   type ModelDefinition,
   type ModelOptions,
   RESERVED_FIELD_NAMES,
+  RESERVED_PLURALS,
   type RecordOf,
   type Schema,
   type ScopeKind,
@@ -81,6 +82,7 @@ export {
   type ServerMessage,
 } from './protocol.ts'
 export {
+  checkClockText,
   checkFieldValue,
   defaultValue,
   isUuid,
@@ -88,6 +90,7 @@ export {
   MAX_SET_MEMBER_LENGTH,
   MAX_SET_SIZE,
   normalizeSet,
+  textProblem,
   validateCreate,
   validateUpdate,
 } from './validate.ts'

@@ -53,6 +53,15 @@ describe('defineModel', () => {
     expect(() => defineModel('thing', { fields: { 'a-b': f.string() } })).toThrow(/letters and digits/)
   })
 
+  it('refuses plurals that would take a built-in route, naming the route', () => {
+    for (const name of ['user', 'doc', 'org', 'device', 'invitation', 'token']) {
+      expect(() => defineModel(name, { fields: { a: f.string() } })).toThrow(new RegExp(`/api/${name}s`))
+    }
+    expect(() => defineModel('thing', { fields: { a: f.string() }, plural: 'auth' })).toThrow(/\/api\/auth/)
+    expect(() => defineModel('thing', { fields: { a: f.string() }, plural: 'v1' })).toThrow(/\/api\/v1/)
+    expect(defineModel('user', { fields: { a: f.string() }, plural: 'people' }).plural).toBe('people')
+  })
+
   it('builds a schema and refuses duplicates and dangling refs', () => {
     const a = defineModel('a', { fields: { x: f.string() } })
     const b = defineModel('b', { fields: { aId: f.ref('a') } })

@@ -18,6 +18,25 @@ export const RESERVED_FIELD_NAMES: ReadonlySet<string> = new Set<string>([
   'prototype',
 ])
 
+/**
+ * The first path segments under `/api/` that Pulse's own routes use (accounts, sync, docs,
+ * health). A model's plural names its REST routes (`/api/<plural>`), so it may not be one of
+ * these: `user` (plural `users`), `org`, `device`, `doc` are refused at definition time.
+ */
+export const RESERVED_PLURALS: ReadonlySet<string> = new Set([
+  'auth',
+  'sync',
+  'schema',
+  'docs',
+  'v1',
+  'users',
+  'orgs',
+  'devices',
+  'invitations',
+  'tokens',
+  'graphql',
+])
+
 /** Who syncs a model's records (§8): derived from its owner / org field unless declared. */
 export type ScopeKind = 'user' | 'org' | 'global'
 
@@ -123,6 +142,12 @@ export function defineModel<const F extends FieldsShape>(name: string, options: 
   if (name.startsWith('pulse_')) throw definitionError(name, 'names starting with "pulse_" are reserved for Pulse')
   const plural = options.plural ?? `${name}s`
   if (!PLURAL.test(plural)) throw definitionError(name, `plural "${plural}" is not a valid URL segment`)
+  if (RESERVED_PLURALS.has(plural)) {
+    throw definitionError(
+      name,
+      `its plural "${plural}" would take Pulse's own route /api/${plural}; name the model otherwise or give it another plural (plural: '…')`,
+    )
+  }
 
   const specs = new Map<string, FieldSpec>()
   let ownerField: string | undefined

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { isPulseError, type PulseError } from './errors.ts'
 import { f } from './fields.ts'
 import { defineModel } from './model.ts'
-import { checkFieldValue, validateCreate, validateUpdate } from './validate.ts'
+import { checkClockText, checkFieldValue, textProblem, validateCreate, validateUpdate } from './validate.ts'
 
 const item = defineModel('item', {
   fields: {
@@ -150,5 +150,42 @@ describe('json fields', () => {
     expect(checkFieldValue(spec, { a: ['x\u0000'] })).toMatchObject({ ok: false, code: 'invalid_character' })
     expect(checkFieldValue(spec, { 'k\u0000': 1 })).toMatchObject({ ok: false, code: 'invalid_character' })
     expect(checkFieldValue(spec, { a: '\\u0000' })).toMatchObject({ ok: true })
+  })
+})
+
+describe('text every database can store', () => {
+  const problemOf = (value: unknown) => {
+    const checked = checkFieldValue(item.specs.get('name') as never, value)
+    return checked.ok ? undefined : checked.code
+  }
+
+  it('refuses NUL and lone surrogates in strings, set members and json (nested strings and keys)', () => {
+    for (const bad of ['a\u0000', '\ud800', 'x\udc00y', '\udbff', 'a\ud800\ud800b']) {
+      expect(problemOf(bad), JSON.stringify(bad)).toBe('invalid_character')
+      expect(problems(() => validateCreate(item, { name: 'pen', price: '1', tags: [bad] })).details?.[0]).toMatchObject({
+        field: 'tags',
+        code: 'invalid_character',
+      })
+      expect(problems(() => validateCreate(item, { name: 'pen', price: '1', meta: { a: [{ b: bad }] } })).details?.[0]).toMatchObject({
+        field: 'meta',
+        code: 'invalid_character',
+      })
+      expect(problems(() => validateUpdate(item, { meta: { [bad]: 1 } })).details?.[0]?.code).toBe('invalid_character')
+    }
+  })
+
+  it('accepts every well-formed string, astral characters included', () => {
+    for (const good of ['', 'pen', '😀', 'é\u0301', '\u0001', '\uffff']) expect(textProblem(good), JSON.stringify(good)).toBeUndefined()
+    expect(validateUpdate(item, { tags: ['😀', 'a'], meta: { '😀': ['\t'] } })).toEqual({ tags: ['a', '😀'], meta: { '😀': ['\t'] } })
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), (s) => textProblem(s) === undefined),
+      { numRuns: 500 },
+    )
+  })
+
+  it('refuses a vector clock naming a device id with NUL or a lone surrogate', () => {
+    expect(() => checkClockText({ dev_a: 1, 'dev\u0000': 2 })).toThrow(/NUL/)
+    expect(problems(() => checkClockText({ '\ud83d': 1 })).details?.[0]).toMatchObject({ field: 'vclock', code: 'invalid_character' })
+    expect(() => checkClockText({ dev_a: 1, '😀': 2 })).not.toThrow()
   })
 })

@@ -74,11 +74,48 @@ function checkDatetime(value: unknown): Checked {
   return good(d.toISOString())
 }
 
-function containsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000')
-  if (Array.isArray(value)) return value.some(containsNul)
-  if (typeof value === 'object' && value !== null) return Object.entries(value).some(([k, v]) => k.includes('\u0000') || containsNul(v))
-  return false
+/**
+ * Why a string cannot be stored, or undefined when it can: a NUL character (PostgreSQL's text
+ * and jsonb cannot hold it) or a lone UTF-16 surrogate (no UTF-8 form: jsonb refuses it, text
+ * columns would silently replace it). One rule for every database, so both behave alike.
+ */
+export function textProblem(value: string): string | undefined {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i)
+    if (c === 0) return 'may not contain the NUL character'
+    if (c < 0xd800 || c > 0xdfff) continue
+    // A high surrogate followed by a low one is one character; anything else is a lone half.
+    if (c <= 0xdbff) {
+      const next = value.charCodeAt(i + 1)
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        i += 1
+        continue
+      }
+    }
+    return 'may not contain a lone UTF-16 surrogate (not valid Unicode text)'
+  }
+  return undefined
+}
+
+/** The first problem of any string or key inside a JSON value (walked without recursion). */
+function jsonTextProblem(value: unknown): string | undefined {
+  const stack: unknown[] = [value]
+  while (stack.length > 0) {
+    const v = stack.pop()
+    if (typeof v === 'string') {
+      const problem = textProblem(v)
+      if (problem) return problem
+    } else if (Array.isArray(v)) {
+      for (const item of v) stack.push(item)
+    } else if (typeof v === 'object' && v !== null) {
+      for (const [k, item] of Object.entries(v)) {
+        const problem = textProblem(k)
+        if (problem) return `keys ${problem}`
+        stack.push(item)
+      }
+    }
+  }
+  return undefined
 }
 
 function checkJson(value: unknown): Checked {
@@ -90,8 +127,12 @@ function checkJson(value: unknown): Checked {
   }
   if (text === undefined) return bad('invalid_json', 'not representable as JSON')
   if (text.length > MAX_JSON_FIELD_CHARS) return bad('too_long', `at most ${MAX_JSON_FIELD_CHARS} characters of JSON`)
-  // PostgreSQL's jsonb cannot hold NUL, and no text field may either: refuse it everywhere alike.
-  if (text.includes('\\u0000') && containsNul(value)) return bad('invalid_character', 'may not contain the NUL character')
+  // PostgreSQL's jsonb cannot hold NUL or lone surrogates, and no text field may either: refuse
+  // them everywhere alike. JSON.stringify escapes both, so clean text skips the walk.
+  if (text.includes('\\u')) {
+    const problem = jsonTextProblem(value)
+    if (problem) return bad('invalid_character', problem)
+  }
   return good(JSON.parse(text))
 }
 
@@ -101,6 +142,8 @@ function checkSet(value: unknown): Checked {
   for (const member of value) {
     if (typeof member !== 'string') return bad('wrong_type', `every member must be a string, got ${typeName(member)}`)
     if (member.length > MAX_SET_MEMBER_LENGTH) return bad('too_long', `members are at most ${MAX_SET_MEMBER_LENGTH} characters`)
+    const problem = textProblem(member)
+    if (problem) return bad('invalid_character', `members ${problem}`)
   }
   return good(normalizeSet(value as string[]))
 }
@@ -121,7 +164,8 @@ export function checkFieldValue(spec: FieldSpec, value: unknown): Checked {
       if (spec.kind === 'string' && spec.maxLength !== undefined && [...value].length > spec.maxLength) {
         return bad('too_long', `at most ${spec.maxLength} characters`)
       }
-      if (value.includes('\u0000')) return bad('invalid_character', 'may not contain the NUL character')
+      const problem = textProblem(value)
+      if (problem) return bad('invalid_character', problem)
       return good(value)
     }
     case 'boolean':
@@ -151,6 +195,21 @@ export function checkFieldValue(spec: FieldSpec, value: unknown): Checked {
     case 'owner':
     case 'org':
       return isUuid(value) ? good(value.toLowerCase()) : bad('invalid_id', 'expected a UUID')
+  }
+}
+
+/**
+ * Refuses a mutation's vector clock whose device ids hold a NUL or a lone surrogate (see
+ * `textProblem`): `validation_failed` on field `vclock`, so a push refuses that mutation alone.
+ */
+export function checkClockText(clock: Readonly<Record<string, number>>): void {
+  for (const key of Object.keys(clock)) {
+    const problem = textProblem(key)
+    if (problem) {
+      throw new PulseError('validation_failed', `a device id in the vector clock ${problem}`, [
+        { field: 'vclock', code: 'invalid_character', message: `device ids ${problem}` },
+      ])
+    }
   }
 }
 

@@ -15,6 +15,8 @@ import { publishCommits } from './bus/publish-commits.ts'
 import { createRedisBus } from './bus/redis-bus.ts'
 import { createEngine, type Engine } from './engine/engine.ts'
 import { createAuthenticator } from './http/authenticate.ts'
+import type { HttpTimeouts } from './http/connection-limits.ts'
+import { createReadiness, observeWrites } from './http/readiness.ts'
 import { createHttpServer } from './http/server.ts'
 import type { RealtimeOptions } from './realtime/socket.ts'
 import { createStorage } from './storage/index.ts'
@@ -56,6 +58,16 @@ export interface StartOptions {
   docs?: boolean
   /** Serve the demo pages `/demo/*` (default: true, false in production). */
   demoPages?: boolean
+  /** HTTP timeouts: request 30 s, headers 10 s, idle 60 s, keep-alive 72 s by default (README "Limits"). */
+  timeouts?: HttpTimeouts
+  /** Connections one address may hold open (default 256; 0 lifts the cap). Behind a proxy, raise it. */
+  maxConnectionsPerAddress?: number
+  /** Largest page of a pull, list, catch-up or live message in bytes of records (default 4 MiB). */
+  maxPageBytes?: number
+  /** Bytes of pull and list pages being loaded and sent at once, across all callers (default 32 MiB). */
+  maxPullBytesInFlight?: number
+  /** `/api/v1/readyz` probes the database at most this often (default 5 s). */
+  readyProbeIntervalMs?: number
 }
 
 /** Authentication settings. */
@@ -114,7 +126,13 @@ function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]):
  * step fails.
  */
 export async function startServer(options: StartOptions): Promise<RunningServer> {
-  const storage = typeof options.database === 'string' ? await createStorage(options.database) : options.database
+  const opened = typeof options.database === 'string' ? await createStorage(options.database) : options.database
+  // Readiness hears how every real write went: a database refusing writes is not ready.
+  const readiness = createReadiness(
+    opened,
+    options.readyProbeIntervalMs !== undefined ? { probeIntervalMs: options.readyProbeIntervalMs } : {},
+  )
+  const storage = observeWrites(opened, readiness)
   let app: FastifyInstance | undefined
   let bus: Bus | undefined
   // Background failures go to the server's log once it exists, to stderr before.
@@ -148,12 +166,21 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
             'rename one of each pair to have usernames enforced unique regardless of case',
         )
     }
-    const engine = createEngine({ storage, schema: options.schema, onError: logError('a commit listener failed') })
+    const engine = createEngine({
+      storage,
+      schema: options.schema,
+      onError: logError('a commit listener failed'),
+      ...(options.maxPageBytes !== undefined ? { maxPageBytes: options.maxPageBytes } : {}),
+      ...(options.maxPullBytesInFlight !== undefined ? { maxPullBytesInFlight: options.maxPullBytesInFlight } : {}),
+    })
     app = await createHttpServer({
       engine,
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
       ...(options.bodyLimitBytes !== undefined ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
-      realtime: { ...options.realtime, bus },
+      realtime: { ...(options.maxPageBytes !== undefined ? { maxMessageBytes: options.maxPageBytes } : {}), ...options.realtime, bus },
+      readiness,
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+      ...(options.maxConnectionsPerAddress !== undefined ? { maxConnectionsPerAddress: options.maxConnectionsPerAddress } : {}),
       ...(accounts
         ? {
             auth: {

@@ -15,9 +15,10 @@ import {
   type Schema,
 } from '@pulse/core'
 import type { HistoryEntry, ListOrder, Storage, StoredRecord } from '../storage/storage.ts'
+import { createByteBudget } from './byte-budget.ts'
 import { type ConflictListRequest, type ConflictPage, listConflicts } from './conflict-list.ts'
 import { type Context, clientOwnerOf, mayUseClientId } from './context.ts'
-import { type PullPage, type PullRequest, pull } from './pull.ts'
+import { DEFAULT_MAX_PAGE_BYTES, type PageBounds, type PullPage, type PullRequest, pull } from './pull.ts'
 import { toWire } from './records.ts'
 import { inScope, scopeFilter } from './scope.ts'
 import { applyWrites, type CommittedChange, type WriteOp, type WriteOptions, type WriteResult } from './write.ts'
@@ -53,8 +54,12 @@ export interface Engine {
   history(ctx: Context, model: string, id: string): Promise<HistoryEntry[]>
   /** §4 push: applies a device's mutations exactly once, in `mid` order. */
   push(ctx: Context, request: PushRequest): Promise<PushResponse>
-  /** §3 pull: a page of changes after a cursor. */
-  pull(ctx: Context, request: PullRequest): Promise<PullPage>
+  /**
+   * §3 pull: a page of changes after a cursor, bounded in count and in bytes. `deliver` gets
+   * the page while its bytes still count against the process's pull budget: a transport
+   * serialises and sends it there, so pages in flight stay within `maxPullBytesInFlight`.
+   */
+  pull(ctx: Context, request: PullRequest, deliver?: (page: PullPage) => void | Promise<void>): Promise<PullPage>
   /** §5: a page of the conflicts whose records the caller may read now (every one for admins). */
   listConflicts(ctx: Context, request?: ConflictListRequest): Promise<ConflictPage>
   /** §5: applies a person's choice for an open conflict as a new version. */
@@ -81,7 +86,17 @@ export interface EngineOptions {
   now?: () => Date
   /** Where a failing commit listener's error goes (default: console.error). */
   onError?: (error: unknown) => void
+  /** Largest page of a pull or list, in bytes of records (default 4 MiB); a larger record goes alone. */
+  maxPageBytes?: number
+  /**
+   * Bytes of pull and list pages being loaded and sent at once, across all callers (default
+   * 32 MiB): a page waits for room before it is loaded. Bounds the memory of concurrent pulls.
+   */
+  maxPullBytesInFlight?: number
 }
+
+/** Default bytes of pages in flight at once (eight full pages). */
+export const DEFAULT_MAX_PULL_BYTES_IN_FLIGHT = 32 * 1024 * 1024
 
 /** How long tombstones are kept by default (seed 002: 90 days). */
 export const DEFAULT_TOMBSTONE_RETENTION_DAYS = 90
@@ -95,6 +110,10 @@ export function createEngine(options: EngineOptions): Engine {
   const now = options.now ?? (() => new Date())
   const onError = options.onError ?? ((e: unknown) => console.error('pulse: commit listener failed', e))
   const listeners = new Set<(changes: readonly CommittedChange[]) => void>()
+  const bounds: PageBounds = {
+    maxPageBytes: options.maxPageBytes ?? DEFAULT_MAX_PAGE_BYTES,
+    budget: createByteBudget(options.maxPullBytesInFlight ?? DEFAULT_MAX_PULL_BYTES_IN_FLIGHT),
+  }
   const deps = {
     storage,
     schema,
@@ -140,13 +159,20 @@ export function createEngine(options: EngineOptions): Engine {
       const where = scopeFilter(ctx.actor, model, { ...request.where })
       if (!where) return { records: [], next: undefined }
       const orderBy = request.orderBy ?? { field: 'createdAt', direction: 'asc' }
-      const records = await storage.listRecords(
-        model,
-        { where, orderBy, limit: request.limit + 1, ...(request.after ? { after: request.after } : {}) },
-        ctx.signal,
-      )
-      const more = records.length > request.limit
-      const page = more ? records.slice(0, request.limit) : records
+      // §10: a page ends at the byte bound too; while loaded it holds a full page of the budget.
+      const release = await bounds.budget.acquire(bounds.maxPageBytes, ctx.signal)
+      let loaded: Awaited<ReturnType<Storage['listPage']>>
+      try {
+        loaded = await storage.listPage(
+          model,
+          { where, orderBy, limit: request.limit, ...(request.after ? { after: request.after } : {}) },
+          bounds.maxPageBytes,
+          ctx.signal,
+        )
+      } finally {
+        release()
+      }
+      const { records: page, more } = loaded
       const last = page[page.length - 1]
       const orderValue = (r: StoredRecord): unknown =>
         orderBy.field === 'createdAt' ? r.createdAt : orderBy.field === 'updatedAt' ? r.updatedAt : r.values[orderBy.field]
@@ -183,7 +209,7 @@ export function createEngine(options: EngineOptions): Engine {
       })
       return { lastMid, results }
     },
-    pull: (ctx, request) => pull(storage, schema, ctx, request),
+    pull: (ctx, request, deliver) => pull(storage, schema, ctx, request, bounds, deliver),
     listConflicts: (ctx, request = {}) => listConflicts(storage, schema, ctx, request),
     async resolveConflict(ctx, id, choice, data) {
       const { outcomes } = await applyWrites(deps, ctx, [{ op: 'resolve', conflictId: id, choice, data }], { atomic: true })

@@ -12,7 +12,9 @@ import {
   PulseError,
   type Schema,
 } from '@pulse/core'
+import { pageLength } from '../storage/record-size.ts'
 import type { ChangeFilter, ChangeRow, Storage, StoredRecord } from '../storage/storage.ts'
+import type { ByteBudget } from './byte-budget.ts'
 import type { Actor, Context } from './context.ts'
 import { toWire } from './records.ts'
 import { inScope } from './scope.ts'
@@ -23,6 +25,19 @@ export interface PullRequest {
   limit?: number
   /** Only these models (selective sync). */
   models?: readonly string[]
+}
+
+/** Largest page of a pull, list or catch-up in bytes of records, unless configured otherwise (§3). */
+export const DEFAULT_MAX_PAGE_BYTES = 4 * 1024 * 1024
+/** What a removal (`{ model, record: { id }, removed: true }`) costs on the wire, about. */
+const REMOVAL_BYTES = 100
+
+/** How big pull pages may be, and the budget every page in flight shares. */
+export interface PageBounds {
+  /** A page ends before the record that would take it past this many bytes (one record always goes). */
+  maxPageBytes: number
+  /** Shared by all pulls of the process: held from before a page is loaded until it is delivered. */
+  budget: ByteBudget
 }
 
 /** A page of changes, with the raw positions for the live stream. */
@@ -91,34 +106,81 @@ export async function changesFor(
   return changes
 }
 
+/** The estimated wire size of each row's record (removals cost a little; records gone since cost nothing). */
+async function rowSizes(storage: Storage, schema: Schema, rows: readonly ChangeRow[], signal?: AbortSignal): Promise<number[]> {
+  const byModel = new Map<string, string[]>()
+  for (const r of rows) {
+    if (r.removed || !schema.models.has(r.model)) continue
+    let ids = byModel.get(r.model)
+    if (!ids) {
+      ids = []
+      byModel.set(r.model, ids)
+    }
+    ids.push(r.recordId)
+  }
+  const sizes = new Map<string, number>()
+  for (const [name, ids] of byModel) {
+    const found = await storage.recordSizes(schema.model(name), ids, signal)
+    for (const [id, size] of found) sizes.set(`${name}\u0000${id}`, size)
+  }
+  return rows.map((r) => (r.removed ? REMOVAL_BYTES : (sizes.get(`${r.model}\u0000${r.recordId}`) ?? 0)))
+}
+
 /**
- * One page of a pull. Throws `cursor_expired` (410) when tombstones past the cursor were
- * purged, `bad_request` for a forged cursor or a bad limit, `not_found` for an unknown model.
+ * One page of a pull, handed to `deliver` (when given) while its bytes still count against the
+ * shared budget, so a transport serialises and sends it inside the bound. A page holds at most
+ * `limit` changes and ends before the record that would take it past `maxPageBytes` (`hasMore`
+ * is then true); a larger first record comes alone. Throws `cursor_expired` (410) when
+ * tombstones past the cursor were purged, `bad_request` for a forged cursor (malformed, or past
+ * the head of the change order) or a bad limit, `not_found` for an unknown model.
  */
-export async function pull(storage: Storage, schema: Schema, ctx: Context, request: PullRequest): Promise<PullPage> {
+export async function pull(
+  storage: Storage,
+  schema: Schema,
+  ctx: Context,
+  request: PullRequest,
+  bounds: PageBounds,
+  deliver?: (page: PullPage) => void | Promise<void>,
+): Promise<PullPage> {
   const limit = request.limit ?? DEFAULT_PULL_LIMIT
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PULL_LIMIT)
     throw new PulseError('bad_request', `limit is 1 to ${MAX_PULL_LIMIT}`)
   const { position, epoch } = decodeCursorParts(request.cursor)
   const currentEpoch = ctx.actor.scopeEpoch ?? 0
+  const filter = changeFilter(schema, ctx.actor, request.models)
+  // Read before the rows: everything up to it is committed, so a last page may move the cursor
+  // there, past entries this reader cannot see, instead of scanning them again next time.
+  const head = await storage.headPosition(ctx.signal)
+  const purged = position > 0 ? await storage.purgedPosition(ctx.signal) : 0
+  // §2: every cursor handed out is at most the head (or the purge watermark, when the newest
+  // entries were purged since): one past both was not handed out by this server.
+  if (position > Math.max(head, purged)) throw new PulseError('bad_request', 'not a cursor this server handed out; pull from no cursor')
   // §8: the caller's memberships changed since this cursor: records may have left its scope.
   if (position > 0 && epoch !== currentEpoch) {
     throw new PulseError('scope_changed', 'your organizations changed: pull from no cursor and drop records the snapshot lacks')
   }
-  const filter = changeFilter(schema, ctx.actor, request.models)
-  if (position > 0 && position < (await storage.purgedPosition(ctx.signal))) {
+  if (position > 0 && position < purged) {
     throw new PulseError(
       'cursor_expired',
       'deleted records past this cursor were purged: pull from no cursor and keep your pending changes',
     )
   }
-  // Read before the rows: everything up to it is committed, so a last page may move the cursor
-  // there, past entries this reader cannot see, instead of scanning them again next time.
-  const head = await storage.headPosition(ctx.signal)
-  const rows = await storage.readChanges(position, limit, filter, ctx.signal)
-  const last = rows[rows.length - 1]
-  const hasMore = rows.length === limit
-  const changes = await changesFor(storage, schema, ctx.actor, rows, ctx.signal)
-  const end = Math.max(last ? last.seq : position, hasMore ? 0 : head)
-  return { changes, cursor: encodeCursor(end, currentEpoch), hasMore }
+  const read = await storage.readChanges(position, limit, filter, ctx.signal)
+  const sizes = await rowSizes(storage, schema, read, ctx.signal)
+  // §3: the page ends at the byte bound too; where is decided before any record is loaded.
+  const length = pageLength(sizes, bounds.maxPageBytes)
+  const rows = read.slice(0, length)
+  const bytes = sizes.slice(0, length).reduce((a, b) => a + b, 0)
+  const release = await bounds.budget.acquire(bytes, ctx.signal)
+  try {
+    const last = rows[rows.length - 1]
+    const hasMore = length < read.length || read.length === limit
+    const changes = await changesFor(storage, schema, ctx.actor, rows, ctx.signal)
+    const end = Math.max(last ? last.seq : position, hasMore ? 0 : head)
+    const page = { changes, cursor: encodeCursor(end, currentEpoch), hasMore }
+    if (deliver) await deliver(page)
+    return page
+  } finally {
+    release()
+  }
 }

@@ -7,6 +7,7 @@
  */
 import {
   type Conflict,
+  checkClockText,
   clampAt,
   type Hlc,
   isUuid,
@@ -136,6 +137,7 @@ function syncEdit(op: WriteOp, clientId: string | undefined, serverAt: string): 
   if (!op.sync) return undefined
   if (!clientId) throw new PulseError('bad_request', 'a synced write needs the clientId of its device')
   if (!parseHlc(op.sync.at)) throw new PulseError('bad_request', 'at is an ISO-8601 date-time with a zone')
+  checkClockText(op.sync.vclock) // NUL or a lone surrogate: this mutation is refused, not the batch
   // §4: an `at` ahead of the server's HLC is clamped to it, so an edit stamped in the future
   // cannot beat edits that reach the server after it.
   return {

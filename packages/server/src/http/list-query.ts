@@ -3,7 +3,7 @@
  * (`field` or `-field`), and `<field>=<value>` equality filters, each value parsed by the
  * field's kind. Every problem is reported at once.
  */
-import { checkFieldValue, type FieldIssue, type ModelDefinition, PulseError } from '@pulse/core'
+import { checkFieldValue, type FieldIssue, isUuid, type ModelDefinition, PulseError } from '@pulse/core'
 import type { ListRequest } from '../engine/engine.ts'
 import type { ListOrder } from '../storage/storage.ts'
 import { filterableFields } from './model-schema.ts'
@@ -34,6 +34,19 @@ function decodeListCursor(text: string): CursorPayload | undefined {
     // falls through: reported as an invalid cursor
   }
   return undefined
+}
+
+const SYSTEM_ORDER_SPEC = { kind: 'datetime', nullable: false, required: true, merge: 'lww' } as const
+
+/**
+ * A forged cursor's position must still be a value of the ordered field (or null) and a record
+ * id: anything else (an object, an array, a NUL) would reach SQL as a parameter it cannot bind.
+ */
+function cursorPositionProblem(model: ModelDefinition, order: ListOrder, c: CursorPayload): string | undefined {
+  if (!isUuid(c.id)) return 'not a cursor this server handed out'
+  if (c.v === null) return undefined
+  const spec = model.specs.get(order.field) ?? SYSTEM_ORDER_SPEC
+  return checkFieldValue(spec, c.v).ok ? undefined : 'not a cursor this server handed out'
 }
 
 function parseOrder(model: ModelDefinition, text: string | undefined, issues: FieldIssue[]): ListOrder {
@@ -87,7 +100,11 @@ export function parseListQuery(model: ModelDefinition, query: Record<string, unk
     const order = `${orderBy.direction === 'desc' ? '-' : ''}${orderBy.field}`
     if (!c) issues.push({ field: 'cursor', code: 'invalid_cursor', message: 'not a cursor this server handed out' })
     else if (c.o !== order) issues.push({ field: 'cursor', code: 'invalid_cursor', message: 'the cursor belongs to another orderBy' })
-    else after = { value: c.v, id: c.id }
+    else {
+      const problem = cursorPositionProblem(model, orderBy, c)
+      if (problem) issues.push({ field: 'cursor', code: 'invalid_cursor', message: problem })
+      else after = { value: c.v, id: c.id.toLowerCase() }
+    }
   }
   const where: Record<string, unknown> = {}
   for (const [name, raw] of Object.entries(single)) {

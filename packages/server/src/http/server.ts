@@ -11,7 +11,16 @@ import { type Actor, type Context, mayUseClientId, SYSTEM_ACTOR } from '../engin
 import type { Engine } from '../engine/engine.ts'
 import { type RealtimeOptions, registerRealtime } from '../realtime/socket.ts'
 import type { Authenticator } from './authenticate.ts'
+import {
+  answerClientError,
+  DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+  type HttpTimeouts,
+  limitConnectionsPerAddress,
+  timeoutOptions,
+} from './connection-limits.ts'
 import { toErrorReply } from './error-body.ts'
+import { registerJsonBodyParser } from './json-body.ts'
+import { createReadiness, type Readiness } from './readiness.ts'
 import { requestIdFor } from './request-id.ts'
 import { registerAccountRoutes } from './routes/accounts.ts'
 import { registerAuthRoutes } from './routes/auth.ts'
@@ -80,6 +89,12 @@ export interface HttpServerOptions {
    * throttle).
    */
   trustProxy?: boolean | string | string[]
+  /** Request, header, idle and keep-alive timeouts (defaults: 30 s, 10 s, 60 s, 72 s). */
+  timeouts?: HttpTimeouts
+  /** Connections one address may hold open (default 256; 0: no cap). Behind a proxy, raise it. */
+  maxConnectionsPerAddress?: number
+  /** What `/api/v1/readyz` reports (default: probes of the engine's storage only). */
+  readiness?: Readiness
 }
 
 /** Builds (does not start) the HTTP server. */
@@ -91,9 +106,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     genReqId: requestIdFor,
     trustProxy: options.trustProxy ?? false,
     requestIdHeader: false,
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    ...timeoutOptions(options.timeouts),
+    // A request that times out or cannot be parsed gets a §7 body too, then the socket closes.
+    clientErrorHandler: answerClientError,
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true, querystringParser: parseQueryString },
     // Errors the router raises before any route (bad URL, over-long path segment) get §7 bodies too.
     frameworkErrors: (error, request, reply) => {
@@ -104,6 +120,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
         .send({ ...body, requestId: request.id })
     },
   })
+  limitConnectionsPerAddress(app.server, options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS)
   const allowedOrigins = options.allowedOrigins ?? []
   app.decorateRequest('pulseActor', null)
   registerSecurity(app, allowedOrigins)
@@ -111,6 +128,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   app.setValidatorCompiler(() => () => true)
   // Bodies are JSON only: anything else is 415, not a string handed to validation.
   app.removeContentTypeParser('text/plain')
+  // JSON bodies: prototype-polluting keys are refused by name (§7), not as malformed JSON.
+  registerJsonBodyParser(app)
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
@@ -174,7 +193,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     registerAccountRoutes(app, auth.accounts, contextOf)
     registerOrgRoutes(app, auth.accounts, contextOf)
   }
-  registerHealthRoutes(app, engine.storage)
+  registerHealthRoutes(app, options.readiness ?? createReadiness(engine.storage))
   registerModelRoutes(app, { engine, contextOf })
   registerSyncRoutes(app, { engine, contextOf })
   await registerWebApp(app, options.webRoot, { demoPages: options.demoPages !== false })

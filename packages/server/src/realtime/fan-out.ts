@@ -1,7 +1,8 @@
 /**
  * Sending one commit to every live connection (PROTOCOL.md §6), serialised once per distinct
  * view: connections that may see the same things (same scope, same models filter) share one
- * encoded message. A connection that is behind, or whose send buffer is full, gets one poke.
+ * encoded message. A connection that is behind, or whose send buffer is full, gets one poke, and
+ * so does one whose share of a commit is larger than a pull page: it pulls it in pages (§3, §6).
  */
 import { encodeCursor, type ModelDefinition, type Schema, type WireRecord } from '@pulse/core'
 import type { BusMessage } from '../bus/bus.ts'
@@ -54,10 +55,15 @@ export interface FanOutOptions {
   schema: Schema
   /** A connection with more than this many bytes queued is poked instead (default 1 MiB). */
   maxBufferedBytes?: number
+  /** A commit whose changes for a connection pass this many bytes is not sent live: poked instead (default 4 MiB). */
+  maxMessageBytes?: number
 }
 
 /** Default send-buffer limit of a connection. */
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024
+/** Default largest live message: a pull page's default byte bound. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+const TOO_LARGE = 'too large'
 
 interface Prepared {
   seq: number
@@ -83,6 +89,7 @@ export function poke(connection: LiveConnection): void {
 export function createFanOut(options: FanOutOptions): (message: BusMessage, connections: Iterable<LiveConnection>) => void {
   const { schema } = options
   const maxBuffered = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES
+  const maxMessage = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
 
   return (message, connections) => {
     let prepared: Prepared[] | undefined
@@ -98,18 +105,21 @@ export function createFanOut(options: FanOutOptions): (message: BusMessage, conn
       }))
     // One encoded message per view (and, rarely, per starting position): undefined when the
     // view sees nothing of this commit.
-    const encoded = new Map<string, Buffer | undefined>()
+    const encoded = new Map<string, Buffer | undefined | typeof TOO_LARGE>()
 
-    const encode = (connection: LiveConnection, after: number): Buffer | undefined => {
+    const encode = (connection: LiveConnection, after: number): Buffer | undefined | typeof TOO_LARGE => {
       prepared ??= prepare()
       const parts: string[] = []
+      let length = 0
       for (const p of prepared) {
         if (p.seq <= after || !p.model) continue
         if (connection.models && !connection.models.has(p.model.name)) continue
         if (p.removedFrom ? !inScopeOf(connection.actor, p.model, p.removedFrom) : !inScope(connection.actor, p.model, p.record)) continue
         parts.push(p.json)
+        length += p.json.length
       }
       if (parts.length === 0) return undefined
+      if (length > maxMessage) return TOO_LARGE
       const cursor = JSON.stringify(encodeCursor(message.last, connection.actor.scopeEpoch ?? 0))
       return Buffer.from(`{"type":"changes","changes":[${parts.join(',')}],"cursor":${cursor},"hasMore":false}`)
     }
@@ -124,11 +134,15 @@ export function createFanOut(options: FanOutOptions): (message: BusMessage, conn
       // A pull may have read past `prev`: send only what it has not seen, never an older state.
       const after = connection.cursor
       const key = after === message.prev ? connection.viewKey : `${connection.viewKey}\u0003${after}`
-      let payload: Buffer | undefined
+      let payload: Buffer | undefined | typeof TOO_LARGE
       if (encoded.has(key)) payload = encoded.get(key)
       else {
         payload = encode(connection, after)
         encoded.set(key, payload)
+      }
+      if (payload === TOO_LARGE) {
+        poke(connection)
+        continue
       }
       connection.cursor = message.last
       if (payload) connection.send(payload)

@@ -69,10 +69,17 @@ describe('hub', () => {
   let hub: Hub | undefined
   afterEach(() => hub?.close())
 
-  function make(maxBufferedBytes?: number) {
+  function make(maxBufferedBytes?: number, maxMessageBytes?: number) {
     const bus = createMemoryBus()
     const errors: unknown[] = []
-    hub = createHub({ bus, schema, gapWaitMs: 30, onError: (e) => errors.push(e), ...(maxBufferedBytes ? { maxBufferedBytes } : {}) })
+    hub = createHub({
+      bus,
+      schema,
+      gapWaitMs: 30,
+      onError: (e) => errors.push(e),
+      ...(maxBufferedBytes ? { maxBufferedBytes } : {}),
+      ...(maxMessageBytes ? { maxMessageBytes } : {}),
+    })
     return { bus, hub, errors }
   }
 
@@ -147,6 +154,31 @@ describe('hub', () => {
     await flush()
     expect(slow.sent.map(decode)).toEqual([{ type: 'poke' }])
     expect(slow.mode).toBe('behind')
+  })
+
+  it('pokes, rather than sends, a commit larger than a page for that view', async () => {
+    const { bus, hub } = make(undefined, 2000)
+    const everyone = connection({ ...SYSTEM_ACTOR }, 0)
+    const small = connection(user('u1'), 0, ['note'])
+    hub.add(everyone)
+    hub.add(small)
+    // Two big global tags and one small note of u1's: only the view that sees the tags gets too much.
+    await bus.publish(
+      commit(0, [
+        { model: 'tag', values: { label: 'x'.repeat(1500) } },
+        { model: 'tag', values: { label: 'y'.repeat(1500) } },
+        { model: 'note', values: { title: 'mine', userId: 'u1' }, ownerId: 'u1' },
+      ]),
+    )
+    await flush()
+    expect(everyone.sent.map(decode)).toEqual([{ type: 'poke' }])
+    expect(everyone.mode).toBe('behind')
+    expect(small.sent.map(decode)).toEqual([
+      expect.objectContaining({ type: 'changes', changes: [expect.objectContaining({ model: 'note' })] }),
+    ])
+    await bus.publish(commit(3, [{ model: 'note', values: { title: 'short', userId: 'u1' }, ownerId: 'u1' }]))
+    await flush()
+    expect(everyone.sent).toHaveLength(1) // behind until it pulls
   })
 
   it('never sends a state older than what a pull already gave', async () => {

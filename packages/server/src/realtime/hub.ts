@@ -16,6 +16,8 @@ export interface HubOptions {
   gapWaitMs?: number
   /** A connection with more than this many bytes queued is poked instead (default 1 MiB). */
   maxBufferedBytes?: number
+  /** A commit larger than this for a connection is poked instead of sent live (default 4 MiB). */
+  maxMessageBytes?: number
   /** Where a failing dispatch goes. */
   onError(error: unknown): void
 }
@@ -39,6 +41,7 @@ export function createHub(options: HubOptions): Hub {
   const fanOut = createFanOut({
     schema: options.schema,
     ...(options.maxBufferedBytes !== undefined ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
+    ...(options.maxMessageBytes !== undefined ? { maxMessageBytes: options.maxMessageBytes } : {}),
   })
   const order = createCommitOrder({
     dispatch: (message) => fanOut(message, connections),

@@ -18,6 +18,7 @@ import type { Engine } from '../engine/engine.ts'
 import type { PullPage } from '../engine/pull.ts'
 import type { AccessWatch } from './access-watch.ts'
 import { type LiveConnection, poke, viewKey } from './fan-out.ts'
+import { createFlowControl, type FlowTransport } from './flow-control.ts'
 import type { Hub } from './hub.ts'
 
 /** An authenticated hello: the actor, and how to keep it current (§6, issue 8). */
@@ -39,12 +40,9 @@ export interface ExpiringActor {
 export type Authenticate = (token: string | undefined, clientId: string) => Promise<Actor | ExpiringActor>
 
 /** What a session writes to: the socket, seen narrowly. */
-export interface SessionTransport {
+export interface SessionTransport extends FlowTransport {
   /** The connection id, for logs. */
   readonly id: string
-  readonly bufferedAmount: number
-  /** Sends an encoded text message; does nothing once the socket is closing. */
-  sendRaw(payload: Buffer | string): void
   /** Closes the socket with a close code (PROTOCOL.md §6). */
   close(code: number, reason: string): void
 }
@@ -80,6 +78,16 @@ export interface SessionOptions {
   recheckIntervalMs?: number
   /** Extra catch-up rounds while commits keep landing, before falling back to a poke. */
   maxCatchUpRounds?: number
+  /**
+   * Pacing (§6): a catch-up or pull page is sent only once at most this many bytes wait in the
+   * socket's send buffer (default 1 MiB), so a slow reader holds one page in memory, not all.
+   */
+  drainBytes?: number
+  /**
+   * Unsent bytes past which the socket is dropped when more is sent (default 8 MiB): a client
+   * that does not read its socket cannot make the server buffer without bound.
+   */
+  maxSocketBufferBytes?: number
 }
 
 /** A session's face to the socket. */
@@ -117,6 +125,16 @@ export function createSession(options: SessionOptions): Session {
   let reloadActor: (() => Promise<Actor>) | undefined
   let unwatch: (() => void) | undefined
   let authStartedAt = 0
+  // §6: every byte to the client passes through flow control (pacing, dropping non-readers).
+  const flow = createFlowControl(transport, {
+    ...(options.drainBytes !== undefined ? { drainBytes: options.drainBytes } : {}),
+    ...(options.maxSocketBufferBytes !== undefined ? { maxSocketBufferBytes: options.maxSocketBufferBytes } : {}),
+    isOpen: () => phase !== 'closed',
+    onDrop: (bufferedBytes) => {
+      log.warn({ connectionId: transport.id, bufferedBytes }, 'dropping a connection that does not read')
+      stop()
+    },
+  })
 
   const helloTimer = setTimeout(() => end(ERROR_CODES.hello_timeout.closeCode, 'no hello in time'), options.helloTimeoutMs)
   helloTimer.unref()
@@ -124,7 +142,8 @@ export function createSession(options: SessionOptions): Session {
   let recheckTimer: ReturnType<typeof setInterval> | undefined
 
   function send(message: ServerMessage): void {
-    if (phase !== 'closed') transport.sendRaw(JSON.stringify(message))
+    // As bytes: a string waiting in a socket's queue would sit in the JavaScript heap.
+    if (phase !== 'closed') flow.send(Buffer.from(JSON.stringify(message)))
   }
 
   function sendError(code: string, message: string): void {
@@ -193,21 +212,32 @@ export function createSession(options: SessionOptions): Session {
   }
 
   /**
-   * One page from `cursor`. A last page (no more) also covers every commit the hub had
-   * dispatched before the read began, so its cursor moves at least to that position: a client
-   * whose scope saw nothing lately still follows on from the next live commit.
+   * One page from `cursor`, sent (when `sendIf` agrees) while it still counts against the pull
+   * budget, once the send buffer has room. A last page (no more) also covers every commit the
+   * hub had dispatched before the read began, so its cursor moves at least to that position: a
+   * client whose scope saw nothing lately still follows on from the next live commit.
    */
-  async function readPage(active: Context, cursor: string | null, limit?: number): Promise<{ page: PullPage; position: number }> {
+  async function sendPage(
+    active: Context,
+    cursor: string | null,
+    limit: number | undefined,
+    sendIf: (page: PullPage) => boolean,
+  ): Promise<{ page: PullPage; position: number }> {
+    await flow.room()
     const headBefore = hub.head ?? 0
+    let position = 0
     const page = await engine.pull(
       { ...active, signal: abort.signal },
       { cursor, ...(limit ? { limit } : {}), ...(models ? { models } : {}) },
+      (p) => {
+        position = decodeCursor(p.cursor)
+        if (!p.hasMore && headBefore > position) {
+          position = headBefore
+          p.cursor = encodeCursor(position, active.actor.scopeEpoch ?? 0)
+        }
+        if (sendIf(p)) send({ type: 'changes', ...p })
+      },
     )
-    let position = decodeCursor(page.cursor)
-    if (!page.hasMore && headBefore > position) {
-      position = headBefore
-      page.cursor = encodeCursor(position, active.actor.scopeEpoch ?? 0)
-    }
     return { page, position }
   }
 
@@ -223,9 +253,8 @@ export function createSession(options: SessionOptions): Session {
     let cursor = from
     const rounds = options.maxCatchUpRounds ?? DEFAULT_CATCH_UP_ROUNDS
     for (let round = 0; phase === 'ready'; ) {
-      const { page, position } = await readPage(active, cursor)
       // The first round sends every page, so the client sees its catch-up end (hasMore false).
-      if (round === 0 || page.changes.length > 0) send({ type: 'changes', ...page })
+      const { page, position } = await sendPage(active, cursor, undefined, (p) => round === 0 || p.changes.length > 0)
       cursor = page.cursor
       live.cursor = position
       if (page.hasMore) continue
@@ -297,7 +326,7 @@ export function createSession(options: SessionOptions): Session {
       get bufferedAmount() {
         return transport.bufferedAmount
       },
-      send: (payload) => transport.sendRaw(payload),
+      send: (payload) => flow.send(payload),
     }
     connection = live
     // From here on, an access change announced on the bus closes this socket at once; one
@@ -318,8 +347,7 @@ export function createSession(options: SessionOptions): Session {
   async function pull(active: Context, live: LiveConnection, message: Extract<ClientMessage, { type: 'pull' }>): Promise<void> {
     live.mode = 'syncing'
     try {
-      const { page, position } = await readPage(active, message.cursor, message.limit)
-      send({ type: 'changes', ...page })
+      const { page, position } = await sendPage(active, message.cursor, message.limit, () => true)
       live.cursor = position
       // A paged pull stays out of the live stream until its last page.
       if (!page.hasMore && !settle(live, position)) poke(live)
@@ -362,11 +390,14 @@ export function createSession(options: SessionOptions): Session {
   return {
     receive(text) {
       if (phase === 'closed') return
+      flow.received(text.length)
       queue = queue.then(() =>
-        handle(text).catch((e: unknown) => {
-          log.error({ connectionId: transport.id, err: e }, 'message handling failed')
-          if (!isPulseError(e)) end(CLOSE_INTERNAL_ERROR, 'internal error')
-        }),
+        handle(text)
+          .catch((e: unknown) => {
+            log.error({ connectionId: transport.id, err: e }, 'message handling failed')
+            if (!isPulseError(e)) end(CLOSE_INTERNAL_ERROR, 'internal error')
+          })
+          .finally(() => flow.handled(text.length)),
       )
     },
     closed() {

@@ -44,8 +44,15 @@ export interface RealtimeOptions {
   heartbeatIntervalMs?: number
   /** How long a commit waits for earlier ones before the hub pokes (default 100 ms). */
   gapWaitMs?: number
-  /** Send-buffer bytes above which a client is poked instead of sent changes (default 1 MiB). */
+  /**
+   * Send-buffer bytes above which a client is poked instead of sent live changes, and which a
+   * catch-up or pull page waits to drain below before it is sent (default 1 MiB).
+   */
   maxBufferedBytes?: number
+  /** Unsent bytes past which a socket that is sent more is dropped (default 8 MiB). */
+  maxSocketBufferBytes?: number
+  /** A commit larger than this for one client is not sent live: the client is poked and pulls it in pages (default 4 MiB). */
+  maxMessageBytes?: number
   /** Whether a browser page at `origin` may open a socket (default: any). Refused: HTTP 403, no upgrade. */
   allowOrigin?: (origin: string | undefined, host: string | undefined) => boolean
 }
@@ -81,6 +88,7 @@ export async function registerRealtime(app: FastifyInstance, options: RealtimeOp
     onError,
     ...(options.gapWaitMs !== undefined ? { gapWaitMs: options.gapWaitMs } : {}),
     ...(options.maxBufferedBytes !== undefined ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
+    ...(options.maxMessageBytes !== undefined ? { maxMessageBytes: options.maxMessageBytes } : {}),
   })
   const heartbeat = startHeartbeat(options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, onError)
   // Access changes on the bus (memberships, logouts, revocations) close the sockets concerned.
@@ -108,6 +116,8 @@ export async function registerRealtime(app: FastifyInstance, options: RealtimeOp
       watch,
       helloTimeoutMs,
       ...(options.recheckIntervalMs !== undefined ? { recheckIntervalMs: options.recheckIntervalMs } : {}),
+      ...(options.maxBufferedBytes !== undefined ? { drainBytes: options.maxBufferedBytes } : {}),
+      ...(options.maxSocketBufferBytes !== undefined ? { maxSocketBufferBytes: options.maxSocketBufferBytes } : {}),
       log,
       requestId: request.id,
       transport: {
@@ -124,6 +134,9 @@ export async function registerRealtime(app: FastifyInstance, options: RealtimeOp
         close(code, reason) {
           if (socket.readyState === WebSocket.OPEN) socket.close(code, closeReason(reason))
         },
+        terminate: () => socket.terminate(),
+        pause: () => socket.pause(),
+        resume: () => socket.resume(),
       },
     })
     const unwatch = heartbeat.watch(socket)

@@ -6,9 +6,10 @@
 import { isPulseError, PulseError } from '@pulse/core'
 
 // Network and DNS failures (Node), and PostgreSQL SQLSTATEs meaning "no usable session":
-// 08xxx connection exceptions, 28xxx authentication, 3D000 unknown database, 57P0x shutdown.
+// 08xxx connection exceptions, 28xxx authentication, 3D000 unknown database, 57P0x shutdown,
+// 53100 disk full, 25006 read-only transaction (a hot standby).
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE'])
-const PG_STATES = /^(08...|28...|3D000|57P01|57P02|57P03|53300)$/
+const PG_STATES = /^(08...|28...|3D000|57P01|57P02|57P03|53100|53300|25006)$/
 const SQLITE_CODES = new Set(['SQLITE_CANTOPEN', 'SQLITE_NOTADB', 'SQLITE_READONLY', 'SQLITE_IOERR', 'SQLITE_FULL'])
 const CLOSED_MESSAGES = [
   /cannot use a pool after calling end/i,
@@ -45,18 +46,36 @@ function pgReason(code: string): string {
   if (code.startsWith('28')) return 'authentication failed'
   if (code === '3D000') return 'the database does not exist'
   if (code === '53300') return 'too many connections'
+  if (code === '53100') return 'disk full'
+  if (code === '25006') return 'the database is read-only'
   if (code.startsWith('57P')) return 'the server is shutting down or starting up'
   return 'connection failure'
 }
 
 /**
+ * True when PostgreSQL refused a value because of its characters: a NUL in text (22021), a
+ * `\u0000` in jsonb (22P05), a lone surrogate in jsonb (22P02 on json input). Core validation
+ * refuses these first on every path (`textProblem`); this keeps a path it missed from a 500.
+ */
+function isUnstorableText(err: unknown): boolean {
+  const code = field(err, 'code')
+  return code === '22021' || code === '22P05' || (code === '22P02' && /json/i.test(field(err, 'message') ?? ''))
+}
+
+/**
  * `err` as the error to throw: a `database_unavailable` PulseError naming `what` (e.g.
- * "PostgreSQL at db:5432") when the database cannot be reached, else `err` itself.
+ * "PostgreSQL at db:5432") when the database cannot be reached, `validation_failed` for text it
+ * cannot store, else `err` itself.
  */
 export function toStorageError(err: unknown, what: string): unknown {
   if (isPulseError(err)) return err
+  if (isUnstorableText(err)) {
+    const error = new PulseError('validation_failed', 'a value holds text the database cannot store (a NUL character or a lone surrogate)')
+    return Object.assign(error, { cause: err })
+  }
   const reason = unavailableReason(err)
   if (reason === undefined) return err
   const error = new PulseError('database_unavailable', `cannot use ${what} (${reason})`)
-  return Object.assign(error, { cause: err })
+  // `reason` says why without saying where: readiness reports it to unauthenticated callers.
+  return Object.assign(error, { cause: err, reason })
 }

@@ -11,6 +11,7 @@ import { type CompiledQuery, type Expression, type ExpressionBuilder, type SqlBo
 import { encodeValue } from './codec.ts'
 import type { AnyDatabase, SqlDialect } from './dialect.ts'
 import { ORDERABLE_SYSTEM_COLUMNS, recordColumns, requireField } from './naming.ts'
+import { recordSizeSql } from './record-size.ts'
 import type { ListQuery } from './storage.ts'
 
 type Eb = ExpressionBuilder<AnyDatabase, string>
@@ -36,8 +37,17 @@ function orderTarget(model: ModelDefinition, field: string): OrderTarget {
   return { column: field, spec }
 }
 
-/** Compiles the page query of `listRecords`; throws `bad_request` for unknown fields. */
-export function buildListQuery(dialect: SqlDialect, model: ModelDefinition, query: ListQuery): CompiledQuery {
+/**
+ * Compiles the page query of `listRecords`; throws `bad_request` for unknown fields. With
+ * `select: 'sizes'` it reads only each row's `id` and estimated wire size (`size`, see
+ * `record-size.ts`), for deciding where a byte-bounded page ends before loading it.
+ */
+export function buildListQuery(
+  dialect: SqlDialect,
+  model: ModelDefinition,
+  query: ListQuery,
+  select: 'records' | 'sizes' = 'records',
+): CompiledQuery {
   const { limit } = query
   if (!Number.isSafeInteger(limit) || limit < 1) throw new PulseError('bad_request', 'limit must be a positive integer')
   const order = query.orderBy ?? { field: 'createdAt', direction: 'asc' }
@@ -53,7 +63,11 @@ export function buildListQuery(dialect: SqlDialect, model: ModelDefinition, quer
     return operand(sql`${v}`)
   }
 
-  let q = dialect.builder.selectFrom(model.name).select(recordColumns(model).map((c) => sql.id(c).as(c)))
+  const columns =
+    select === 'sizes'
+      ? [sql.id('id').as('id'), sql.raw<number>(recordSizeSql(dialect.name, model)).as('size')]
+      : recordColumns(model).map((c) => sql.id(c).as(c))
+  let q = dialect.builder.selectFrom(model.name).select(columns)
 
   for (const [field, value] of Object.entries(query.where ?? {})) {
     const spec = requireField(model, field, 'filter on')

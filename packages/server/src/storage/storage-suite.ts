@@ -10,6 +10,7 @@ import { listTests } from './suite/list-tests.ts'
 import { logTests } from './suite/log-tests.ts'
 import { migrationTests } from './suite/migration-tests.ts'
 import { recordTests } from './suite/records-tests.ts'
+import { sizeTests } from './suite/size-tests.ts'
 
 /**
  * Runs the conformance suite. `makeStorage` must return a fresh, empty, unmigrated storage
@@ -42,5 +43,6 @@ export function runStorageSuite(name: string, makeStorage: () => Promise<Storage
     clientTests(ctx)
     listTests(ctx)
     migrationTests(ctx)
+    sizeTests(ctx)
   })
 }

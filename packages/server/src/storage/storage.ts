@@ -121,6 +121,13 @@ export interface ListQuery {
   includeDeleted?: boolean
 }
 
+/** A page of records bounded in count and in bytes (`listPage`). */
+export interface RecordPage {
+  records: StoredRecord[]
+  /** Records follow this page (it stopped at `limit` or at the byte bound). */
+  more: boolean
+}
+
 /** A step of a schema migration. */
 export interface MigrationStep {
   kind: 'create_table' | 'add_column' | 'drop_column' | 'change_column' | 'drop_table' | 'create_index'
@@ -200,8 +207,20 @@ export interface Storage {
   listRecords(model: ModelDefinition, query: ListQuery, signal?: AbortSignal): Promise<StoredRecord[]>
   /** A record's audit trail, oldest first. */
   listHistory(model: ModelDefinition, recordId: string, signal?: AbortSignal): Promise<HistoryEntry[]>
+  /**
+   * A page of `listRecords` bounded in bytes too (PROTOCOL.md §10): in order, at most
+   * `query.limit` records, ending before the record that would take their estimated wire size
+   * (`record-size.ts`) past `maxBytes`; a first record larger than that comes alone. Where the
+   * page ends is decided before any record is loaded, and both reads see one snapshot.
+   */
+  listPage(model: ModelDefinition, query: ListQuery, maxBytes: number, signal?: AbortSignal): Promise<RecordPage>
   /** Records by id (tombstones included), without locking; absent ids are left out. */
   getRecords(model: ModelDefinition, ids: readonly string[], signal?: AbortSignal): Promise<Map<string, StoredRecord>>
+  /**
+   * The estimated wire size in bytes (`record-size.ts`) of each record named, read without
+   * loading its values; absent ids are left out. Pulls use it to end a page at a byte bound.
+   */
+  recordSizes(model: ModelDefinition, ids: readonly string[], signal?: AbortSignal): Promise<Map<string, number>>
   /** Change-order entries after position `after` that pass `filter`, in order, at most `limit`. */
   readChanges(after: number, limit: number, filter?: ChangeFilter, signal?: AbortSignal): Promise<ChangeRow[]>
   /**

@@ -1,38 +1,72 @@
-/** `GET /api/v1/healthz`: a real write-and-read of the database; 503 when it fails. */
-import { PulseError } from '@pulse/core'
+/**
+ * Health probes. `GET /api/v1/healthz` is liveness: the process answers (no database, no lock,
+ * nothing to slow it down). `GET /api/v1/readyz` is readiness: the database takes writes,
+ * proven by a probe at most once every few seconds and by the server's real writes; 503 with
+ * the last write error when it does not.
+ */
 import type { FastifyInstance } from 'fastify'
-import type { Storage } from '../../storage/storage.ts'
+import type { Readiness } from '../readiness.ts'
 
-/** How long the database probe may take before the server reports itself unhealthy. */
-export const HEALTH_PROBE_TIMEOUT_MS = 2_000
+const DATABASE = {
+  type: 'object',
+  properties: {
+    kind: { type: 'string' },
+    ok: { type: 'boolean' },
+    latencyMs: { type: ['number', 'null'] },
+    checkedAt: { type: 'string', format: 'date-time' },
+  },
+}
+const LAST_WRITE_ERROR = {
+  type: ['object', 'null'],
+  properties: { at: { type: 'string', format: 'date-time' }, message: { type: 'string' } },
+}
 
-/** Registers the health probe. */
-export function registerHealthRoutes(app: FastifyInstance, storage: Storage): void {
+/** Registers the liveness and readiness probes. */
+export function registerHealthRoutes(app: FastifyInstance, readiness: Readiness): void {
+  const startedAt = Date.now()
   app.get('/api/v1/healthz', {
     config: { public: true },
     schema: {
       tags: ['health'],
       security: [],
-      summary: 'Health probe: writes and reads a row in the database',
+      summary: 'Liveness: the process answers (touches no database; see /api/v1/readyz)',
+      response: { 200: { type: 'object', properties: { status: { type: 'string' }, uptimeSeconds: { type: 'number' } } } },
+    },
+    handler: async () => ({ status: 'ok', uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000) }),
+  })
+
+  app.get('/api/v1/readyz', {
+    config: { public: true },
+    schema: {
+      tags: ['health'],
+      security: [],
+      summary: 'Readiness: the database takes writes (probed at most every few seconds); 503 with the last write error when not',
       response: {
-        200: {
+        200: { type: 'object', properties: { status: { type: 'string' }, database: DATABASE, lastWriteError: LAST_WRITE_ERROR } },
+        503: {
           type: 'object',
           properties: {
+            error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
+            requestId: { type: 'string' },
             status: { type: 'string' },
-            database: { type: 'object', properties: { kind: { type: 'string' }, ok: { type: 'boolean' }, latencyMs: { type: 'number' } } },
+            database: DATABASE,
+            lastWriteError: LAST_WRITE_ERROR,
           },
         },
       },
     },
-    handler: async () => {
-      const started = performance.now()
-      try {
-        await storage.probe(AbortSignal.timeout(HEALTH_PROBE_TIMEOUT_MS))
-      } catch (e) {
-        const reason = e instanceof PulseError ? e.message : 'the database did not answer a write and a read'
-        throw new PulseError('database_unavailable', `unhealthy: ${reason}`)
-      }
-      return { status: 'ok', database: { kind: storage.kind, ok: true, latencyMs: Math.round((performance.now() - started) * 100) / 100 } }
+    handler: async (request, reply) => {
+      const { ready, database, lastWriteError } = await readiness.check()
+      if (ready) return { status: 'ready', database, lastWriteError }
+      const why = lastWriteError?.message ?? 'the database did not take a write'
+      // §7 body, plus what readiness knows.
+      return reply.code(503).send({
+        error: { code: 'database_unavailable', message: `not ready: ${why}` },
+        requestId: request.id,
+        status: 'unready',
+        database,
+        lastWriteError,
+      })
     },
   })
 }

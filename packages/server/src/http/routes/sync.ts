@@ -56,6 +56,8 @@ export function registerSyncRoutes(app: FastifyInstance, { engine, contextOf }: 
     schema: {
       tags: ['sync'],
       summary: 'Changes in your scope after a cursor (§3)',
+      description:
+        'A page holds at most `limit` changes and at most the server\u2019s byte bound of records (default 4 MiB; a larger record comes alone); `hasMore` says another page follows.',
       querystring: {
         type: 'object',
         properties: {
@@ -79,13 +81,21 @@ export function registerSyncRoutes(app: FastifyInstance, { engine, contextOf }: 
       if (limitText !== undefined && !/^\d{1,5}$/.test(limitText)) throw new PulseError('bad_request', `limit is 1 to ${MAX_PULL_LIMIT}`)
       const models = single(query, 'models')
       if (models?.split(',').some((m) => m === '')) throw new PulseError('bad_request', 'models is a comma-separated list of model names')
-      const page = await engine.pull(contextOf(request), {
-        cursor: single(query, 'cursor') ?? null,
-        ...(limitText !== undefined ? { limit: Number(limitText) } : {}),
-        ...(models !== undefined ? { models: models.split(',') } : {}),
-      })
-      // Records are free-form objects: plain JSON.stringify beats the schema serialiser here.
-      return reply.type('application/json; charset=utf-8').send(JSON.stringify(page))
+      await engine.pull(
+        contextOf(request),
+        {
+          cursor: single(query, 'cursor') ?? null,
+          ...(limitText !== undefined ? { limit: Number(limitText) } : {}),
+          ...(models !== undefined ? { models: models.split(',') } : {}),
+        },
+        // Serialised and handed to the socket while the page still counts against the pull
+        // budget (§3). Records are free-form objects: JSON.stringify beats the schema serialiser;
+        // as bytes, what waits for a slow reader sits outside the JavaScript heap.
+        (page) => {
+          reply.type('application/json; charset=utf-8').send(Buffer.from(JSON.stringify(page)))
+        },
+      )
+      return reply
     },
   })
 

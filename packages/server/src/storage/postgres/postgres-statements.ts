@@ -6,6 +6,7 @@
 import type { ModelDefinition } from '@pulse/core'
 import { CONFLICT_COLUMNS } from '../conflict-rows.ts'
 import { quoteIdent, recordColumns, PULSE_TABLES as T } from '../naming.ts'
+import { recordSizeSql } from '../record-size.ts'
 import type { ChangeFilter } from '../storage.ts'
 import { CHANGES_SEQUENCE, postgresDialect } from './postgres-dialect.ts'
 
@@ -16,6 +17,8 @@ export interface ModelStatements {
   readonly selectByIdsForUpdate: string
   /** $1: text[] of ids; no locks. */
   readonly selectByIds: string
+  /** `id` and `size` (estimated wire bytes) of the rows named, like `selectByIds`. */
+  readonly selectSizesByIds: string
   /** One array parameter per column, in table order. */
   readonly insert: string
   /** One array parameter per column, in table order; matched by id. */
@@ -43,6 +46,7 @@ export function modelStatements(model: ModelDefinition): ModelStatements {
     selectById: `${select} WHERE "id" = $1`,
     selectByIdsForUpdate: `${select} WHERE "id" = ANY($1::text[]) ORDER BY "id" FOR UPDATE`,
     selectByIds: `${select} WHERE "id" = ANY($1::text[])`,
+    selectSizesByIds: `SELECT "id", ${recordSizeSql('postgres', model)} AS "size" FROM ${table} WHERE "id" = ANY($1::text[])`,
     insert: `INSERT INTO ${table} (${columns.join(', ')}) SELECT * FROM ${unnest(types)}`,
     update: `UPDATE ${table} AS "pulse_old" SET ${columns
       .slice(1)

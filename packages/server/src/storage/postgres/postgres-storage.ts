@@ -13,6 +13,7 @@ import { runMigration } from '../migrator.ts'
 import { PULSE_TABLES } from '../naming.ts'
 import { PURGED_POSITION_KEY, purgeTombstones } from '../purge.ts'
 import { decodeRecord } from '../record-row.ts'
+import { cutListPage, recordPage, sizesById } from '../record-size.ts'
 import type { SqlContext } from '../sql-executor.ts'
 import type { ChangeFilter, ConflictQuery, ListQuery, MigrationPlan, Storage, StorageTx } from '../storage.ts'
 import { postgresDialect } from './postgres-dialect.ts'
@@ -121,6 +122,26 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     async getRecords(model: ModelDefinition, ids: readonly string[], signal?: AbortSignal) {
       if (ids.length === 0) return new Map()
       return recordsById(model, (await query(modelStatements(model).selectByIds, [[...ids]], signal)).rows)
+    },
+
+    async recordSizes(model: ModelDefinition, ids: readonly string[], signal?: AbortSignal) {
+      if (ids.length === 0) return new Map()
+      return sizesById((await query(modelStatements(model).selectSizesByIds, [[...ids]], signal)).rows)
+    },
+
+    listPage(model: ModelDefinition, list: ListQuery, maxBytes: number, signal?: AbortSignal) {
+      const sizes = buildListQuery(postgresDialect, model, { ...list, limit: list.limit + 1 }, 'sizes')
+      return transaction(
+        async (client) => {
+          // One snapshot: the records loaded are the ones the sizes were read from.
+          await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY')
+          const { ids, more } = cutListPage((await client.query(sizes.sql, [...sizes.parameters])).rows, list.limit, maxBytes)
+          if (ids.length === 0) return { records: [], more }
+          return recordPage(ids, recordsById(model, (await client.query(modelStatements(model).selectByIds, [ids])).rows), more)
+        },
+        signal,
+        false,
+      )
     },
 
     async listRecords(model: ModelDefinition, list: ListQuery, signal?: AbortSignal) {

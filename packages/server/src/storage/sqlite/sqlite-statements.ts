@@ -7,6 +7,7 @@
 import type { ModelDefinition } from '@pulse/core'
 import { CONFLICT_COLUMNS } from '../conflict-rows.ts'
 import { quoteIdent, recordColumns, PULSE_TABLES as T } from '../naming.ts'
+import { recordSizeSql } from '../record-size.ts'
 import type { ChangeFilter } from '../storage.ts'
 
 /** Statements on one model's table. */
@@ -14,6 +15,8 @@ export interface ModelStatements {
   readonly selectById: string
   /** Takes the ids as one JSON array parameter. */
   readonly selectByIds: string
+  /** `id` and `size` (estimated wire bytes) of the rows named, like `selectByIds`. */
+  readonly selectSizesByIds: string
   readonly insert: string
   /** Parameters: every column but id, in table order, then the id. */
   readonly update: string
@@ -31,6 +34,7 @@ export function modelStatements(model: ModelDefinition): ModelStatements {
   s = {
     selectById: `${select} WHERE "id" = ?`,
     selectByIds: `${select} WHERE "id" IN (SELECT value FROM json_each(?))`,
+    selectSizesByIds: `SELECT "id", ${recordSizeSql('sqlite', model)} AS "size" FROM ${table} WHERE "id" IN (SELECT value FROM json_each(?))`,
     insert: `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
     update: `UPDATE ${table} SET ${columns
       .slice(1)

@@ -15,6 +15,7 @@ import { runMigration } from '../migrator.ts'
 import { createMutex } from '../mutex.ts'
 import { PURGED_POSITION_KEY, purgeTombstones } from '../purge.ts'
 import { decodeRecord } from '../record-row.ts'
+import { cutListPage, recordPage, type SizeRow, sizesById } from '../record-size.ts'
 import type { SqlContext } from '../sql-executor.ts'
 import type {
   ChangeFilter,
@@ -23,6 +24,7 @@ import type {
   HistoryEntry,
   ListQuery,
   MigrationPlan,
+  RecordPage,
   Storage,
   StorageTx,
   StoredRecord,
@@ -152,6 +154,26 @@ export async function createSqliteStorage(options: SqliteStorageOptions): Promis
 
     getRecords: (model: ModelDefinition, ids: readonly string[], signal?: AbortSignal): Promise<Map<string, StoredRecord>> =>
       read((conn) => readRecords(conn, model, ids), signal),
+
+    recordSizes: (model: ModelDefinition, ids: readonly string[], signal?: AbortSignal): Promise<Map<string, number>> =>
+      read((conn) => {
+        if (ids.length === 0) return new Map()
+        return sizesById(conn.statement(modelStatements(model).selectSizesByIds).all(JSON.stringify(ids)) as SizeRow[])
+      }, signal),
+
+    listPage: (model: ModelDefinition, query: ListQuery, maxBytes: number, signal?: AbortSignal): Promise<RecordPage> =>
+      read((conn) => {
+        const sizes = buildListQuery(sqliteDialect, model, { ...query, limit: query.limit + 1 }, 'sizes')
+        // One read transaction: the records loaded are the ones the sizes were read from.
+        const own = !conn.db.inTransaction
+        if (own) conn.db.exec('BEGIN')
+        try {
+          const { ids, more } = cutListPage(conn.statement(sizes.sql).all([...sizes.parameters]) as SizeRow[], query.limit, maxBytes)
+          return recordPage(ids, readRecords(conn, model, ids), more)
+        } finally {
+          if (own) conn.db.exec('COMMIT')
+        }
+      }, signal),
 
     listHistory: (model: ModelDefinition, recordId: string, signal?: AbortSignal): Promise<HistoryEntry[]> =>
       read((conn) => {
