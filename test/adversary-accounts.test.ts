@@ -345,7 +345,18 @@ describe.skipIf(!pg || !redis)('across processes (PostgreSQL and Redis)', () => 
   it('a removal, a logout and a revocation made through one process close the sockets on another', async () => {
     const owner = await signIn(a.url, 'powner')
     const member = await signIn(a.url, 'pmember')
+    // The member's joining reaches B over Redis after A answered: a socket B authenticates
+    // before that would be closed as scope_changed (it may have read the old state), so wait.
+    const joinedOnB = new Promise<void>((resolve) => {
+      const stop = b.bus.subscribeControl((m) => {
+        if (m.type === 'membership_changed' && m.userIds.includes(member.userId)) {
+          stop()
+          resolve()
+        }
+      })
+    })
     const org = await makeOrg(owner, 'P', [member])
+    await joinedOnB
     const removed = await liveSocket(b, member)
     expect((await owner.api.delete(`/api/orgs/${org}/members/${member.userId}`)).status).toBe(204)
     expect(await removed.nextOf('error')).toMatchObject({ code: 'scope_changed' })
