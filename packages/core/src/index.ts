@@ -77,8 +77,13 @@ export {
   type PushResult,
   type PushStatus,
   parseClientMessage,
+  parseConflict,
   parseMutations,
+  parsePullResponse,
   parsePushRequest,
+  parsePushResponse,
+  parseServerMessage,
+  parseWireRecord,
   type ServerMessage,
 } from './protocol.ts'
 export {

@@ -233,3 +233,153 @@ export function parseClientMessage(value: unknown): ClientMessage {
       throw new PulseError('bad_request', `unknown message type "${String(value.type).slice(0, 32)}"`)
   }
 }
+
+// --- Messages from the server (§3–§6), checked by clients: a frame that fails is never cast. ---
+
+const PUSH_STATUSES: ReadonlySet<string> = new Set<PushStatus>(['applied', 'merged', 'conflict', 'stale', 'duplicate', 'rejected'])
+const CONFLICT_CHOICES: ReadonlySet<string> = new Set(['local', 'remote', 'custom'])
+
+/** A server message that is not what §3–§6 say: the path of the first problem and what was expected there. */
+function malformed(path: string, expected: string): never {
+  throw new PulseError('bad_request', `the server sent a malformed message: ${path} should be ${expected}`)
+}
+
+function objectAt(value: unknown, path: string): Record<string, unknown> {
+  return isObject(value) ? value : malformed(path, 'an object')
+}
+
+function stringAt(value: unknown, path: string): string {
+  return typeof value === 'string' ? value : malformed(path, 'a string')
+}
+
+function countAt(value: unknown, path: string): number {
+  return isCount(value) ? value : malformed(path, 'a non-negative integer')
+}
+
+function nullableStringAt(value: unknown, path: string): string | null {
+  return value === null ? null : stringAt(value, path)
+}
+
+function arrayAt(value: unknown, path: string): unknown[] {
+  return Array.isArray(value) ? value : malformed(path, 'an array')
+}
+
+/** Checks a record as the server sends it (§1): the system fields typed, model fields as they are. */
+export function parseWireRecord(value: unknown, path = 'record'): WireRecord {
+  const record = objectAt(value, path)
+  stringAt(record.id, `${path}.id`)
+  if (countAt(record.version, `${path}.version`) < 1) malformed(`${path}.version`, 'at least 1')
+  const clock = objectAt(record.vclock, `${path}.vclock`)
+  for (const [device, n] of Object.entries(clock)) countAt(n, `${path}.vclock.${device.slice(0, 64)}`)
+  stringAt(record.createdAt, `${path}.createdAt`)
+  stringAt(record.updatedAt, `${path}.updatedAt`)
+  nullableStringAt(record.deletedAt, `${path}.deletedAt`)
+  return record as WireRecord
+}
+
+function parseChange(value: unknown, path: string): Change {
+  const change = objectAt(value, path)
+  const model = stringAt(change.model, `${path}.model`)
+  if (change.removed === true)
+    return { model, record: { id: stringAt(objectAt(change.record, `${path}.record`).id, `${path}.record.id`) }, removed: true }
+  if (change.removed !== undefined) malformed(`${path}.removed`, 'true or absent')
+  return { model, record: parseWireRecord(change.record, `${path}.record`) }
+}
+
+/** Checks a page of changes (§3 pull answer, §6 `changes`). */
+export function parsePullResponse(value: unknown, path = 'page'): PullResponse {
+  const page = objectAt(value, path)
+  const changes = arrayAt(page.changes, `${path}.changes`).map((c, i) => parseChange(c, `${path}.changes[${i}]`))
+  const cursor = stringAt(page.cursor, `${path}.cursor`)
+  if (typeof page.hasMore !== 'boolean') malformed(`${path}.hasMore`, 'a boolean')
+  return { changes, cursor, hasMore: page.hasMore }
+}
+
+function parseFieldValues(value: unknown, path: string): Record<string, unknown> {
+  return objectAt(value, path)
+}
+
+/** Checks a conflict (§5). */
+export function parseConflict(value: unknown, path = 'conflict'): Conflict {
+  const c = objectAt(value, path)
+  const fields = arrayAt(c.fields, `${path}.fields`).map((f, i) => stringAt(f, `${path}.fields[${i}]`))
+  if (c.status !== 'open' && c.status !== 'resolved') malformed(`${path}.status`, '"open" or "resolved"')
+  const conflict: Conflict = {
+    id: stringAt(c.id, `${path}.id`),
+    model: stringAt(c.model, `${path}.model`),
+    recordId: stringAt(c.recordId, `${path}.recordId`),
+    fields,
+    base: parseFieldValues(c.base, `${path}.base`),
+    local: parseFieldValues(c.local, `${path}.local`),
+    remote: parseFieldValues(c.remote, `${path}.remote`),
+    clientId: nullableStringAt(c.clientId, `${path}.clientId`),
+    userId: nullableStringAt(c.userId, `${path}.userId`),
+    createdAt: stringAt(c.createdAt, `${path}.createdAt`),
+    status: c.status,
+  }
+  if (c.resolution === undefined || c.resolution === null) return conflict
+  const r = objectAt(c.resolution, `${path}.resolution`)
+  if (typeof r.choice !== 'string' || !CONFLICT_CHOICES.has(r.choice)) malformed(`${path}.resolution.choice`, 'local, remote or custom')
+  return {
+    ...conflict,
+    resolution: {
+      choice: r.choice as 'local' | 'remote' | 'custom',
+      data: parseFieldValues(r.data, `${path}.resolution.data`),
+      resolvedAt: stringAt(r.resolvedAt, `${path}.resolution.resolvedAt`),
+      resolvedBy: nullableStringAt(r.resolvedBy, `${path}.resolution.resolvedBy`),
+    },
+  }
+}
+
+function parsePushResult(value: unknown, path: string): PushResult {
+  const r = objectAt(value, path)
+  const mid = countAt(r.mid, `${path}.mid`)
+  if (typeof r.status !== 'string' || !PUSH_STATUSES.has(r.status)) malformed(`${path}.status`, 'a §4 push status')
+  const result: PushResult = { mid, status: r.status as PushStatus }
+  if (r.record !== undefined) result.record = parseWireRecord(r.record, `${path}.record`)
+  if (r.conflict !== undefined) result.conflict = parseConflict(r.conflict, `${path}.conflict`)
+  if (r.error !== undefined) {
+    const e = objectAt(r.error, `${path}.error`)
+    result.error = { code: stringAt(e.code, `${path}.error.code`), message: stringAt(e.message, `${path}.error.message`) }
+    if (e.field !== undefined) result.error.field = stringAt(e.field, `${path}.error.field`)
+  }
+  return result
+}
+
+/** Checks a push answer (§4). */
+export function parsePushResponse(value: unknown, path = 'answer'): PushResponse {
+  const answer = objectAt(value, path)
+  const lastMid = countAt(answer.lastMid, `${path}.lastMid`)
+  return { lastMid, results: arrayAt(answer.results, `${path}.results`).map((r, i) => parsePushResult(r, `${path}.results[${i}]`)) }
+}
+
+/**
+ * Checks one socket message from the server (§6). Throws `bad_request` naming the first
+ * problem: a malformed message, or a type this protocol version does not have.
+ */
+export function parseServerMessage(value: unknown): ServerMessage {
+  const message = objectAt(value, 'message')
+  switch (message.type) {
+    case 'welcome':
+      return {
+        type: 'welcome',
+        userId: nullableStringAt(message.userId, 'welcome.userId'),
+        serverTime: stringAt(message.serverTime, 'welcome.serverTime'),
+      }
+    case 'changes':
+      return { type: 'changes', ...parsePullResponse(message, 'changes') }
+    case 'pushResult':
+      return { type: 'pushResult', ...parsePushResponse(message, 'pushResult') }
+    case 'poke':
+      return { type: 'poke' }
+    case 'pong':
+      return { type: 'pong' }
+    case 'error':
+      return { type: 'error', code: stringAt(message.code, 'error.code'), message: stringAt(message.message, 'error.message') }
+    default:
+      return malformed(
+        'message.type',
+        `one of welcome, changes, pushResult, poke, pong, error (got ${JSON.stringify(message.type)?.slice(0, 40)})`,
+      )
+  }
+}
