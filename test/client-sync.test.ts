@@ -349,6 +349,15 @@ describe('client sync (real server)', () => {
     expect(seen[seen.length - 1]).toBe('true/websocket')
   })
 
+  it('never says "websocket" before its first sync over the socket: lastSyncedAt is set by then', async () => {
+    const a = make()
+    const seen: { transport: string | null; lastSyncedAt: string | null }[] = []
+    a.subscribeStatus(() => seen.push({ transport: a.status().transport, lastSyncedAt: a.status().lastSyncedAt }))
+    await eventually(() => a.status().transport === 'websocket', 'connected')
+    expect(a.status().lastSyncedAt).not.toBeNull()
+    expect(seen.filter((s) => s.transport !== null && s.lastSyncedAt === null)).toEqual([])
+  })
+
   it('closes at once even while connecting to a host that never answers', async () => {
     // 10.255.255.1: packets are dropped, so connections neither open nor fail.
     const a = testClient('http://10.255.255.1:9', models, { timings: { connectTimeoutMs: 20_000 } })

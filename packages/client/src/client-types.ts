@@ -3,12 +3,12 @@ import type { Conflict, CreateInput, ModelDefinition, UpdateInput } from '@pulse
 import type { ClientEvents } from './events.ts'
 import type { Live } from './live-queries.ts'
 import type { LocalRecordOf } from './local-record.ts'
-import type { AbortSignalLike, ConnectivityEvents, FetchLike, WebSocketConstructor } from './platform.ts'
+import type { AbortSignalLike, Clock, ConnectivityEvents, FetchLike, WebSocketConstructor } from './platform.ts'
 import type { RetryOptions } from './pusher.ts'
 import type { Query } from './query.ts'
 import type { LocalStore, OutboxEntry } from './stores/local-store.ts'
-import type { SyncTimings } from './sync-loop.ts'
 import type { SyncStatus } from './sync-status.ts'
+import type { SyncTimings } from './sync-timings.ts'
 import type { AuthProvider } from './transports/auth.ts'
 
 /** What `createClient` takes. */
@@ -31,12 +31,20 @@ export interface ClientOptions {
   wsUrl?: string
   /** Where background failures go (default: console.error). Network failures only show in the status. */
   onError?: (error: unknown) => void
+  /**
+   * The server refused the credentials (§7 `unauthenticated`: an expired or revoked token).
+   * Refresh them here (`auth` is asked again before the next attempt); once the returned promise
+   * settles the client reconnects at once, else after its usual backoff.
+   */
+  onUnauthorized?: (error: unknown) => void | Promise<void>
   /** Connect and sync by itself (default true). Off: nothing runs until `sync()`, which does one round over HTTP. */
   autoSync?: boolean
   /** Default: the browser's online/offline events (none in Node). */
   connectivity?: ConnectivityEvents
   /** Timings and limits (defaults in `DEFAULT_TIMINGS`). */
   timings?: Partial<Omit<SyncTimings, 'retry'>> & { retry?: Partial<RetryOptions> }
+  /** Time and timers (default: the platform's); tests inject one they advance by hand. */
+  clock?: Clock
 }
 
 /** A model given by definition (typed records) or by name. */

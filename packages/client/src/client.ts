@@ -9,30 +9,29 @@ import { Emitter } from './events.ts'
 import { type Live, liveOf, ModelVersions, sameItems } from './live-queries.ts'
 import type { LocalRecord, LocalRecordOf } from './local-record.ts'
 import { createLocal, deleteLocal, updateLocal } from './local-writes.ts'
-import { platformConnectivity, platformFetch, platformWebSocket } from './platform.ts'
+import { platformConnectivity, platformFetch, platformWebSocket, systemClock } from './platform.ts'
 import { compileQuery, runQuery } from './query.ts'
 import { loadReplica, type Replica } from './replica.ts'
 import { settle } from './server-apply.ts'
-import { createSyncLoop, type SyncLoop, type SyncTimings } from './sync-loop.ts'
+import { createSyncLoop, type SyncLoop } from './sync-loop.ts'
 import { StatusStore } from './sync-status.ts'
+import { DEFAULT_TIMINGS, type SyncTimings } from './sync-timings.ts'
 import { createHttpApi } from './transports/http-api.ts'
-
-/** The timings a client uses unless told otherwise. */
-export const DEFAULT_TIMINGS: SyncTimings = Object.freeze({
-  pushDebounceMs: 20,
-  pollIntervalMs: 10_000,
-  reconnect: { baseMs: 500, maxMs: 30_000 },
-  connectTimeoutMs: 10_000,
-  pingIntervalMs: 25_000,
-  deadAfterMs: 20_000,
-  pullLimit: 1000,
-  maxBatch: 100,
-  maxBatchChars: 256 * 1024,
-  retry: { baseMs: 1000, maxMs: 60_000, maxAttempts: 8 },
-})
 
 const defaultOnError = (error: unknown): void => {
   ;(globalThis as { console?: { error(...args: unknown[]): void } }).console?.error('pulse client:', error)
+}
+
+/** An error object is told to `onError` once, however many waiters it failed (a group commit fails them all). */
+function reportOnce(onError: (error: unknown) => void): (error: unknown) => void {
+  const told = new WeakSet<object>()
+  return (error) => {
+    if (typeof error === 'object' && error !== null) {
+      if (told.has(error)) return
+      told.add(error)
+    }
+    onError(error)
+  }
 }
 
 function closedError(): Error {
@@ -51,7 +50,8 @@ export function socketUrlOf(url: string): string {
  * wait for it. With `autoSync` (the default) it then connects and keeps syncing until `close()`.
  */
 export function createClient(options: ClientOptions): Client {
-  const onError = options.onError ?? defaultOnError
+  const onError = reportOnce(options.onError ?? defaultOnError)
+  const clock = options.clock ?? systemClock
   const schema: Schema = defineSchema(options.models)
   const fetch = options.fetch ?? platformFetch()
   if (!fetch) throw new Error('no fetch on this platform: pass options.fetch')
@@ -67,6 +67,7 @@ export function createClient(options: ClientOptions): Client {
     baseUrl: options.url,
     fetch,
     timeoutMs: timings.connectTimeoutMs * 3,
+    clock,
     ...(options.auth ? { auth: options.auth } : {}),
   })
   let replica: Replica | undefined
@@ -78,6 +79,7 @@ export function createClient(options: ClientOptions): Client {
       store: options.store,
       schema,
       onError,
+      clock,
       listeners: { records: (models) => versions.touch(models), outbox: (counts) => status.update(counts) },
       ...(options.clientId !== undefined ? { clientId: options.clientId } : {}),
     })
@@ -92,7 +94,9 @@ export function createClient(options: ClientOptions): Client {
       connectivity: options.connectivity ?? platformConnectivity(),
       events: { conflict: (e) => emitter.emit('conflict', e), rejected: (e) => emitter.emit('rejected', e) },
       timings,
+      clock,
       onError,
+      ...(options.onUnauthorized ? { onUnauthorized: options.onUnauthorized } : {}),
     })
     status.update({ ready: true, ...loaded.outbox.counts(), lastSyncedAt: loaded.lastSyncedAt })
     versions.touch(schema.models.keys())
@@ -101,7 +105,11 @@ export function createClient(options: ClientOptions): Client {
   })()
   ready.catch((e: unknown) => {
     status.update({
-      lastError: { code: 'store_unavailable', message: e instanceof Error ? e.message : String(e), at: new Date().toISOString() },
+      lastError: {
+        code: 'store_unavailable',
+        message: e instanceof Error ? e.message : String(e),
+        at: new Date(clock.now()).toISOString(),
+      },
     })
     onError(e)
   })
@@ -173,8 +181,14 @@ export function createClient(options: ClientOptions): Client {
       await (loop as SyncLoop).sync(opts?.signal)
     },
     async retryFailed() {
-      await loaded()
-      return (loop as SyncLoop).retryFailed()
+      const r = await loaded()
+      const failed = r.outbox.list().filter((e) => e.status === 'FAILED')
+      if (failed.length === 0) return 0
+      const txn = r.begin()
+      for (const entry of failed) r.outbox.renumber({ ...entry, lastError: null }, txn.batch)
+      await r.end(txn)
+      loop?.pushSoon()
+      return failed.length
     },
     async conflicts(opts) {
       return http.listConflicts(opts?.status, opts?.signal)

@@ -47,8 +47,15 @@ function canSquash(last: OutboxEntry | undefined, record: LocalRecord): last is 
   )
 }
 
-function newEntry(mutation: Mutation): OutboxEntry {
-  return { mutation, status: 'PENDING', attempts: 0, lastError: null, nextAttemptAt: 0, createdAt: new Date().toISOString() }
+function newEntry(replica: Replica, mutation: Mutation): OutboxEntry {
+  return {
+    mutation,
+    status: 'PENDING',
+    attempts: 0,
+    lastError: null,
+    nextAttemptAt: 0,
+    createdAt: new Date(replica.clock.now()).toISOString(),
+  }
 }
 
 /** Recomputes a row from its server state and pending entries after a local edit. */
@@ -82,7 +89,7 @@ export function createLocal(replica: Replica, model: ModelDefinition, input: unk
     data: values,
     at,
   }
-  replica.outbox.put(newEntry(mutation), txn.batch)
+  replica.outbox.put(newEntry(replica, mutation), txn.batch)
   const record = settleRow(replica, txn, model.name, id, undefined, undefined)
   return { record, persisted: replica.end(txn) }
 }
@@ -119,7 +126,7 @@ export function updateLocal(replica: Replica, model: ModelDefinition, id: string
       data: { ...data, ...changed },
       at,
     }
-    replica.outbox.put(newEntry(mutation), txn.batch)
+    replica.outbox.put(newEntry(replica, mutation), txn.batch)
   } else {
     const mutation: Mutation = {
       mid: replica.outbox.allocateMid(txn.batch),
@@ -131,7 +138,7 @@ export function updateLocal(replica: Replica, model: ModelDefinition, id: string
       data: changed,
       at,
     }
-    replica.outbox.put(newEntry(mutation), txn.batch)
+    replica.outbox.put(newEntry(replica, mutation), txn.batch)
   }
   const record = settleRow(replica, txn, model.name, id, server, row)
   return { record, persisted: replica.end(txn) }
@@ -156,7 +163,7 @@ function queueDelete(replica: Replica, txn: Txn, row: StoredRow, server: WireRec
   }
   const mid = replica.outbox.allocateMid(txn.batch)
   const mutation: Mutation = { mid, model, op: 'delete', id: record.id, baseVersion: Math.max(1, server?.version ?? 1), vclock, at }
-  replica.outbox.put(newEntry(mutation), txn.batch)
+  replica.outbox.put(newEntry(replica, mutation), txn.batch)
 }
 
 /** Deletes a record locally (a tombstone until the server confirms). Throws `not_found`. */

@@ -9,12 +9,17 @@ import type { SyncErrorInfo } from './local-record.ts'
 export interface SyncStatus {
   /** The local store is loaded: reads and writes are served. */
   readonly ready: boolean
-  /** The server answered lately (false after failed requests or a platform `offline` event). */
+  /** Connected: the socket is open and caught up, or the server answers over HTTP. */
   readonly online: boolean
-  /** How the client talks to the server now; null while disconnected. */
+  /** How the client talks to the server now; null while disconnected (and until the first sync over it is done). */
   readonly transport: 'websocket' | 'http' | null
   /** A pull or a push is under way. */
   readonly syncing: boolean
+  /**
+   * Online, nothing waits to be pushed, and the last pull reached the server's head (on the
+   * socket, changes then keep coming live). `client.whenSynced()` waits for it.
+   */
+  readonly upToDate: boolean
   /** Mutations waiting to be sent or answered (PENDING and SYNCING). */
   readonly pending: number
   /** Mutations that gave up after their last attempt (FAILED); `retryFailed()` sends them again. */
@@ -31,6 +36,7 @@ export const INITIAL_STATUS: SyncStatus = Object.freeze({
   online: false,
   transport: null,
   syncing: false,
+  upToDate: false,
   pending: 0,
   failed: 0,
   lastSyncedAt: null,
@@ -40,6 +46,7 @@ export const INITIAL_STATUS: SyncStatus = Object.freeze({
 /** Holds the status snapshot and its listeners. */
 export class StatusStore {
   private current: SyncStatus = INITIAL_STATUS
+  private caughtUp = false
   private readonly listeners = new Set<() => void>()
 
   constructor(private readonly onError: (error: unknown) => void) {}
@@ -48,11 +55,13 @@ export class StatusStore {
     return this.current
   }
 
-  /** Changes some fields; listeners hear about it only if one actually changed. */
-  update(changes: Partial<SyncStatus>): void {
-    const keys = Object.keys(changes) as (keyof SyncStatus)[]
-    if (keys.every((k) => Object.is(this.current[k], changes[k]))) return
-    this.current = Object.freeze({ ...this.current, ...changes })
+  /** Changes some fields (`upToDate` follows from the others); listeners hear about it only if one actually changed. */
+  update(changes: Partial<Omit<SyncStatus, 'upToDate'>>): void {
+    const next = { ...this.current, ...changes }
+    next.upToDate = next.online && this.caughtUp && !next.syncing && next.pending === 0
+    const keys = Object.keys(next) as (keyof SyncStatus)[]
+    if (keys.every((k) => Object.is(this.current[k], next[k]))) return
+    this.current = Object.freeze(next)
     for (const listener of [...this.listeners]) {
       try {
         listener()
@@ -60,6 +69,12 @@ export class StatusStore {
         this.onError(e)
       }
     }
+  }
+
+  /** Whether the last pull reached the server's head (a poke or a new connection says it may not have). */
+  setCaughtUp(caughtUp: boolean): void {
+    this.caughtUp = caughtUp
+    this.update({})
   }
 
   subscribe(listener: () => void): () => void {

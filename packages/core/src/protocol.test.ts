@@ -87,6 +87,15 @@ describe('client messages (parsed by the server)', () => {
     expect(push).toEqual({ type: 'push', mutations: [mutation()] })
   })
 
+  it('passes request ids (version 2) through and refuses malformed ones', () => {
+    expect(parseClientMessage({ type: 'hello', id: 'h', clientId: 'd' })).toEqual({ type: 'hello', id: 'h', clientId: 'd', cursor: null })
+    expect(parseClientMessage({ type: 'pull', id: 'p', cursor: null })).toEqual({ type: 'pull', id: 'p', cursor: null })
+    expect(parseClientMessage({ type: 'push', id: 'u', mutations: [] })).toEqual({ type: 'push', id: 'u', mutations: [] })
+    for (const id of ['', 'x'.repeat(65), 7, null]) {
+      expect(refusal(() => parseClientMessage({ type: 'pull', id, cursor: null }))).toContain('id')
+    }
+  })
+
   it('refuses malformed messages with bad_request', () => {
     for (const bad of [
       null,
@@ -169,6 +178,13 @@ describe('server messages (parsed by the client)', () => {
       ],
     }
     expect(parseServerMessage(pushResult)).toEqual(pushResult)
+  })
+
+  it('passes the request id of a reply through', () => {
+    expect(parseServerMessage({ type: 'changes', id: 'p', changes: [], cursor: 'c', hasMore: false })).toMatchObject({ id: 'p' })
+    expect(parseServerMessage({ type: 'pushResult', id: 'u', lastMid: 0, results: [] })).toMatchObject({ id: 'u' })
+    expect(parseServerMessage({ type: 'error', id: 'h', code: 'not_found', message: 'm' })).toMatchObject({ id: 'h' })
+    expect(refusal(() => parseServerMessage({ type: 'poke', id: 5 }))).toContain('message.id')
   })
 
   it('keeps model fields of records as they are and checks the system fields', () => {

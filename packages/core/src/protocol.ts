@@ -9,8 +9,15 @@ import type { WireRecord } from './model.ts'
 import { isUuid } from './validate.ts'
 import { isValidClock, type VectorClock } from './vector-clock.ts'
 
-/** The protocol version this code speaks. */
-export const PROTOCOL_VERSION = 1
+/**
+ * The protocol version this code speaks (§6 `schemaVersion`). 2: `hello`, `pull` and `push`
+ * may carry an `id` that the reply ending them echoes.
+ */
+export const PROTOCOL_VERSION = 2
+/** The oldest version a server still serves: a hello naming one from here to PROTOCOL_VERSION is welcome. */
+export const MIN_PROTOCOL_VERSION = 1
+/** Longest request id (§6). */
+export const MAX_REQUEST_ID_LENGTH = 64
 /** Most mutations one push may carry. */
 export const MAX_PUSH_MUTATIONS = 1000
 /** Pull page sizes (§3). */
@@ -89,20 +96,26 @@ export interface PullResponse {
   hasMore: boolean
 }
 
-/** Socket messages from client to server (§6). */
+/**
+ * Socket messages from client to server (§6). `id` (version 2) labels a request: the reply that
+ * ends it carries the same `id`.
+ */
 export type ClientMessage =
-  | { type: 'hello'; token?: string; clientId: string; cursor: string | null; models?: string[]; schemaVersion?: number }
-  | { type: 'pull'; cursor: string | null; limit?: number }
-  | { type: 'push'; mutations: Mutation[] }
+  | { type: 'hello'; id?: string; token?: string; clientId: string; cursor: string | null; models?: string[]; schemaVersion?: number }
+  | { type: 'pull'; id?: string; cursor: string | null; limit?: number }
+  | { type: 'push'; id?: string; mutations: Mutation[] }
   | { type: 'ping' }
 
-/** Socket messages from server to client (§6). */
+/**
+ * Socket messages from server to client (§6). `id` is the request's that the message ends: the
+ * last catch-up page of a hello, a pull's page, a push's result, or the error that refused one.
+ */
 export type ServerMessage =
   | { type: 'welcome'; userId: string | null; serverTime: string }
-  | ({ type: 'changes' } & PullResponse)
-  | ({ type: 'pushResult' } & PushResponse)
+  | ({ type: 'changes'; id?: string } & PullResponse)
+  | ({ type: 'pushResult'; id?: string } & PushResponse)
   | { type: 'poke' }
-  | { type: 'error'; code: string; message: string }
+  | { type: 'error'; id?: string; code: string; message: string }
   | { type: 'pong' }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -192,6 +205,11 @@ function parseModels(value: unknown): string[] | undefined {
   return value as string[]
 }
 
+/** True when `value` is a usable request id (§6). */
+export function isRequestId(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_REQUEST_ID_LENGTH
+}
+
 /** Checks one socket message from a client (§6). Throws `bad_request` when malformed. */
 export function parseClientMessage(value: unknown): ClientMessage {
   if (!isObject(value) || typeof value.type !== 'string') throw new PulseError('bad_request', 'a message is a JSON object with a "type"')
@@ -199,6 +217,10 @@ export function parseClientMessage(value: unknown): ClientMessage {
   if (cursor !== undefined && cursor !== null && (typeof cursor !== 'string' || cursor.length > 512)) {
     throw new PulseError('bad_request', 'cursor is a string the server handed out, or null')
   }
+  if (value.id !== undefined && !isRequestId(value.id)) {
+    throw new PulseError('bad_request', `id is a string of 1 to ${MAX_REQUEST_ID_LENGTH} characters`)
+  }
+  const id = isRequestId(value.id) ? { id: value.id } : {}
   switch (value.type) {
     case 'hello': {
       if (!isClientId(value.clientId)) throw new PulseError('bad_request', 'hello needs a clientId')
@@ -208,6 +230,7 @@ export function parseClientMessage(value: unknown): ClientMessage {
       const models = parseModels(value.models)
       return {
         type: 'hello',
+        ...id,
         clientId: value.clientId,
         cursor: (cursor as string | undefined) ?? null,
         ...(typeof value.token === 'string' ? { token: value.token } : {}),
@@ -221,12 +244,13 @@ export function parseClientMessage(value: unknown): ClientMessage {
       }
       return {
         type: 'pull',
+        ...id,
         cursor: (cursor as string | undefined) ?? null,
         ...(typeof value.limit === 'number' ? { limit: value.limit } : {}),
       }
     }
     case 'push':
-      return { type: 'push', mutations: parseMutations(value.mutations) }
+      return { type: 'push', ...id, mutations: parseMutations(value.mutations) }
     case 'ping':
       return { type: 'ping' }
     default:
@@ -359,6 +383,8 @@ export function parsePushResponse(value: unknown, path = 'answer'): PushResponse
  */
 export function parseServerMessage(value: unknown): ServerMessage {
   const message = objectAt(value, 'message')
+  if (message.id !== undefined && !isRequestId(message.id)) malformed('message.id', 'a request id')
+  const id = isRequestId(message.id) ? { id: message.id } : {}
   switch (message.type) {
     case 'welcome':
       return {
@@ -367,15 +393,15 @@ export function parseServerMessage(value: unknown): ServerMessage {
         serverTime: stringAt(message.serverTime, 'welcome.serverTime'),
       }
     case 'changes':
-      return { type: 'changes', ...parsePullResponse(message, 'changes') }
+      return { type: 'changes', ...id, ...parsePullResponse(message, 'changes') }
     case 'pushResult':
-      return { type: 'pushResult', ...parsePushResponse(message, 'pushResult') }
+      return { type: 'pushResult', ...id, ...parsePushResponse(message, 'pushResult') }
     case 'poke':
       return { type: 'poke' }
     case 'pong':
       return { type: 'pong' }
     case 'error':
-      return { type: 'error', code: stringAt(message.code, 'error.code'), message: stringAt(message.message, 'error.message') }
+      return { type: 'error', ...id, code: stringAt(message.code, 'error.code'), message: stringAt(message.message, 'error.message') }
     default:
       return malformed(
         'message.type',

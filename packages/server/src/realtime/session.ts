@@ -9,6 +9,7 @@ import {
   ERROR_CODES,
   encodeCursor,
   isPulseError,
+  MIN_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
   parseClientMessage,
   type ServerMessage,
@@ -108,8 +109,9 @@ export function createSession(options: SessionOptions): Session {
     if (phase !== 'closed') transport.sendRaw(JSON.stringify(message))
   }
 
-  function sendError(code: string, message: string): void {
-    send({ type: 'error', code, message })
+  /** An `error` message; `id` names the request it ends (§6, version 2). */
+  function sendError(code: string, message: string, id?: string): void {
+    send({ type: 'error', ...(id !== undefined ? { id } : {}), code, message })
   }
 
   function end(code: number, reason: string): void {
@@ -127,16 +129,16 @@ export function createSession(options: SessionOptions): Session {
     if (connection) hub.remove(connection)
   }
 
-  /** Reports an engine failure as an `error` message (§7 codes); unexpected ones are logged. */
-  function report(error: unknown, during: string): void {
+  /** Reports an engine failure as an `error` message (§7 codes), ending request `id`; unexpected ones are logged. */
+  function report(error: unknown, during: string, id?: string): void {
     if (phase === 'closed') return
     if (isPulseError(error)) {
       if (error.code === 'internal_error') log.error({ connectionId: transport.id, err: error }, `${during} failed`)
-      sendError(error.code, error.message)
+      sendError(error.code, error.message, id)
       return
     }
     log.error({ connectionId: transport.id, err: error }, `${during} failed`)
-    sendError('internal_error', 'the server failed; nothing was applied')
+    sendError('internal_error', 'the server failed; nothing was applied', id)
   }
 
   /**
@@ -166,13 +168,15 @@ export function createSession(options: SessionOptions): Session {
     return true
   }
 
-  async function catchUp(active: Context, live: LiveConnection, from: string | null): Promise<void> {
+  /** Streams pages from `from`; the first round's last page carries the hello's `id` (its end, §6). */
+  async function catchUp(active: Context, live: LiveConnection, from: string | null, id: string | undefined): Promise<void> {
     let cursor = from
     const rounds = options.maxCatchUpRounds ?? DEFAULT_CATCH_UP_ROUNDS
     for (let round = 0; phase === 'ready'; ) {
       const { page, position } = await readPage(active, cursor)
       // The first round sends every page, so the client sees its catch-up end (hasMore false).
-      if (round === 0 || page.changes.length > 0) send({ type: 'changes', ...page })
+      const ends = round === 0 && !page.hasMore && id !== undefined
+      if (round === 0 || page.changes.length > 0) send({ type: 'changes', ...(ends ? { id } : {}), ...page })
       cursor = page.cursor
       live.cursor = position
       if (page.hasMore) continue
@@ -187,13 +191,14 @@ export function createSession(options: SessionOptions): Session {
 
   async function hello(message: Extract<ClientMessage, { type: 'hello' }>): Promise<void> {
     if (phase !== 'hello') return sendError('bad_request', 'hello was already received')
-    if (message.schemaVersion !== undefined && message.schemaVersion !== PROTOCOL_VERSION) {
-      return end(ERROR_CODES.schema_unsupported.closeCode, `protocol version ${PROTOCOL_VERSION} only`)
+    const version = message.schemaVersion
+    if (version !== undefined && (version < MIN_PROTOCOL_VERSION || version > PROTOCOL_VERSION)) {
+      return end(ERROR_CODES.schema_unsupported.closeCode, `protocol versions ${MIN_PROTOCOL_VERSION} to ${PROTOCOL_VERSION} only`)
     }
     try {
       for (const m of message.models ?? []) engine.schema.model(m)
     } catch (e) {
-      return report(e, 'hello')
+      return report(e, 'hello', message.id)
     }
     let actor: Actor
     let expiresAt: number | undefined
@@ -257,11 +262,11 @@ export function createSession(options: SessionOptions): Session {
     send({ type: 'welcome', userId: actor.userId, serverTime: new Date().toISOString() })
     hub.add(live)
     try {
-      await catchUp(active, live, message.cursor)
+      await catchUp(active, live, message.cursor, message.id)
     } catch (e) {
       // cursor_expired (§2) and forged cursors: the client pulls from no cursor.
       live.mode = 'behind'
-      report(e, 'catch-up')
+      report(e, 'catch-up', message.id)
     }
   }
 
@@ -269,13 +274,13 @@ export function createSession(options: SessionOptions): Session {
     live.mode = 'syncing'
     try {
       const { page, position } = await readPage(active, message.cursor, message.limit)
-      send({ type: 'changes', ...page })
+      send({ type: 'changes', ...(message.id !== undefined ? { id: message.id } : {}), ...page })
       live.cursor = position
       // A paged pull stays out of the live stream until its last page.
       if (!page.hasMore && !settle(live, position)) poke(live)
     } catch (e) {
       live.mode = 'behind'
-      report(e, 'pull')
+      report(e, 'pull', message.id)
     }
   }
 
@@ -299,9 +304,9 @@ export function createSession(options: SessionOptions): Session {
     if (message.type === 'pull') return pull(ctx, connection, message)
     try {
       const result = await engine.push(ctx, { clientId, mutations: message.mutations })
-      send({ type: 'pushResult', ...result })
+      send({ type: 'pushResult', ...(message.id !== undefined ? { id: message.id } : {}), ...result })
     } catch (e) {
-      report(e, 'push')
+      report(e, 'push', message.id)
     }
   }
 
