@@ -63,7 +63,7 @@ export function createSyncWork(options: SyncWorkOptions): SyncWork {
     const through = options.channel()
     if (!through || stopped) return
     status.setCaughtUp(false)
-    if (pulling) {
+    if (pulling !== undefined) {
       pullAgain = true
       return
     }
