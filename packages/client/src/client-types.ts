@@ -6,6 +6,7 @@ import type { LocalRecordOf } from './local-record.ts'
 import type { AbortSignalLike, Clock, ConnectivityEvents, FetchLike, WebSocketConstructor } from './platform.ts'
 import type { RetryOptions } from './pusher.ts'
 import type { Query } from './query.ts'
+import type { Rejection } from './rejections.ts'
 import type { LocalStore, OutboxEntry } from './stores/local-store.ts'
 import type { SyncStatus } from './sync-status.ts'
 import type { SyncTimings } from './sync-timings.ts'
@@ -74,8 +75,26 @@ export interface Client {
   status(): SyncStatus
   /** Calls `listener` after each status change; returns the unsubscribe function. */
   subscribeStatus(listener: () => void): () => void
-  /** The outbox now, in `mid` order (empty until ready). */
+  /** The outbox now, in `mid` order (empty until ready): what waits to be sent, and what gave up (FAILED). */
   outbox(): readonly OutboxEntry[]
+  /**
+   * The mutations the server refused (`kind: 'rejected'`, with its reason) or that gave up after
+   * their last attempt (`kind: 'failed'`), oldest first: the same array until one changes. A
+   * refused record shows the server's state with `syncError`. Empty until ready.
+   */
+  rejections(): readonly Rejection[]
+  /** Calls `listener` after each change of `rejections()`; returns the unsubscribe function. */
+  subscribeRejections(listener: () => void): () => void
+  /** Sends refused mutations again (those with these `mid`s, or all), as new mutations; resolves with how many. */
+  retryRejections(mids?: readonly number[]): Promise<number>
+  /** Forgets refused mutations (those with these `mid`s, or all): their records show the server's state; resolves with how many. */
+  discardRejections(mids?: readonly number[]): Promise<number>
+  /**
+   * Resolves once the client is up to date: nothing waits to be pushed (refused mutations do not
+   * count: see `rejections()`) and the last pull reached the server's head (`status().upToDate`).
+   * Waits through offline periods; rejects when `signal` aborts or the client closes.
+   */
+  whenSynced(options?: { signal?: AbortSignalLike }): Promise<void>
   /** Pulls to the end and pushes what may go; rejects when the server cannot be reached. */
   sync(options?: { signal?: AbortSignalLike }): Promise<void>
   /** Re-queues FAILED mutations; resolves with how many. */

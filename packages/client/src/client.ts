@@ -9,8 +9,9 @@ import { Emitter } from './events.ts'
 import { type Live, liveOf, ModelVersions, sameItems } from './live-queries.ts'
 import type { LocalRecord, LocalRecordOf } from './local-record.ts'
 import { createLocal, deleteLocal, updateLocal } from './local-writes.ts'
-import { platformConnectivity, platformFetch, platformWebSocket, systemClock } from './platform.ts'
+import { type AbortSignalLike, abortError, platformConnectivity, platformFetch, platformWebSocket, systemClock } from './platform.ts'
 import { compileQuery, runQuery } from './query.ts'
+import { discardRefused, RejectionList, refusedEntries, retryAfterScopeChange, retryRefused } from './rejections.ts'
 import { loadReplica, type Replica } from './replica.ts'
 import { settle } from './server-apply.ts'
 import { createSyncLoop, type SyncLoop } from './sync-loop.ts'
@@ -63,6 +64,7 @@ export function createClient(options: ClientOptions): Client {
   const status = new StatusStore(onError)
   const versions = new ModelVersions(onError)
   const emitter = new Emitter(onError)
+  const rejections = new RejectionList(onError)
   const http = createHttpApi({
     baseUrl: options.url,
     fetch,
@@ -73,6 +75,8 @@ export function createClient(options: ClientOptions): Client {
   let replica: Replica | undefined
   let loop: SyncLoop | undefined
   let closed = false
+  /** Called once `close()` begins (waiters that must give up). */
+  const closing = new Set<() => void>()
 
   const ready = (async () => {
     const loaded = await loadReplica({
@@ -80,7 +84,13 @@ export function createClient(options: ClientOptions): Client {
       schema,
       onError,
       clock,
-      listeners: { records: (models) => versions.touch(models), outbox: (counts) => status.update(counts) },
+      listeners: {
+        records: (models) => versions.touch(models),
+        outbox: (counts) => {
+          status.update(counts)
+          if (replica) rejections.refresh(replica.outbox.refused())
+        },
+      },
       ...(options.clientId !== undefined ? { clientId: options.clientId } : {}),
     })
     replica = loaded
@@ -92,13 +102,24 @@ export function createClient(options: ClientOptions): Client {
       auth: options.auth,
       status,
       connectivity: options.connectivity ?? platformConnectivity(),
-      events: { conflict: (e) => emitter.emit('conflict', e), rejected: (e) => emitter.emit('rejected', e) },
+      events: {
+        conflict: (e) => emitter.emit('conflict', e),
+        rejected: (e) => {
+          status.update({ lastError: { ...e.error, at: new Date(clock.now()).toISOString() } })
+          emitter.emit('rejected', e)
+        },
+      },
       timings,
       clock,
       onError,
       ...(options.onUnauthorized ? { onUnauthorized: options.onUnauthorized } : {}),
+      onScopeChanged: () => {
+        const txn = loaded.begin()
+        if (retryAfterScopeChange(loaded, txn) > 0) loaded.endInBackground(txn)
+      },
     })
     status.update({ ready: true, ...loaded.outbox.counts(), lastSyncedAt: loaded.lastSyncedAt })
+    rejections.refresh(loaded.outbox.refused())
     versions.touch(schema.models.keys())
     if (closed) return
     if (options.autoSync !== false) loop.start()
@@ -123,6 +144,35 @@ export function createClient(options: ClientOptions): Client {
   const definition = (model: ModelRef<ModelDefinition>): ModelDefinition => schema.model(nameOf(model))
   const recordsOf = function* (r: Replica, model: string): Iterable<LocalRecord> {
     for (const row of r.rowsOf(model)) yield row.record
+  }
+
+  /** Resolves once the status says up to date (§ whenSynced); rejects when aborted or closed. */
+  function untilUpToDate(signal: AbortSignalLike | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason ?? abortError('whenSynced'))
+      const stop = () => {
+        unsubscribe()
+        closing.delete(check)
+        signal?.removeEventListener('abort', aborted)
+      }
+      const check = () => {
+        if (status.get().upToDate) {
+          stop()
+          resolve()
+        } else if (closed) {
+          stop()
+          reject(closedError())
+        }
+      }
+      const aborted = () => {
+        stop()
+        reject(signal?.reason ?? abortError('whenSynced'))
+      }
+      const unsubscribe = status.subscribe(check)
+      closing.add(check)
+      signal?.addEventListener('abort', aborted, { once: true })
+      check()
+    })
   }
 
   const client: Client = {
@@ -175,20 +225,38 @@ export function createClient(options: ClientOptions): Client {
     },
     status: () => status.get(),
     subscribeStatus: (listener) => status.subscribe(listener),
-    outbox: () => replica?.outbox.list() ?? [],
+    outbox: () => replica?.outbox.list().filter((e) => e.status !== 'REJECTED') ?? [],
+    rejections: () => rejections.get(),
+    subscribeRejections: (listener) => rejections.subscribe(listener),
+    async retryRejections(mids) {
+      const r = await loaded()
+      const txn = r.begin()
+      const count = retryRefused(r, txn, refusedEntries(r, mids, ['rejected', 'failed']))
+      await r.end(txn)
+      if (count > 0) loop?.pushSoon()
+      return count
+    },
+    async discardRejections(mids) {
+      const r = await loaded()
+      const txn = r.begin()
+      const count = discardRefused(r, txn, refusedEntries(r, mids, ['rejected', 'failed']))
+      await r.end(txn)
+      return count
+    },
+    whenSynced(opts) {
+      return untilUpToDate(opts?.signal)
+    },
     async sync(opts) {
       await loaded()
       await (loop as SyncLoop).sync(opts?.signal)
     },
     async retryFailed() {
       const r = await loaded()
-      const failed = r.outbox.list().filter((e) => e.status === 'FAILED')
-      if (failed.length === 0) return 0
       const txn = r.begin()
-      for (const entry of failed) r.outbox.renumber({ ...entry, lastError: null }, txn.batch)
+      const count = retryRefused(r, txn, refusedEntries(r, undefined, ['failed']))
       await r.end(txn)
-      loop?.pushSoon()
-      return failed.length
+      if (count > 0) loop?.pushSoon()
+      return count
     },
     async conflicts(opts) {
       return http.listConflicts(opts?.status, opts?.signal)
@@ -207,6 +275,7 @@ export function createClient(options: ClientOptions): Client {
     async close() {
       if (closed) return
       closed = true
+      for (const giveUp of [...closing]) giveUp()
       try {
         await ready
       } catch {

@@ -24,6 +24,7 @@ export {
 } from './platform.ts'
 export type { RetryOptions } from './pusher.ts'
 export type { Comparison, Condition, OrderKey, Query, Where } from './query.ts'
+export { MAX_REJECTED, type Rejection } from './rejections.ts'
 export { createIndexedDbStore, type IndexedDbStoreOptions } from './stores/indexeddb-store.ts'
 export type { IdbFactoryLike } from './stores/indexeddb-types.ts'
 export type {

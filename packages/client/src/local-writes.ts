@@ -18,6 +18,7 @@ import {
 } from '@pulse/core'
 import { composeRecord } from './compose.ts'
 import type { LocalRecord } from './local-record.ts'
+import { supersedeRejected } from './rejections.ts'
 import { META, type Replica, type Txn } from './replica.ts'
 import type { OutboxEntry, StoredRow } from './stores/local-store.ts'
 
@@ -115,7 +116,8 @@ export function updateLocal(replica: Replica, model: ModelDefinition, id: string
     const data = { ...last.mutation.data, ...changed }
     replica.outbox.put({ ...last, mutation: { ...last.mutation, data, vclock, at } }, txn.batch)
   } else if (!server && !last) {
-    // A create the server refused, now edited (fixed, perhaps): it goes again as a create.
+    // A create the server refused, now edited (fixed, perhaps): it goes again as a create, in its place.
+    supersedeRejected(replica, txn, model.name, id, ['create'])
     const data = Object.fromEntries([...model.specs.keys()].filter((f) => row.record[f] !== undefined).map((f) => [f, row.record[f]]))
     const mutation: Mutation = {
       mid: replica.outbox.allocateMid(txn.batch),
@@ -171,6 +173,8 @@ export function deleteLocal(replica: Replica, model: ModelDefinition, id: string
   const row = liveRow(replica, model, id)
   const server = replica.serverOf(row)
   const txn = replica.begin()
+  // Refused edits of a record deleted here are moot.
+  supersedeRejected(replica, txn, model.name, id, ['create', 'update', 'delete'])
   queueDelete(replica, txn, row, server, stamp(replica, txn))
   const pending = replica.outbox.forRecord(model.name, id)
   if (pending.length === 0 && !server) replica.put(txn, model.name, id, null)

@@ -8,6 +8,7 @@
  */
 import { type BackoffOptions, backoffDelay } from './backoff.ts'
 import { errorInfo, isNetworkError, isUnauthorized } from './errors.ts'
+import { MAX_REJECTED, trimRejected } from './rejections.ts'
 import type { Replica } from './replica.ts'
 import { applyPushResponse, type PushEvents } from './server-apply.ts'
 import type { OutboxEntry } from './stores/local-store.ts'
@@ -76,6 +77,15 @@ export function createPusher(options: PusherOptions): Pusher {
     replica.endInBackground(txn)
   }
 
+  /** Past MAX_REJECTED refused mutations kept, the oldest are discarded: the app hears how many through `onError`. */
+  function keepRejectedBounded(): void {
+    if (outbox.counts().rejected <= MAX_REJECTED) return
+    const txn = replica.begin()
+    const dropped = trimRejected(replica, txn)
+    replica.endInBackground(txn)
+    options.onError(new Error(`${dropped} refused mutations were discarded: at most ${MAX_REJECTED} are kept (see client.rejections())`))
+  }
+
   /** Mutations the answer did not mention go back to PENDING. */
   function release(batch: readonly OutboxEntry[]): void {
     const txn = replica.begin()
@@ -111,6 +121,7 @@ export function createPusher(options: PusherOptions): Pusher {
         throw e
       }
       applyPushResponse(replica, response, options.events).catch(options.onError)
+      keepRejectedBounded()
       release(batch)
       options.answered()
     }

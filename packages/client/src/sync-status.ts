@@ -24,9 +24,11 @@ export interface SyncStatus {
   readonly pending: number
   /** Mutations that gave up after their last attempt (FAILED); `retryFailed()` sends them again. */
   readonly failed: number
+  /** Mutations the server refused (§4 `rejected`), listed with their reasons by `client.rejections()`. */
+  readonly rejected: number
   /** When the client last caught up with the server or had a push answered (ISO-8601). */
   readonly lastSyncedAt: string | null
-  /** The last background failure, with when it happened. */
+  /** The last background failure or refused mutation, with when it happened. */
   readonly lastError: (SyncErrorInfo & { readonly at: string }) | null
 }
 
@@ -39,6 +41,7 @@ export const INITIAL_STATUS: SyncStatus = Object.freeze({
   upToDate: false,
   pending: 0,
   failed: 0,
+  rejected: 0,
   lastSyncedAt: null,
   lastError: null,
 })

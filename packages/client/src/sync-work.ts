@@ -85,6 +85,8 @@ export function createSyncWork(options: SyncWorkOptions): SyncWork {
   async function push(through: SyncChannel): Promise<void> {
     cancelDue?.()
     cancelDue = undefined
+    // Nothing waits: no push, and no blip of `syncing` in the status.
+    if (replica.outbox.counts().pending === 0) return
     try {
       pushing = options.pusher.run(through)
       await reporter.track(pushing)
