@@ -87,9 +87,12 @@ export class RejectionList {
 /** Sends refused mutations again, each under a new `mid` as a new mutation; returns how many. */
 export function retryRefused(replica: Replica, txn: Txn, entries: readonly OutboxEntry[], extra: Partial<OutboxEntry> = {}): number {
   for (const entry of entries) {
-    const moved = replica.outbox.renumber({ ...entry, ...extra }, txn.batch)
+    const { model, id } = entry.mutation
+    // The server state, read before the entry is pending again (then the row must carry it).
+    const server = replica.serverOf(replica.row(model, id))
+    replica.outbox.renumber({ ...entry, ...extra }, txn.batch)
     // Back in the record's pending edits: the record shows it again.
-    settle(replica, txn, moved.mutation.model, moved.mutation.id, undefined)
+    settle(replica, txn, model, id, server)
   }
   return entries.length
 }

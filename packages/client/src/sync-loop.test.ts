@@ -77,6 +77,8 @@ class ScriptedServer {
   network: 'up' | 'down' = 'up'
   sockets: 'accept' | 'refuse' = 'accept'
   holdCatchUp = false
+  /** The next HTTP pull from a cursor is refused with this §7 code (then served again). */
+  refuseCursorWith: string | undefined
   /** What each socket received, in order. */
   readonly received: ClientMessage[] = []
   readonly open = new Set<FakeSocket>()
@@ -134,6 +136,11 @@ class ScriptedServer {
 
   readonly fetch: FetchLike = async (url, init) => {
     if (this.network === 'down') throw new TypeError('fetch failed')
+    if (this.refuseCursorWith && url.includes('cursor=')) {
+      const code = this.refuseCursorWith
+      this.refuseCursorWith = undefined
+      return { status: 410, ok: false, text: async () => JSON.stringify({ error: { code, message: 'pull from no cursor' } }) }
+    }
     const body = url.includes('/api/sync/pull')
       ? { changes: [], cursor: `c${this.position}`, hasMore: false }
       : {
@@ -441,6 +448,22 @@ describe('sync loop states', () => {
     expect(h.scopeChanges).toBe(1)
     expect(h.unauthorized).toEqual([])
     expect(h.states).toEqual(['connecting', 'socket', 'connecting', 'socket'])
+  })
+
+  it('over HTTP, a pull answered 410 scope_changed resyncs from no cursor and reports the scope change', async () => {
+    const h = await harness()
+    h.server.sockets = 'refuse'
+    h.loop.start()
+    await h.clock.advance(0)
+    expect(h.loop.state).toBe('http')
+    h.server.refuseCursorWith = 'cursor_expired'
+    await h.clock.advance(TIMINGS.pollIntervalMs)
+    expect(h.scopeChanges).toBe(0)
+    h.server.refuseCursorWith = 'scope_changed'
+    await h.clock.advance(TIMINGS.pollIntervalMs)
+    expect(h.scopeChanges).toBe(1)
+    expect(h.loop.state).toBe('http')
+    expect(h.errors).toEqual([])
   })
 
   it('unauthenticated (4401): asks the app for credentials and reconnects as soon as it has them', async () => {
