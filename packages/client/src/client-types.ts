@@ -10,6 +10,7 @@ import type { Rejection } from './rejections.ts'
 import type { LocalStore, OutboxEntry } from './stores/local-store.ts'
 import type { SyncStatus } from './sync-status.ts'
 import type { SyncTimings } from './sync-timings.ts'
+import type { TabsOptions } from './tabs/tab-channel.ts'
 import type { AuthProvider } from './transports/auth.ts'
 
 /** What `createClient` takes. */
@@ -46,6 +47,13 @@ export interface ClientOptions {
   timings?: Partial<Omit<SyncTimings, 'retry'>> & { retry?: Partial<RetryOptions> }
   /** Time and timers (default: the platform's); tests inject one they advance by hand. */
   clock?: Clock
+  /**
+   * Tabs of one origin sharing the store: one tab at a time owns it (syncs, keeps the outbox),
+   * the others write through it and see every change live; when it closes or crashes another
+   * takes over. On by default for a store other tabs can open (IndexedDB) where the platform
+   * has Web Locks and BroadcastChannel; `false` turns it off (then never open one store in two tabs).
+   */
+  tabs?: TabsOptions | false
 }
 
 /** A model given by definition (typed records) or by name. */

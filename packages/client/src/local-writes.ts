@@ -74,8 +74,11 @@ function stamp(replica: Replica, txn: Txn): string {
   return at
 }
 
+/** Extra writes stored with a local write's own batch. */
+export type WriteMark = (txn: Txn) => void
+
 /** Creates a record locally. Throws `validation_failed`, or `id_taken` when the id is in use here. */
-export function createLocal(replica: Replica, model: ModelDefinition, input: unknown): LocalWrite {
+export function createLocal(replica: Replica, model: ModelDefinition, input: unknown, mark?: WriteMark): LocalWrite {
   const { id: given, values } = validateCreate(model, input)
   const id = given ?? uuidv7()
   if (replica.row(model.name, id)) throw new PulseError('id_taken', `a ${model.name} with id ${id} exists already`)
@@ -92,6 +95,7 @@ export function createLocal(replica: Replica, model: ModelDefinition, input: unk
   }
   replica.outbox.put(newEntry(replica, mutation), txn.batch)
   const record = settleRow(replica, txn, model.name, id, undefined, undefined)
+  mark?.(txn)
   return { record, persisted: replica.end(txn) }
 }
 
@@ -102,7 +106,7 @@ function liveRow(replica: Replica, model: ModelDefinition, id: string): StoredRo
 }
 
 /** Changes fields of a record locally. Throws `validation_failed`, or `not_found`. A patch that changes nothing writes nothing. */
-export function updateLocal(replica: Replica, model: ModelDefinition, id: string, patch: unknown): LocalWrite {
+export function updateLocal(replica: Replica, model: ModelDefinition, id: string, patch: unknown, mark?: WriteMark): LocalWrite {
   const row = liveRow(replica, model, id)
   const values = validateUpdate(model, patch)
   const changed = Object.fromEntries(Object.entries(values).filter(([field, value]) => !sameJson(row.record[field], value)))
@@ -143,6 +147,7 @@ export function updateLocal(replica: Replica, model: ModelDefinition, id: string
     replica.outbox.put(newEntry(replica, mutation), txn.batch)
   }
   const record = settleRow(replica, txn, model.name, id, server, row)
+  mark?.(txn)
   return { record, persisted: replica.end(txn) }
 }
 
@@ -169,7 +174,7 @@ function queueDelete(replica: Replica, txn: Txn, row: StoredRow, server: WireRec
 }
 
 /** Deletes a record locally (a tombstone until the server confirms). Throws `not_found`. */
-export function deleteLocal(replica: Replica, model: ModelDefinition, id: string): LocalWrite {
+export function deleteLocal(replica: Replica, model: ModelDefinition, id: string, mark?: WriteMark): LocalWrite {
   const row = liveRow(replica, model, id)
   const server = replica.serverOf(row)
   const txn = replica.begin()
@@ -179,5 +184,6 @@ export function deleteLocal(replica: Replica, model: ModelDefinition, id: string
   const pending = replica.outbox.forRecord(model.name, id)
   if (pending.length === 0 && !server) replica.put(txn, model.name, id, null)
   else settleRow(replica, txn, model.name, id, server, row)
+  mark?.(txn)
   return { record: undefined, persisted: replica.end(txn) }
 }

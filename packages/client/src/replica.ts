@@ -47,6 +47,8 @@ export interface ReplicaOptions {
   listeners: ReplicaListeners
   /** Time for the HLC and for bookkeeping (default: the platform's). */
   clock?: Clock
+  /** A copy of a store another tab owns: loaded, then changed only by `absorb`; nothing is written. */
+  mirror?: boolean
 }
 
 /** The client's data in memory. */
@@ -149,6 +151,33 @@ export class Replica {
     this.end(txn).catch(this.onError)
   }
 
+  /**
+   * Takes in a batch the tab that owns the store committed (this replica is its mirror): memory
+   * only, nothing is written. Listeners hear of it as of any change.
+   */
+  absorb(batch: StoreBatch): void {
+    const touched = new Set<string>()
+    for (const w of batch.records) {
+      const table = this.rows.get(w.model)
+      if (!table) continue
+      // Records are shared and never changed: those that crossed from another tab are frozen here.
+      if (w.row === null) table.delete(w.id)
+      else table.set(w.id, { ...w.row, record: Object.freeze(w.row.record) })
+      touched.add(w.model)
+    }
+    const scratch = new BatchBuilder()
+    for (const w of batch.outbox) {
+      if (w.entry === null) this.outbox.remove(w.mid, scratch)
+      else this.outbox.put(w.entry, scratch)
+    }
+    for (const w of batch.meta) {
+      if (w.key === META.cursor) this.cursor = typeof w.value === 'string' ? w.value : null
+      else if (w.key === META.lastSyncedAt) this.lastSyncedAt = typeof w.value === 'string' ? w.value : null
+    }
+    if (touched.size > 0) this.listeners.records(touched)
+    this.listeners.outbox(this.outbox.counts())
+  }
+
   /** Resolves once every change so far is in the store. */
   flushed(): Promise<void> {
     return this.queue.idle()
@@ -207,7 +236,8 @@ export async function loadReplica(options: ReplicaOptions): Promise<Replica> {
     options.listeners,
   )
   if (resync === true) replica.resyncSeen = new Set()
-  if (!batch.isEmpty) {
+  // A mirror leaves the store as its owner keeps it (a missing client id, SYNCING entries: the owner's to fix).
+  if (!batch.isEmpty && !options.mirror) {
     const txn = replica.begin()
     txn.batch.absorb(batch)
     await replica.end(txn)

@@ -30,6 +30,11 @@ export interface SyncStatus {
   readonly lastSyncedAt: string | null
   /** The last background failure or refused mutation, with when it happened. */
   readonly lastError: (SyncErrorInfo & { readonly at: string }) | null
+  /**
+   * Tabs sharing one store: `leader` when this tab owns it and syncs, `follower` when it writes
+   * through the tab that does (the other fields are then that tab's); null when not shared.
+   */
+  readonly tab: 'leader' | 'follower' | null
 }
 
 /** The status before anything happened. */
@@ -44,6 +49,7 @@ export const INITIAL_STATUS: SyncStatus = Object.freeze({
   rejected: 0,
   lastSyncedAt: null,
   lastError: null,
+  tab: null,
 })
 
 /** Holds the status snapshot and its listeners. */
@@ -62,6 +68,10 @@ export class StatusStore {
   update(changes: Partial<Omit<SyncStatus, 'upToDate'>>): void {
     const next = { ...this.current, ...changes }
     next.upToDate = next.online && this.caughtUp && !next.syncing && next.pending === 0
+    this.set(next)
+  }
+
+  private set(next: SyncStatus): void {
     const keys = Object.keys(next) as (keyof SyncStatus)[]
     if (keys.every((k) => Object.is(this.current[k], next[k]))) return
     this.current = Object.freeze(next)
@@ -72,6 +82,12 @@ export class StatusStore {
         this.onError(e)
       }
     }
+  }
+
+  /** Shows another tab's status (the tab that owns the store), with this tab's own fields on top. */
+  mirror(status: SyncStatus, own: Partial<SyncStatus>): void {
+    this.caughtUp = status.upToDate
+    this.set(Object.freeze({ ...status, ...own }))
   }
 
   /** Whether the last pull reached the server's head (a poke or a new connection says it may not have). */

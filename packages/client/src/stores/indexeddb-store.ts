@@ -114,6 +114,7 @@ export function createIndexedDbStore(name: string, options: IndexedDbStoreOption
   }
 
   return {
+    sharedName: name,
     getRecord: (model, id, signal) =>
       calls.run(async () => {
         const row = await read(RECORDS, 'getRecord', signal, (tx) => tx.objectStore(RECORDS).get([model, id]))

@@ -78,6 +78,12 @@ export interface StoreBatch {
  * called. Every method rejects once the store is closed.
  */
 export interface LocalStore {
+  /**
+   * Set by a store that other tabs of the origin may open too (IndexedDB: its database name).
+   * The client then lets one tab at a time own it (Web Locks) and the others write through that
+   * one (ClientOptions.tabs).
+   */
+  readonly sharedName?: string
   /** One record, or undefined. */
   getRecord(model: string, id: string, signal?: AbortSignalLike): Promise<StoredRow | undefined>
   /** Every record of a model (tombstones included), in id order. */
