@@ -71,7 +71,7 @@ type State =
   | { readonly name: 'connecting'; readonly failures: number; readonly stop: AbortControllerLike }
   | { readonly name: 'socket'; readonly link: SocketLink }
   | { readonly name: 'http'; readonly stop: AbortControllerLike; cancelPoll: () => void }
-  | { readonly name: 'backoff'; readonly failures: number; readonly cancelRetry: () => void }
+  | { readonly name: 'backoff'; readonly failures: number; cancelRetry: () => void }
 
 /** What `createSyncLoop` takes. */
 export interface SyncLoopOptions {
@@ -199,6 +199,10 @@ export function createSyncLoop(options: SyncLoopOptions): SyncLoop {
       status.setCaughtUp(true)
       work.pushSoon()
       if (next.link.poked) work.pullSoon()
+    } else if (next.name === 'backoff') {
+      next.cancelRetry = clock.after(backoffDelay(next.failures, timings.reconnect, options.random), () => {
+        if (state === next) go(connecting(next.failures))
+      })
     }
   }
 
@@ -226,18 +230,10 @@ export function createSyncLoop(options: SyncLoopOptions): SyncLoop {
     return { name: 'connecting', failures, stop: abortController() }
   }
 
-  function backoff(failures: number): State {
-    const retry = clock.after(backoffDelay(failures, timings.reconnect, options.random), () => {
-      if (state === next) go(connecting(failures))
-    })
-    const next: State = { name: 'backoff', failures, cancelRetry: retry }
-    return next
-  }
-
   /** Connecting failed, or the connection was lost: wait, and ask the app for credentials if they were refused. */
   function fail(error: unknown, failures: number): void {
     report(error)
-    const next = backoff(failures)
+    const next: State = { name: 'backoff', failures, cancelRetry: () => {} }
     go(next)
     if (!isUnauthorized(error) || !options.onUnauthorized) return
     Promise.resolve()
