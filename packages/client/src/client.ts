@@ -37,7 +37,7 @@ function reportOnce(onError: (error: unknown) => void): (error: unknown) => void
 }
 
 /** The error calls on a closed client reject with. */
-export function closedError(): Error {
+function closedError(): Error {
   const error = new Error('the client is closed')
   error.name = 'ClientClosedError'
   return error

@@ -1,5 +1,5 @@
 /**
- * @pulse/client: the SDK an offline-first app embeds (issue 4). `createClient` keeps the app's
+ * @pulse/client: the SDK an offline-first app embeds. `createClient` keeps the app's
  * records in a local store, applies writes at once and syncs them in the background; live
  * queries and the sync status are `{ subscribe, getSnapshot }` values for UI bindings.
  * The SQLite store is its own entry point: `@pulse/client/sqlite`.

@@ -1,5 +1,5 @@
 /**
- * Local writes (issue 4 part 2): validated with the model, applied at once (optimistic), each
+ * Local writes: validated with the model, applied at once (optimistic), each
  * with its outbox entry in the same store batch. An edit increments this device's entry of
  * the record's vector clock, takes an HLC `at`, and names as `baseVersion` the server version
  * its state came from (§4). Edits of a record whose last mutation has never been sent are

@@ -1,5 +1,5 @@
 /**
- * How tabs of one origin that share one store talk (issue 9, "several tabs, one store"): the
+ * How tabs of one origin that share one store talk: the
  * platform's Web Locks (`navigator.locks`, one owner at a time) and BroadcastChannel (messages
  * between the tabs), typed structurally, and the messages they exchange. Messages carry plain
  * data only (structured clone): commands, results, committed store batches, the status.
