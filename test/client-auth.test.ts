@@ -44,6 +44,41 @@ describe('client with accounts', () => {
     })
   }
 
+  it('onUnauthorized: a refused token asks the app for a fresh one, and syncing goes on at once', async () => {
+    const storage = await createSqliteStorage({ filename: join(mkdtempSync(join(tmpdir(), 'pulse-client-ttl-')), 'server.db') })
+    const shortLived = await startTestServer(syncSchema, storage, { auth: true, accessTtlSeconds: 2 })
+    const me = await signIn(shortLived.url, 'refresher', 'laptop')
+    let tokens = { access: me.access, refresh: me.refresh }
+    const refreshed: string[] = []
+    const a = testClient(shortLived.url, models, {
+      clientId: me.deviceId,
+      auth: () => ({ token: tokens.access }),
+      onUnauthorized: async (error) => {
+        refreshed.push((error as { code?: string }).code ?? String(error))
+        const res = await fetch(`${shortLived.url}/api/auth/refresh`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ refresh: tokens.refresh }),
+        })
+        tokens = (await res.json()) as typeof tokens
+      },
+    })
+    try {
+      await a.whenSynced()
+      // Past the token's life the server closes the socket (4401); the hook gets a new token.
+      await eventually(() => refreshed.length > 0, 'onUnauthorized called', 10_000)
+      expect(refreshed[0]).toBe('unauthenticated')
+      const n = await a.create(note, { title: 'after a refresh' })
+      await a.whenSynced()
+      expect(a.status()).toMatchObject({ online: true, transport: 'websocket', pending: 0 })
+      const reader = await signIn(shortLived.url, 'refresher', 'reader')
+      expect((await reader.api.get(`/api/notes/${n.id}`)).json).toMatchObject({ title: 'after a refresh' })
+    } finally {
+      await a.close()
+      await shortLived.close()
+    }
+  })
+
   it('without credentials it stays offline and says why; nothing is lost', async () => {
     const a = testClient(server.url, models)
     try {

@@ -186,6 +186,91 @@ describe('client sync (real server)', () => {
     expect(await a.get(looseNote, refused.id)).toBeUndefined()
   })
 
+  it('a refused mutation is counted in the status and listed with its reason; it can be sent again or discarded', async () => {
+    const looseNote = defineModel('note', { fields: { ...note.fields, title: f.string({ max: 1000, default: '' }) } })
+    const a = testClient(server.url, [looseNote], { autoSync: false })
+    clients.push(a)
+    let heard = 0
+    a.subscribeRejections(() => {
+      heard += 1
+    })
+    const bad = await a.create(looseNote, { title: 'x'.repeat(300) })
+    const good = await a.create(looseNote, { title: 'fine' })
+    await a.sync()
+    expect(a.status()).toMatchObject({ pending: 0, failed: 0, rejected: 1, lastError: { code: 'validation_failed' } })
+    const [first] = a.rejections()
+    expect(a.rejections()).toEqual([
+      {
+        mid: first?.mid,
+        model: 'note',
+        id: bad.id,
+        op: 'create',
+        data: expect.objectContaining({ title: 'x'.repeat(300) }),
+        kind: 'rejected',
+        error: expect.objectContaining({ code: 'validation_failed' }),
+        createdAt: expect.any(String),
+      },
+    ])
+    expect(heard).toBe(1)
+    expect(a.rejections()).toBe(a.rejections())
+    // Sent again, it is refused again (nothing changed): still listed once, under a new mid.
+    expect(await a.retryRejections()).toBe(1)
+    expect(a.status().rejected).toBe(0)
+    await a.sync()
+    expect(a.rejections().map((r) => r.id)).toEqual([bad.id])
+    expect(a.rejections()[0]?.mid).toBeGreaterThan(first?.mid as number)
+    // Discarded: a create the server never had goes with it.
+    expect(await a.discardRejections([a.rejections()[0]?.mid as number])).toBe(1)
+    expect(a.rejections()).toEqual([])
+    expect(await a.get(looseNote, bad.id)).toBeUndefined()
+    expect(a.status().rejected).toBe(0)
+    // A refused update: the record shows the server's state; discarding clears the flag.
+    await a.update(looseNote, good.id, { title: 'y'.repeat(300) })
+    await a.sync()
+    expect(a.rejections()).toMatchObject([{ op: 'update', id: good.id, kind: 'rejected' }])
+    expect(await a.get(looseNote, good.id)).toMatchObject({ title: 'fine', syncError: { code: 'validation_failed' } })
+    await a.discardRejections()
+    expect(await a.get(looseNote, good.id)).toMatchObject({ title: 'fine', syncError: null, localOnly: false })
+    // A refused create fixed by a later edit is superseded by the create that edit queues.
+    const again = await a.create(looseNote, { title: 'z'.repeat(300) })
+    await a.sync()
+    expect(a.rejections().map((r) => r.id)).toEqual([again.id])
+    await a.update(looseNote, again.id, { title: 'fixed' })
+    expect(a.rejections()).toEqual([])
+    await a.sync()
+    expect(await onServer(again.id)).toMatchObject({ title: 'fixed' })
+  })
+
+  it('whenSynced resolves once the outbox is empty and the cursor at the head; it waits through offline periods', async () => {
+    const net = createTestNetwork()
+    const a = make({ fetch: net.fetch, WebSocket: net.WebSocket })
+    await a.whenSynced()
+    expect(a.status()).toMatchObject({ upToDate: true, pending: 0, transport: 'websocket' })
+    net.down()
+    const created = await Promise.all([1, 2, 3].map((i) => a.create(note, { title: `synced ${i}` })))
+    expect(a.status().upToDate).toBe(false)
+    let done = false
+    const synced = a.whenSynced().then(() => {
+      done = true
+    })
+    await new Promise((r) => setTimeout(r, 200))
+    expect(done).toBe(false)
+    net.up()
+    await synced
+    for (const n of created) expect(await onServer(n.id)).toMatchObject({ title: n.title })
+    expect(a.status()).toMatchObject({ pending: 0, upToDate: true })
+    // An abandoned wait rejects.
+    net.down()
+    await a.update(note, created[0]?.id as string, { title: 'pending' })
+    const controller = new AbortController()
+    const waiting = a.whenSynced({ signal: controller.signal })
+    controller.abort(new Error('gave up'))
+    await expect(waiting).rejects.toThrow('gave up')
+    const closing = a.whenSynced()
+    await a.close()
+    await expect(closing).rejects.toMatchObject({ name: 'ClientClosedError' })
+  })
+
   it('conflict: emits an event; conflicts() lists it; resolveConflict applies the choice everywhere', async () => {
     const netA = createTestNetwork()
     const a = make({ fetch: netA.fetch, WebSocket: netA.WebSocket })
@@ -347,6 +432,15 @@ describe('client sync (real server)', () => {
     expect(await onServer(n.id)).toMatchObject({ title: 'offline' })
     expect(seen).toContain('false/null')
     expect(seen[seen.length - 1]).toBe('true/websocket')
+  })
+
+  it('never says "websocket" before its first sync over the socket: lastSyncedAt is set by then', async () => {
+    const a = make()
+    const seen: { transport: string | null; lastSyncedAt: string | null }[] = []
+    a.subscribeStatus(() => seen.push({ transport: a.status().transport, lastSyncedAt: a.status().lastSyncedAt }))
+    await eventually(() => a.status().transport === 'websocket', 'connected')
+    expect(a.status().lastSyncedAt).not.toBeNull()
+    expect(seen.filter((s) => s.transport !== null && s.lastSyncedAt === null)).toEqual([])
   })
 
   it('closes at once even while connecting to a host that never answers', async () => {

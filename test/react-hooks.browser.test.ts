@@ -34,7 +34,7 @@ describe.skipIf(!haveChromium())('@pulse/react hooks in Chromium', () => {
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
-  it('useRecord, useQuery, useSyncStatus, useConflicts and the provider behave as documented', async () => {
+  it('useRecord, useQuery, useSyncStatus, useConflicts, useRejections and the provider behave as documented', async () => {
     const [first, second] = [await signIn(server.url, 'hooks', 'first tab'), await signIn(server.url, 'hooks', 'second tab')]
     const config: HooksSuiteConfig = {
       url: server.url,
@@ -54,7 +54,7 @@ describe.skipIf(!haveChromium())('@pulse/react hooks in Chromium', () => {
     )
     const failed = results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`)
     expect(failed).toEqual([])
-    expect(results.map((r) => r.name)).toHaveLength(6)
+    expect(results.map((r) => r.name)).toHaveLength(7)
     expect(errors).toEqual([])
   }, 90_000)
 })

@@ -42,7 +42,11 @@ describe('README: using the client', () => {
     const open = client.live(task, { where: { status: { ne: 'done' } }, orderBy: 'priority' })
     const seen: number[] = []
     open.subscribe(() => seen.push(open.getSnapshot()?.length ?? -1))
+    client.subscribeStatus(() => client.status())
+    await client.whenSynced()
     // --- end ---
+
+    expect(client.status()).toMatchObject({ pending: 0, upToDate: true, rejected: 0 })
 
     await client.create(task, { title: 'Still to do', orgId })
     await client.sync()

@@ -5,7 +5,7 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { decodeCursor, PulseError, type ServerMessage, uuidv7 } from '@pulse/core'
+import { decodeCursor, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, PulseError, type ServerMessage, uuidv7 } from '@pulse/core'
 import { type Bus, createMemoryBus, createSqliteStorage, type RunningServer, schemaOf, systemContext } from '@pulse/server'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import config from '../examples/tasks/pulse.config.ts'
@@ -132,6 +132,35 @@ describe('WebSocket /ws', () => {
     await client.nextOf('pong')
   })
 
+  it('echoes request ids (version 2) on the reply that ends each request; version 1 clients are still served', async () => {
+    const client = await connect()
+    client.send({ type: 'hello', id: 'h1', clientId: 'dev-ids', cursor: null, schemaVersion: PROTOCOL_VERSION })
+    await client.nextOf('welcome')
+    const pages: MessageOf<'changes'>[] = []
+    for (let page = await client.next(isChanges); ; page = await client.next(isChanges)) {
+      pages.push(page as MessageOf<'changes'>)
+      if (!(page as MessageOf<'changes'>).hasMore) break
+    }
+    // Only the last page of the catch-up ends the hello.
+    expect(pages.map((p) => p.id)).toEqual([...pages.slice(1).map(() => undefined), 'h1'])
+    client.send({ type: 'pull', id: 'p1', cursor: null, limit: 3 })
+    expect(await client.next(isChanges)).toMatchObject({ id: 'p1', hasMore: true })
+    client.send({ type: 'pull', id: 'p2', cursor: 'forged' })
+    expect(await client.nextOf('error')).toMatchObject({ id: 'p2', code: 'bad_request' })
+    client.send({ type: 'push', id: 'u1', mutations: [itemMutation('dev-ids', 1, 'with an id')] })
+    expect(await client.nextOf('pushResult')).toMatchObject({ id: 'u1', results: [{ mid: 1, status: 'applied' }] })
+    client.send({ type: 'push', id: 'x'.repeat(65), mutations: [] })
+    expect(await client.nextOf('error')).toEqual({ type: 'error', code: 'bad_request', message: expect.stringContaining('id') })
+
+    const old = await connect()
+    const caughtUp = await helloAndCatchUp(old, { clientId: 'dev-v1', schemaVersion: MIN_PROTOCOL_VERSION })
+    expect(caughtUp.pages.every((p) => p.id === undefined)).toBe(true)
+    old.send({ type: 'pull', cursor: null, limit: 1 })
+    old.send({ type: 'ping' })
+    expect(((await old.next(isChanges)) as MessageOf<'changes'>).id).toBeUndefined()
+    await old.nextOf('pong')
+  })
+
   it('answers a pull with one page from the cursor given', async () => {
     const client = await connect()
     await helloAndCatchUp(client, { clientId: 'dev-pull' })
@@ -199,10 +228,12 @@ describe('WebSocket /ws', () => {
       expect(Date.now() - started).toBeLessThan(2000)
     })
 
-    it('4409: a schema version the server does not speak', async () => {
-      const client = await connect()
-      client.send({ type: 'hello', clientId: 'dev-v2', cursor: null, schemaVersion: 2 })
-      expect((await client.closed).code).toBe(4409)
+    it('4409: a schema version the server does not speak (newer, or older than the oldest it serves)', async () => {
+      for (const schemaVersion of [PROTOCOL_VERSION + 1, MIN_PROTOCOL_VERSION - 1]) {
+        const client = await connect()
+        client.send({ type: 'hello', clientId: 'dev-v2', cursor: null, schemaVersion })
+        expect((await client.closed).code).toBe(4409)
+      }
     })
 
     it('4429: a flood of messages', async () => {

@@ -20,8 +20,18 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 /** Debian's Chromium; PULSE_CHROMIUM overrides it. */
 export const CHROMIUM = process.env.PULSE_CHROMIUM || '/usr/bin/chromium'
 
-/** No background connections or component updates: this machine's network is closed. */
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update']
+/**
+ * No background connections or component updates: this machine's network is closed. Local
+ * Network Access checks off: a page whose HTML the test supplies (`openScriptPage`) has no
+ * address of its own, and Chromium would block its WebSocket to the test server on 127.0.0.1.
+ */
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-features=LocalNetworkAccessChecks',
+]
 
 let warned = false
 

@@ -3,12 +3,14 @@ import type { Conflict, CreateInput, ModelDefinition, UpdateInput } from '@pulse
 import type { ClientEvents } from './events.ts'
 import type { Live } from './live-queries.ts'
 import type { LocalRecordOf } from './local-record.ts'
-import type { AbortSignalLike, ConnectivityEvents, FetchLike, WebSocketConstructor } from './platform.ts'
+import type { AbortSignalLike, Clock, ConnectivityEvents, FetchLike, WebSocketConstructor } from './platform.ts'
 import type { RetryOptions } from './pusher.ts'
 import type { Query } from './query.ts'
+import type { Rejection } from './rejections.ts'
 import type { LocalStore, OutboxEntry } from './stores/local-store.ts'
-import type { SyncTimings } from './sync-loop.ts'
 import type { SyncStatus } from './sync-status.ts'
+import type { SyncTimings } from './sync-timings.ts'
+import type { TabsOptions } from './tabs/tab-channel.ts'
 import type { AuthProvider } from './transports/auth.ts'
 
 /** What `createClient` takes. */
@@ -31,12 +33,27 @@ export interface ClientOptions {
   wsUrl?: string
   /** Where background failures go (default: console.error). Network failures only show in the status. */
   onError?: (error: unknown) => void
+  /**
+   * The server refused the credentials (§7 `unauthenticated`: an expired or revoked token).
+   * Refresh them here (`auth` is asked again before the next attempt); once the returned promise
+   * settles the client reconnects at once, else after its usual backoff.
+   */
+  onUnauthorized?: (error: unknown) => void | Promise<void>
   /** Connect and sync by itself (default true). Off: nothing runs until `sync()`, which does one round over HTTP. */
   autoSync?: boolean
   /** Default: the browser's online/offline events (none in Node). */
   connectivity?: ConnectivityEvents
   /** Timings and limits (defaults in `DEFAULT_TIMINGS`). */
   timings?: Partial<Omit<SyncTimings, 'retry'>> & { retry?: Partial<RetryOptions> }
+  /** Time and timers (default: the platform's); tests inject one they advance by hand. */
+  clock?: Clock
+  /**
+   * Tabs of one origin sharing the store: one tab at a time owns it (syncs, keeps the outbox),
+   * the others write through it and see every change live; when it closes or crashes another
+   * takes over. On by default for a store other tabs can open (IndexedDB) where the platform
+   * has Web Locks and BroadcastChannel; `false` turns it off (then never open one store in two tabs).
+   */
+  tabs?: TabsOptions | false
 }
 
 /** A model given by definition (typed records) or by name. */
@@ -66,8 +83,26 @@ export interface Client {
   status(): SyncStatus
   /** Calls `listener` after each status change; returns the unsubscribe function. */
   subscribeStatus(listener: () => void): () => void
-  /** The outbox now, in `mid` order (empty until ready). */
+  /** The outbox now, in `mid` order (empty until ready): what waits to be sent, and what gave up (FAILED). */
   outbox(): readonly OutboxEntry[]
+  /**
+   * The mutations the server refused (`kind: 'rejected'`, with its reason) or that gave up after
+   * their last attempt (`kind: 'failed'`), oldest first: the same array until one changes. A
+   * refused record shows the server's state with `syncError`. Empty until ready.
+   */
+  rejections(): readonly Rejection[]
+  /** Calls `listener` after each change of `rejections()`; returns the unsubscribe function. */
+  subscribeRejections(listener: () => void): () => void
+  /** Sends refused mutations again (those with these `mid`s, or all), as new mutations; resolves with how many. */
+  retryRejections(mids?: readonly number[]): Promise<number>
+  /** Forgets refused mutations (those with these `mid`s, or all): their records show the server's state; resolves with how many. */
+  discardRejections(mids?: readonly number[]): Promise<number>
+  /**
+   * Resolves once the client is up to date: nothing waits to be pushed (refused mutations do not
+   * count: see `rejections()`) and the last pull reached the server's head (`status().upToDate`).
+   * Waits through offline periods; rejects when `signal` aborts or the client closes.
+   */
+  whenSynced(options?: { signal?: AbortSignalLike }): Promise<void>
   /** Pulls to the end and pushes what may go; rejects when the server cannot be reached. */
   sync(options?: { signal?: AbortSignalLike }): Promise<void>
   /** Re-queues FAILED mutations; resolves with how many. */

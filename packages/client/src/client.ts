@@ -1,40 +1,42 @@
 /**
- * `createClient`: the SDK's entry point. It loads the local store into memory, serves reads and
- * writes from there at once, and runs the sync loop in the background. Everything is wired
- * here; the logic lives in the modules it wires.
+ * `createClient`: the SDK's entry point. It loads the local store into memory, serves reads
+ * from there at once, and runs every change as a command (commands.ts) on the store it owns,
+ * with the sync loop in the background. When tabs of one origin share the store (IndexedDB),
+ * one tab owns it at a time (client-tabs.ts): the others read a live copy and send their
+ * commands to the owner. Everything is wired here; the logic lives in the modules it wires.
  */
-import { defineSchema, type ModelDefinition, type Schema } from '@pulse/core'
+import { defineSchema, type ModelDefinition, type Schema, uuidv7 } from '@pulse/core'
 import type { Client, ClientOptions, ModelRef } from './client-types.ts'
+import type { Command, ResultOf } from './commands.ts'
 import { Emitter } from './events.ts'
 import { type Live, liveOf, ModelVersions, sameItems } from './live-queries.ts'
 import type { LocalRecord, LocalRecordOf } from './local-record.ts'
-import { createLocal, deleteLocal, updateLocal } from './local-writes.ts'
-import { platformConnectivity, platformFetch, platformWebSocket } from './platform.ts'
+import { type AbortSignalLike, abortError, platformFetch, systemClock } from './platform.ts'
 import { compileQuery, runQuery } from './query.ts'
-import { loadReplica, type Replica } from './replica.ts'
-import { settle } from './server-apply.ts'
-import { createSyncLoop, type SyncLoop, type SyncTimings } from './sync-loop.ts'
+import { RejectionList } from './rejections.ts'
+import type { Replica } from './replica.ts'
+import { openStore, type StoreAccess } from './store-access.ts'
 import { StatusStore } from './sync-status.ts'
+import { DEFAULT_TIMINGS, type SyncTimings } from './sync-timings.ts'
 import { createHttpApi } from './transports/http-api.ts'
-
-/** The timings a client uses unless told otherwise. */
-export const DEFAULT_TIMINGS: SyncTimings = Object.freeze({
-  pushDebounceMs: 20,
-  pollIntervalMs: 10_000,
-  reconnect: { baseMs: 500, maxMs: 30_000 },
-  connectTimeoutMs: 10_000,
-  pingIntervalMs: 25_000,
-  deadAfterMs: 20_000,
-  pullLimit: 1000,
-  maxBatch: 100,
-  maxBatchChars: 256 * 1024,
-  retry: { baseMs: 1000, maxMs: 60_000, maxAttempts: 8 },
-})
 
 const defaultOnError = (error: unknown): void => {
   ;(globalThis as { console?: { error(...args: unknown[]): void } }).console?.error('pulse client:', error)
 }
 
+/** An error object is told to `onError` once, however many waiters it failed (a group commit fails them all). */
+function reportOnce(onError: (error: unknown) => void): (error: unknown) => void {
+  const told = new WeakSet<object>()
+  return (error) => {
+    if (typeof error === 'object' && error !== null) {
+      if (told.has(error)) return
+      told.add(error)
+    }
+    onError(error)
+  }
+}
+
+/** The error calls on a closed client reject with. */
 function closedError(): Error {
   const error = new Error('the client is closed')
   error.name = 'ClientClosedError'
@@ -51,7 +53,8 @@ export function socketUrlOf(url: string): string {
  * wait for it. With `autoSync` (the default) it then connects and keeps syncing until `close()`.
  */
 export function createClient(options: ClientOptions): Client {
-  const onError = options.onError ?? defaultOnError
+  const onError = reportOnce(options.onError ?? defaultOnError)
+  const clock = options.clock ?? systemClock
   const schema: Schema = defineSchema(options.models)
   const fetch = options.fetch ?? platformFetch()
   if (!fetch) throw new Error('no fetch on this platform: pass options.fetch')
@@ -63,53 +66,25 @@ export function createClient(options: ClientOptions): Client {
   const status = new StatusStore(onError)
   const versions = new ModelVersions(onError)
   const emitter = new Emitter(onError)
+  const rejections = new RejectionList(onError)
   const http = createHttpApi({
     baseUrl: options.url,
     fetch,
     timeoutMs: timings.connectTimeoutMs * 3,
+    clock,
     ...(options.auth ? { auth: options.auth } : {}),
   })
-  let replica: Replica | undefined
-  let loop: SyncLoop | undefined
   let closed = false
+  /** Called once `close()` begins (waiters that must give up). */
+  const closing = new Set<() => void>()
+  const wsUrl = options.wsUrl ?? socketUrlOf(options.url)
+  const access: StoreAccess = openStore({ options, schema, timings, wsUrl, clock, http, status, versions, emitter, rejections, onError })
+  const { ready } = access
 
-  const ready = (async () => {
-    const loaded = await loadReplica({
-      store: options.store,
-      schema,
-      onError,
-      listeners: { records: (models) => versions.touch(models), outbox: (counts) => status.update(counts) },
-      ...(options.clientId !== undefined ? { clientId: options.clientId } : {}),
-    })
-    replica = loaded
-    loop = createSyncLoop({
-      replica: loaded,
-      http,
-      WebSocket: options.WebSocket === null ? undefined : (options.WebSocket ?? platformWebSocket()),
-      wsUrl: options.wsUrl ?? socketUrlOf(options.url),
-      auth: options.auth,
-      status,
-      connectivity: options.connectivity ?? platformConnectivity(),
-      events: { conflict: (e) => emitter.emit('conflict', e), rejected: (e) => emitter.emit('rejected', e) },
-      timings,
-      onError,
-    })
-    status.update({ ready: true, ...loaded.outbox.counts(), lastSyncedAt: loaded.lastSyncedAt })
-    versions.touch(schema.models.keys())
-    if (closed) return
-    if (options.autoSync !== false) loop.start()
-  })()
-  ready.catch((e: unknown) => {
-    status.update({
-      lastError: { code: 'store_unavailable', message: e instanceof Error ? e.message : String(e), at: new Date().toISOString() },
-    })
-    onError(e)
-  })
-
-  /** The replica, at once when loaded (so a write applies synchronously), else once it is. */
+  /** The replica reads use, at once when loaded (so a write applies synchronously), else once it is. */
   const loaded = (): Replica | Promise<Replica> => {
     if (closed) throw closedError()
-    return replica ?? ready.then(() => replica as Replica)
+    return access.replica() ?? ready.then(() => access.replica() as Replica)
   }
   const nameOf = (model: ModelRef<ModelDefinition>): string => (typeof model === 'string' ? model : model.name)
   const definition = (model: ModelRef<ModelDefinition>): ModelDefinition => schema.model(nameOf(model))
@@ -117,30 +92,66 @@ export function createClient(options: ClientOptions): Client {
     for (const row of r.rowsOf(model)) yield row.record
   }
 
+  /**
+   * Runs a command where the store is owned (here, or in the owner tab), once ready. When this
+   * tab owns the loaded store, a write applies before this returns.
+   */
+  function dispatch<C extends Command>(command: C, signal?: AbortSignalLike): Promise<ResultOf<C>> {
+    if (closed) return Promise.reject(closedError())
+    return access.run(command, signal) ?? ready.then(() => dispatch(command, signal))
+  }
+
+  /** The record as this tab shows it after a write (a follower's copy has it by the time the owner answers). */
+  const shown = (model: string, id: string, answer: LocalRecord | undefined): LocalRecordOf<never> =>
+    (access.owns() ? answer : (access.replica()?.live(model, id) ?? answer)) as LocalRecordOf<never>
+
+  /** Resolves once the status says up to date; rejects when aborted or closed. */
+  function untilUpToDate(signal: AbortSignalLike | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason ?? abortError('whenSynced'))
+      const stop = () => {
+        unsubscribe()
+        closing.delete(check)
+        signal?.removeEventListener('abort', aborted)
+      }
+      const check = () => {
+        if (status.get().upToDate) {
+          stop()
+          resolve()
+        } else if (closed) {
+          stop()
+          reject(closedError())
+        }
+      }
+      const aborted = () => {
+        stop()
+        reject(signal?.reason ?? abortError('whenSynced'))
+      }
+      const unsubscribe = status.subscribe(check)
+      closing.add(check)
+      signal?.addEventListener('abort', aborted, { once: true })
+      check()
+    })
+  }
+
   const client: Client = {
     ready,
     get clientId() {
-      return replica?.clientId ?? options.clientId
+      return access.replica()?.clientId ?? options.clientId
     },
     async create(model, data) {
-      const r = replica && !closed ? replica : await loaded()
-      const write = createLocal(r, definition(model), data)
-      loop?.localWrite()
-      await write.persisted
-      return write.record as LocalRecordOf<never>
+      const name = definition(model).name
+      // The id is chosen here, so that a create sent again to another tab is known for what it is.
+      const given = (data as { id?: unknown }).id
+      const id = typeof given === 'string' ? given : uuidv7()
+      return shown(name, id, await dispatch({ op: 'create', model: name, data: { ...data, id } }))
     },
     async update(model, id, patch) {
-      const r = replica && !closed ? replica : await loaded()
-      const write = updateLocal(r, definition(model), id, patch)
-      loop?.localWrite()
-      await write.persisted
-      return write.record as LocalRecordOf<never>
+      const name = definition(model).name
+      return shown(name, id, await dispatch({ op: 'update', model: name, id, patch: patch as Record<string, unknown> }))
     },
     async delete(model, id) {
-      const r = replica && !closed ? replica : await loaded()
-      const write = deleteLocal(r, definition(model), id)
-      loop?.localWrite()
-      await write.persisted
+      await dispatch({ op: 'delete', model: definition(model).name, id })
     },
     async get(model, id) {
       const r = await loaded()
@@ -155,52 +166,50 @@ export function createClient(options: ClientOptions): Client {
     live(model, query) {
       const def = definition(model)
       const compiled = compileQuery(def, query)
-      const compute = () => (replica ? runQuery(compiled, recordsOf(replica, def.name)) : undefined)
+      const compute = () => {
+        const r = access.replica()
+        return r ? runQuery(compiled, recordsOf(r, def.name)) : undefined
+      }
       const equal = (a: readonly LocalRecord[] | undefined, b: readonly LocalRecord[] | undefined) =>
         a === b || (a !== undefined && b !== undefined && sameItems(a, b))
       return liveOf(versions, def.name, compute, equal) as Live<never>
     },
     liveRecord(model, id) {
       const name = definition(model).name
-      const compute = () => (replica ? (replica.live(name, id) ?? null) : undefined)
+      const compute = () => {
+        const r = access.replica()
+        return r ? (r.live(name, id) ?? null) : undefined
+      }
       return liveOf(versions, name, compute, Object.is) as Live<never>
     },
     status: () => status.get(),
     subscribeStatus: (listener) => status.subscribe(listener),
-    outbox: () => replica?.outbox.list() ?? [],
+    outbox: () =>
+      access
+        .replica()
+        ?.outbox.list()
+        .filter((e) => e.status !== 'REJECTED') ?? [],
+    rejections: () => rejections.get(),
+    subscribeRejections: (listener) => rejections.subscribe(listener),
+    retryRejections: (mids) => dispatch({ op: 'retry', kinds: ['rejected', 'failed'], ...(mids ? { mids: [...mids] } : {}) }),
+    discardRejections: (mids) => dispatch({ op: 'discard', ...(mids ? { mids: [...mids] } : {}) }),
+    retryFailed: () => dispatch({ op: 'retry', kinds: ['failed'] }),
+    whenSynced: (opts) => untilUpToDate(opts?.signal),
     async sync(opts) {
-      await loaded()
-      await (loop as SyncLoop).sync(opts?.signal)
+      // A signal cannot cross tabs: a follower's sync runs in the owner tab to its end.
+      await (access.owns() ? access.sync(opts?.signal) : dispatch({ op: 'sync' }))
     },
-    async retryFailed() {
-      await loaded()
-      return (loop as SyncLoop).retryFailed()
-    },
-    async conflicts(opts) {
-      return http.listConflicts(opts?.status, opts?.signal)
-    },
+    conflicts: (opts) => http.listConflicts(opts?.status, opts?.signal),
     async resolveConflict(id, choice, data, opts) {
-      const answer = await http.resolveConflict(id, { choice, ...(data ? { data } : {}) }, opts?.signal)
-      const r = await loaded()
-      const model = answer.conflict.model
-      if (!r.schema.models.has(model)) return { conflict: answer.conflict, record: undefined }
-      const txn = r.begin()
-      settle(r, txn, model, answer.record.id, answer.record)
-      await r.end(txn)
-      return { conflict: answer.conflict, record: r.live(model, answer.record.id) }
+      const answer = await dispatch({ op: 'resolveConflict', id, choice, ...(data ? { data } : {}) }, opts?.signal)
+      return { conflict: answer.conflict, record: access.replica()?.live(answer.model, answer.id) as LocalRecordOf<never> | undefined }
     },
     on: (event, listener) => emitter.on(event, listener),
     async close() {
       if (closed) return
       closed = true
-      try {
-        await ready
-      } catch {
-        // The store never loaded: there is nothing to flush.
-      }
-      await loop?.close()
-      await replica?.close()
-      await options.store.close()
+      for (const giveUp of [...closing]) giveUp()
+      await access.close(closedError())
     },
   }
   return client

@@ -12,9 +12,28 @@ export class NetworkError extends Error {
   readonly code = 'network_error'
 }
 
+/**
+ * The server sent something this client cannot read (a malformed or unknown message, §6): a
+ * server of another protocol version, or a proxy in the way. Reported, never cast.
+ */
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError'
+  readonly code = 'protocol_error'
+}
+
 /** True for a NetworkError, even one made by another copy of this package. */
 export function isNetworkError(error: unknown): error is NetworkError {
   return (error as { name?: unknown } | null)?.name === 'NetworkError'
+}
+
+/** True for a ProtocolError, even one made by another copy of this package. */
+export function isProtocolError(error: unknown): error is ProtocolError {
+  return (error as { name?: unknown } | null)?.name === 'ProtocolError'
+}
+
+/** True when the server refused the credentials (§7 `unauthenticated`): the app should sign in again or refresh its token. */
+export function isUnauthorized(error: unknown): boolean {
+  return isPulseError(error) && error.code === 'unauthenticated'
 }
 
 /** True for an AbortError (an operation the caller cancelled). */
@@ -44,7 +63,7 @@ export function isRetryable(error: unknown): boolean {
 
 /** The code and message of any error, as status and outbox entries keep them. */
 export function errorInfo(error: unknown): SyncErrorInfo {
-  if (isPulseError(error) || isNetworkError(error)) return { code: error.code, message: error.message }
+  if (isPulseError(error) || isNetworkError(error) || isProtocolError(error)) return { code: error.code, message: error.message }
   if (error instanceof Error) return { code: 'client_error', message: error.message }
   return { code: 'client_error', message: String(error) }
 }

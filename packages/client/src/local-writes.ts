@@ -1,5 +1,5 @@
 /**
- * Local writes (issue 4 part 2): validated with the model, applied at once (optimistic), each
+ * Local writes: validated with the model, applied at once (optimistic), each
  * with its outbox entry in the same store batch. An edit increments this device's entry of
  * the record's vector clock, takes an HLC `at`, and names as `baseVersion` the server version
  * its state came from (§4). Edits of a record whose last mutation has never been sent are
@@ -18,6 +18,7 @@ import {
 } from '@pulse/core'
 import { composeRecord } from './compose.ts'
 import type { LocalRecord } from './local-record.ts'
+import { supersedeRejected } from './rejections.ts'
 import { META, type Replica, type Txn } from './replica.ts'
 import type { OutboxEntry, StoredRow } from './stores/local-store.ts'
 
@@ -47,8 +48,15 @@ function canSquash(last: OutboxEntry | undefined, record: LocalRecord): last is 
   )
 }
 
-function newEntry(mutation: Mutation): OutboxEntry {
-  return { mutation, status: 'PENDING', attempts: 0, lastError: null, nextAttemptAt: 0, createdAt: new Date().toISOString() }
+function newEntry(replica: Replica, mutation: Mutation): OutboxEntry {
+  return {
+    mutation,
+    status: 'PENDING',
+    attempts: 0,
+    lastError: null,
+    nextAttemptAt: 0,
+    createdAt: new Date(replica.clock.now()).toISOString(),
+  }
 }
 
 /** Recomputes a row from its server state and pending entries after a local edit. */
@@ -66,8 +74,11 @@ function stamp(replica: Replica, txn: Txn): string {
   return at
 }
 
+/** Extra writes stored with a local write's own batch. */
+export type WriteMark = (txn: Txn) => void
+
 /** Creates a record locally. Throws `validation_failed`, or `id_taken` when the id is in use here. */
-export function createLocal(replica: Replica, model: ModelDefinition, input: unknown): LocalWrite {
+export function createLocal(replica: Replica, model: ModelDefinition, input: unknown, mark?: WriteMark): LocalWrite {
   const { id: given, values } = validateCreate(model, input)
   const id = given ?? uuidv7()
   if (replica.row(model.name, id)) throw new PulseError('id_taken', `a ${model.name} with id ${id} exists already`)
@@ -82,8 +93,9 @@ export function createLocal(replica: Replica, model: ModelDefinition, input: unk
     data: values,
     at,
   }
-  replica.outbox.put(newEntry(mutation), txn.batch)
+  replica.outbox.put(newEntry(replica, mutation), txn.batch)
   const record = settleRow(replica, txn, model.name, id, undefined, undefined)
+  mark?.(txn)
   return { record, persisted: replica.end(txn) }
 }
 
@@ -94,7 +106,7 @@ function liveRow(replica: Replica, model: ModelDefinition, id: string): StoredRo
 }
 
 /** Changes fields of a record locally. Throws `validation_failed`, or `not_found`. A patch that changes nothing writes nothing. */
-export function updateLocal(replica: Replica, model: ModelDefinition, id: string, patch: unknown): LocalWrite {
+export function updateLocal(replica: Replica, model: ModelDefinition, id: string, patch: unknown, mark?: WriteMark): LocalWrite {
   const row = liveRow(replica, model, id)
   const values = validateUpdate(model, patch)
   const changed = Object.fromEntries(Object.entries(values).filter(([field, value]) => !sameJson(row.record[field], value)))
@@ -108,7 +120,8 @@ export function updateLocal(replica: Replica, model: ModelDefinition, id: string
     const data = { ...last.mutation.data, ...changed }
     replica.outbox.put({ ...last, mutation: { ...last.mutation, data, vclock, at } }, txn.batch)
   } else if (!server && !last) {
-    // A create the server refused, now edited (fixed, perhaps): it goes again as a create.
+    // A create the server refused, now edited (fixed, perhaps): it goes again as a create, in its place.
+    supersedeRejected(replica, txn, model.name, id, ['create'])
     const data = Object.fromEntries([...model.specs.keys()].filter((f) => row.record[f] !== undefined).map((f) => [f, row.record[f]]))
     const mutation: Mutation = {
       mid: replica.outbox.allocateMid(txn.batch),
@@ -119,7 +132,7 @@ export function updateLocal(replica: Replica, model: ModelDefinition, id: string
       data: { ...data, ...changed },
       at,
     }
-    replica.outbox.put(newEntry(mutation), txn.batch)
+    replica.outbox.put(newEntry(replica, mutation), txn.batch)
   } else {
     const mutation: Mutation = {
       mid: replica.outbox.allocateMid(txn.batch),
@@ -131,9 +144,10 @@ export function updateLocal(replica: Replica, model: ModelDefinition, id: string
       data: changed,
       at,
     }
-    replica.outbox.put(newEntry(mutation), txn.batch)
+    replica.outbox.put(newEntry(replica, mutation), txn.batch)
   }
   const record = settleRow(replica, txn, model.name, id, server, row)
+  mark?.(txn)
   return { record, persisted: replica.end(txn) }
 }
 
@@ -156,17 +170,20 @@ function queueDelete(replica: Replica, txn: Txn, row: StoredRow, server: WireRec
   }
   const mid = replica.outbox.allocateMid(txn.batch)
   const mutation: Mutation = { mid, model, op: 'delete', id: record.id, baseVersion: Math.max(1, server?.version ?? 1), vclock, at }
-  replica.outbox.put(newEntry(mutation), txn.batch)
+  replica.outbox.put(newEntry(replica, mutation), txn.batch)
 }
 
 /** Deletes a record locally (a tombstone until the server confirms). Throws `not_found`. */
-export function deleteLocal(replica: Replica, model: ModelDefinition, id: string): LocalWrite {
+export function deleteLocal(replica: Replica, model: ModelDefinition, id: string, mark?: WriteMark): LocalWrite {
   const row = liveRow(replica, model, id)
   const server = replica.serverOf(row)
   const txn = replica.begin()
+  // Refused edits of a record deleted here are moot.
+  supersedeRejected(replica, txn, model.name, id, ['create', 'update', 'delete'])
   queueDelete(replica, txn, row, server, stamp(replica, txn))
   const pending = replica.outbox.forRecord(model.name, id)
   if (pending.length === 0 && !server) replica.put(txn, model.name, id, null)
   else settleRow(replica, txn, model.name, id, server, row)
+  mark?.(txn)
   return { record: undefined, persisted: replica.end(txn) }
 }

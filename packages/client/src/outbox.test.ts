@@ -60,7 +60,7 @@ describe('Outbox', () => {
     const size = JSON.stringify(entry(2, 'b').mutation).length
     expect(mids(outbox.takeBatch(6000, 100, 1))).toEqual([2])
     expect(mids(outbox.takeBatch(6000, 100, size * 2 + 1))).toEqual([2, 3])
-    expect(outbox.counts()).toEqual({ pending: 4, failed: 1 })
+    expect(outbox.counts()).toEqual({ pending: 4, failed: 1, rejected: 0 })
   })
 
   it('renumbers an entry to a fresh mid at the end, PENDING with no attempts', () => {
@@ -69,10 +69,26 @@ describe('Outbox', () => {
     const moved = outbox.renumber(outbox.get(1) as OutboxEntry, batch)
     expect(moved).toMatchObject({ status: 'PENDING', attempts: 0, mutation: { mid: 3, id: 'a' } })
     expect(mids(outbox.list())).toEqual([2, 3])
-    expect(outbox.counts()).toEqual({ pending: 2, failed: 0 })
+    expect(outbox.counts()).toEqual({ pending: 2, failed: 0, rejected: 0 })
     expect(batch.toBatch().outbox.map((w) => [w.mid, w.entry?.mutation.mid ?? null])).toEqual([
       [1, null],
       [3, 3],
     ])
+  })
+
+  it('keeps REJECTED entries out of the record’s edits and out of batches, counted apart', () => {
+    const batch = new BatchBuilder()
+    const outbox = new Outbox([entry(1, 'a'), entry(2, 'a'), entry(3, 'b', 'FAILED')], 1, batch)
+    outbox.put({ ...(outbox.get(1) as OutboxEntry), status: 'REJECTED', lastError: { code: 'forbidden', message: 'no' } }, batch)
+    expect(mids(outbox.forRecord('note', 'a'))).toEqual([2])
+    expect(outbox.lastFor('note', 'a')?.mutation.mid).toBe(2)
+    expect(mids(outbox.takeBatch(0, 100))).toEqual([2])
+    expect(mids(outbox.refused())).toEqual([1, 3])
+    expect(outbox.counts()).toEqual({ pending: 1, failed: 1, rejected: 1 })
+    // Sent again: back among the record's edits, at a new mid.
+    const moved = outbox.renumber(outbox.get(1) as OutboxEntry, batch)
+    expect(moved).toMatchObject({ status: 'PENDING', lastError: null, mutation: { mid: 4 } })
+    expect(mids(outbox.forRecord('note', 'a'))).toEqual([2, 4])
+    expect(outbox.counts()).toEqual({ pending: 2, failed: 1, rejected: 0 })
   })
 })

@@ -12,11 +12,17 @@ import type { OutboxEntry } from './stores/local-store.ts'
 /** Meta key of the next `mid` to hand out. */
 export const NEXT_MID_KEY = 'nextMid'
 
-/** How many mutations wait, and how many gave up. */
+/** How many mutations wait, how many gave up, how many the server refused. */
 export interface OutboxCounts {
   /** PENDING and SYNCING. */
   readonly pending: number
   readonly failed: number
+  readonly rejected: number
+}
+
+/** True for an entry that is not sent again unless the app asks: FAILED or REJECTED. */
+export function isRefused(entry: OutboxEntry): boolean {
+  return entry.status === 'FAILED' || entry.status === 'REJECTED'
 }
 
 const recordKey = (model: string, id: string): string => `${model}\u0000${id}`
@@ -27,6 +33,7 @@ export class Outbox {
   private readonly byRecord = new Map<string, number[]>()
   private nextMid: number
   private failed = 0
+  private rejected = 0
 
   /**
    * Starts from what the store holds. Entries left SYNCING by a previous run go back to
@@ -43,18 +50,34 @@ export class Outbox {
     this.nextMid = Math.max(nextMid, highest + 1)
   }
 
+  private count(entry: OutboxEntry | undefined, by: number): void {
+    if (entry?.status === 'FAILED') this.failed += by
+    if (entry?.status === 'REJECTED') this.rejected += by
+  }
+
+  /** Indexes an entry by record, unless it is REJECTED: the server refused it, so it no longer shapes the record. */
   private index(entry: OutboxEntry): void {
     const { mid, model, id } = entry.mutation
-    if (this.entries.get(mid)?.status === 'FAILED') this.failed -= 1
-    if (entry.status === 'FAILED') this.failed += 1
+    this.count(this.entries.get(mid), -1)
+    this.count(entry, 1)
     this.entries.set(mid, entry)
     const key = recordKey(model, id)
-    const mids = this.byRecord.get(key)
-    if (!mids) this.byRecord.set(key, [mid])
-    else if (!mids.includes(mid)) {
-      mids.push(mid)
-      mids.sort((a, b) => a - b)
+    const mids = this.byRecord.get(key) ?? []
+    const listed = mids.includes(mid)
+    if (entry.status === 'REJECTED') {
+      if (listed) this.unindex(key, mid)
+    } else if (!listed) {
+      this.byRecord.set(
+        key,
+        [...mids, mid].sort((a, b) => a - b),
+      )
     }
+  }
+
+  private unindex(key: string, mid: number): void {
+    const mids = (this.byRecord.get(key) ?? []).filter((m) => m !== mid)
+    if (mids.length === 0) this.byRecord.delete(key)
+    else this.byRecord.set(key, mids)
   }
 
   /** The entry with this `mid`. */
@@ -67,13 +90,18 @@ export class Outbox {
     return [...this.entries.values()]
   }
 
-  /** The record's unacknowledged mutations (PENDING, SYNCING and FAILED), oldest first. */
+  /** Every FAILED and REJECTED entry, in `mid` order. */
+  refused(): OutboxEntry[] {
+    return this.failed + this.rejected === 0 ? [] : [...this.entries.values()].filter(isRefused)
+  }
+
+  /** The record's unacknowledged mutations that shape it (PENDING, SYNCING and FAILED), oldest first. */
   forRecord(model: string, id: string): OutboxEntry[] {
     const mids = this.byRecord.get(recordKey(model, id))
     return mids ? mids.map((mid) => this.entries.get(mid) as OutboxEntry) : []
   }
 
-  /** The record's latest unacknowledged mutation. */
+  /** The record's latest unacknowledged mutation that shapes it (not REJECTED). */
   lastFor(model: string, id: string): OutboxEntry | undefined {
     const mids = this.byRecord.get(recordKey(model, id))
     const mid = mids?.[mids.length - 1]
@@ -105,12 +133,9 @@ export class Outbox {
   remove(mid: number, batch: BatchBuilder): OutboxEntry | undefined {
     const entry = this.entries.get(mid)
     if (!entry) return undefined
-    if (entry.status === 'FAILED') this.failed -= 1
+    this.count(entry, -1)
     this.entries.delete(mid)
-    const key = recordKey(entry.mutation.model, entry.mutation.id)
-    const mids = (this.byRecord.get(key) ?? []).filter((m) => m !== mid)
-    if (mids.length === 0) this.byRecord.delete(key)
-    else this.byRecord.set(key, mids)
+    this.unindex(recordKey(entry.mutation.model, entry.mutation.id), mid)
     batch.putEntry(mid, null)
     return entry
   }
@@ -119,7 +144,7 @@ export class Outbox {
   renumber(entry: OutboxEntry, batch: BatchBuilder): OutboxEntry {
     this.remove(entry.mutation.mid, batch)
     const mutation: Mutation = { ...entry.mutation, mid: this.allocateMid(batch) }
-    const moved: OutboxEntry = { ...entry, mutation, status: 'PENDING', attempts: 0, nextAttemptAt: 0 }
+    const moved: OutboxEntry = { ...entry, mutation, status: 'PENDING', attempts: 0, nextAttemptAt: 0, lastError: null }
     this.put(moved, batch)
     return moved
   }
@@ -127,15 +152,15 @@ export class Outbox {
   /**
    * The next mutations to push, oldest first, at most `max` of them and (beyond the first) at
    * most `maxChars` of JSON, so a batch stays under the server's frame and body limits. FAILED
-   * ones are skipped (they no longer block the queue); the batch stops at the first one still
-   * waiting out its backoff.
+   * and REJECTED ones are skipped (they no longer block the queue); the batch stops at the
+   * first one still waiting out its backoff.
    */
   takeBatch(nowMs: number, max: number, maxChars = Number.POSITIVE_INFINITY): OutboxEntry[] {
     const out: OutboxEntry[] = []
     let chars = 0
     for (const entry of this.entries.values()) {
       if (out.length >= max) break
-      if (entry.status === 'FAILED') continue
+      if (isRefused(entry)) continue
       if (entry.status !== 'PENDING' || entry.nextAttemptAt > nowMs) break
       chars += JSON.stringify(entry.mutation).length
       if (out.length > 0 && chars > maxChars) break
@@ -147,7 +172,7 @@ export class Outbox {
   /** When the first PENDING entry may be sent, if one waits out a backoff. */
   nextDueAt(): number | undefined {
     for (const entry of this.entries.values()) {
-      if (entry.status === 'FAILED') continue
+      if (isRefused(entry)) continue
       return entry.status === 'PENDING' ? entry.nextAttemptAt : undefined
     }
     return undefined
@@ -155,6 +180,6 @@ export class Outbox {
 
   /** Counts by status. */
   counts(): OutboxCounts {
-    return { pending: this.entries.size - this.failed, failed: this.failed }
+    return { pending: this.entries.size - this.failed - this.rejected, failed: this.failed, rejected: this.rejected }
   }
 }

@@ -80,6 +80,20 @@ export function after(ms: number, callback: () => void): () => void {
   return () => globals.clearTimeout(handle)
 }
 
+/**
+ * Time and timers, as every part of the client reads them: the platform's by default, a test's
+ * (advanced by hand) when injected through `ClientOptions.clock`.
+ */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number
+  /** Calls `callback` after `ms`; returns the function that cancels it. */
+  after(ms: number, callback: () => void): () => void
+}
+
+/** The platform's clock: `Date.now` and `setTimeout` (unref'd in Node). */
+export const systemClock: Clock = Object.freeze({ now: () => Date.now(), after })
+
 /** A new abort controller. */
 export function abortController(): AbortControllerLike {
   if (!globals.AbortController) throw new Error('no AbortController on this platform: install a polyfill')

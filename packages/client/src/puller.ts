@@ -10,8 +10,16 @@ import type { Replica } from './replica.ts'
 import { finishResync, startResync } from './server-apply.ts'
 import type { SyncChannel } from './sync-channel.ts'
 
-/** Pulls pages through `channel` until none is left; resyncs when the cursor is refused. */
-export async function pullToEnd(replica: Replica, channel: SyncChannel, signal?: AbortSignalLike): Promise<void> {
+/**
+ * Pulls pages through `channel` until none is left; resyncs when the cursor is refused, telling
+ * `resynced` why (a `scope_changed` there is how an HTTP client learns of a scope change).
+ */
+export async function pullToEnd(
+  replica: Replica,
+  channel: SyncChannel,
+  signal?: AbortSignalLike,
+  resynced?: (error: unknown) => void,
+): Promise<void> {
   let resyncs = 0
   for (;;) {
     let more: boolean
@@ -22,6 +30,7 @@ export async function pullToEnd(replica: Replica, channel: SyncChannel, signal?:
       if (!needsResync(e) || resyncs > 0) throw e
       resyncs += 1
       await startResync(replica)
+      resynced?.(e)
       continue
     }
     if (!more) break

@@ -2,11 +2,13 @@
  * Pushing the outbox (§4): batches in `mid` order, one at a time. Each batch is marked
  * SYNCING with its attempt counted and persisted before it is sent, so that after a crash a
  * `duplicate` answer can be told apart from a reused `mid`. A batch the server did not answer
- * goes back to PENDING as it was; one it refused waits out a jittered backoff, and its
- * mutations turn FAILED after the last attempt.
+ * (or refused for its credentials, which are no fault of the batch) goes back to PENDING as it
+ * was; one it refused waits out a jittered backoff, and its mutations turn FAILED after the
+ * last attempt.
  */
 import { type BackoffOptions, backoffDelay } from './backoff.ts'
-import { errorInfo, isNetworkError } from './errors.ts'
+import { errorInfo, isNetworkError, isUnauthorized } from './errors.ts'
+import { MAX_REJECTED, trimRejected } from './rejections.ts'
 import type { Replica } from './replica.ts'
 import { applyPushResponse, type PushEvents } from './server-apply.ts'
 import type { OutboxEntry } from './stores/local-store.ts'
@@ -29,6 +31,8 @@ export interface PusherOptions {
   events: PushEvents
   /** Called after each answered push. */
   answered(): void
+  /** Where failures to store the bookkeeping go. */
+  onError(error: unknown): void
   random?: () => number
 }
 
@@ -50,11 +54,11 @@ export function createPusher(options: PusherOptions): Pusher {
 
   function fail(batch: readonly OutboxEntry[], error: unknown): void {
     const txn = replica.begin()
-    const now = Date.now()
+    const now = replica.clock.now()
     for (const sent of batch) {
       const entry = outbox.get(sent.mutation.mid)
       if (entry?.status !== 'SYNCING') continue
-      if (isNetworkError(error)) {
+      if (isNetworkError(error) || isUnauthorized(error)) {
         // Unanswered: it may have landed; it goes again as it is when the connection is back.
         outbox.put({ ...entry, status: 'PENDING' }, txn.batch)
         continue
@@ -70,7 +74,16 @@ export function createPusher(options: PusherOptions): Pusher {
         txn.batch,
       )
     }
-    replica.end(txn).catch(() => {})
+    replica.endInBackground(txn)
+  }
+
+  /** Past MAX_REJECTED refused mutations kept, the oldest are discarded: the app hears how many through `onError`. */
+  function keepRejectedBounded(): void {
+    if (outbox.counts().rejected <= MAX_REJECTED) return
+    const txn = replica.begin()
+    const dropped = trimRejected(replica, txn)
+    replica.endInBackground(txn)
+    options.onError(new Error(`${dropped} refused mutations were discarded: at most ${MAX_REJECTED} are kept (see client.rejections())`))
   }
 
   /** Mutations the answer did not mention go back to PENDING. */
@@ -80,12 +93,12 @@ export function createPusher(options: PusherOptions): Pusher {
       const entry = outbox.get(sent.mutation.mid)
       if (entry?.status === 'SYNCING') outbox.put({ ...entry, status: 'PENDING' }, txn.batch)
     }
-    replica.end(txn).catch(() => {})
+    replica.endInBackground(txn)
   }
 
   async function loop(channel: SyncChannel): Promise<void> {
     for (;;) {
-      const taken = outbox.takeBatch(Date.now(), maxBatch, maxBatchChars)
+      const taken = outbox.takeBatch(replica.clock.now(), maxBatch, maxBatchChars)
       if (taken.length === 0) return
       const txn = replica.begin()
       const batch = taken.map((entry) => {
@@ -107,7 +120,8 @@ export function createPusher(options: PusherOptions): Pusher {
         fail(batch, e)
         throw e
       }
-      applyPushResponse(replica, response, options.events).catch(() => {})
+      applyPushResponse(replica, response, options.events).catch(options.onError)
+      keepRejectedBounded()
       release(batch)
       options.answered()
     }

@@ -1,5 +1,5 @@
 /**
- * Local queries (issue 4 part 4): where (equality, comparisons, `in`, `ne`), orderBy, limit,
+ * Local queries: where (equality, comparisons, `in`, `ne`), orderBy, limit,
  * over the live records of one model. Values compare in their field's natural order (core's
  * `compareFieldValues`: decimals exactly, dates chronologically, enums in declared order);
  * ties fall back to the id, so results have one stable order.

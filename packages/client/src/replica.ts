@@ -8,7 +8,8 @@ import { createHlc, type Hlc, type ModelDefinition, PulseError, type Schema, uui
 import { BatchBuilder } from './batch-builder.ts'
 import type { LocalRecord } from './local-record.ts'
 import { NEXT_MID_KEY, Outbox, type OutboxCounts } from './outbox.ts'
-import type { LocalStore, StoredRow } from './stores/local-store.ts'
+import { type Clock, systemClock } from './platform.ts'
+import type { LocalStore, StoreBatch, StoredRow } from './stores/local-store.ts'
 import { createWriteQueue, type WriteQueue } from './write-queue.ts'
 
 /** Meta keys of the sync state. */
@@ -32,6 +33,8 @@ export interface ReplicaListeners {
   records(models: ReadonlySet<string>): void
   /** The outbox may have changed: its counts now. */
   outbox(counts: OutboxCounts): void
+  /** A batch of changes is in the store. */
+  committed?(batch: StoreBatch): void
 }
 
 /** What `loadReplica` takes. */
@@ -42,7 +45,10 @@ export interface ReplicaOptions {
   clientId?: string
   onError(error: unknown): void
   listeners: ReplicaListeners
-  now?: () => number
+  /** Time for the HLC and for bookkeeping (default: the platform's). */
+  clock?: Clock
+  /** A copy of a store another tab owns: loaded, then changed only by `absorb`; nothing is written. */
+  mirror?: boolean
 }
 
 /** The client's data in memory. */
@@ -60,11 +66,12 @@ export class Replica {
     private readonly rows: Map<string, Map<string, StoredRow>>,
     public cursor: string | null,
     public lastSyncedAt: string | null,
+    readonly clock: Clock,
     store: LocalStore,
-    onError: (error: unknown) => void,
+    private readonly onError: (error: unknown) => void,
     private readonly listeners: ReplicaListeners,
   ) {
-    this.queue = createWriteQueue(store, onError)
+    this.queue = createWriteQueue(store, listeners.committed)
   }
 
   /** The model definition of a name (or of a definition, checked to be one of the client's). */
@@ -139,6 +146,38 @@ export class Replica {
     return written
   }
 
+  /** Ends a change nobody waits for: a failure to store it goes to `onError`. */
+  endInBackground(txn: Txn): void {
+    this.end(txn).catch(this.onError)
+  }
+
+  /**
+   * Takes in a batch the tab that owns the store committed (this replica is its mirror): memory
+   * only, nothing is written. Listeners hear of it as of any change.
+   */
+  absorb(batch: StoreBatch): void {
+    const touched = new Set<string>()
+    for (const w of batch.records) {
+      const table = this.rows.get(w.model)
+      if (!table) continue
+      // Records are shared and never changed: those that crossed from another tab are frozen here.
+      if (w.row === null) table.delete(w.id)
+      else table.set(w.id, { ...w.row, record: Object.freeze(w.row.record) })
+      touched.add(w.model)
+    }
+    const scratch = new BatchBuilder()
+    for (const w of batch.outbox) {
+      if (w.entry === null) this.outbox.remove(w.mid, scratch)
+      else this.outbox.put(w.entry, scratch)
+    }
+    for (const w of batch.meta) {
+      if (w.key === META.cursor) this.cursor = typeof w.value === 'string' ? w.value : null
+      else if (w.key === META.lastSyncedAt) this.lastSyncedAt = typeof w.value === 'string' ? w.value : null
+    }
+    if (touched.size > 0) this.listeners.records(touched)
+    this.listeners.outbox(this.outbox.counts())
+  }
+
   /** Resolves once every change so far is in the store. */
   flushed(): Promise<void> {
     return this.queue.idle()
@@ -166,11 +205,14 @@ export async function loadReplica(options: ReplicaOptions): Promise<Replica> {
   ])
   const clientId = options.clientId ?? (typeof storedId === 'string' ? storedId : uuidv7())
   if (clientId !== storedId) batch.setMeta(META.clientId, clientId)
+  const clock = options.clock ?? systemClock
+  const now = () => clock.now()
   let hlc: Hlc
   try {
-    hlc = createHlc(options.now, typeof hlcState === 'string' ? hlcState : undefined)
+    hlc = createHlc(now, typeof hlcState === 'string' ? hlcState : undefined)
   } catch {
-    hlc = createHlc(options.now)
+    // A stored clock state that does not parse (written by a broken build): start from the wall clock.
+    hlc = createHlc(now)
   }
   const outbox = new Outbox(entries, typeof nextMid === 'number' ? nextMid : 1, batch)
   const rows = new Map<string, Map<string, StoredRow>>()
@@ -188,12 +230,14 @@ export async function loadReplica(options: ReplicaOptions): Promise<Replica> {
     // A full resync cut short by a restart starts over from no cursor.
     resync === true || typeof cursor !== 'string' ? null : cursor,
     typeof lastSyncedAt === 'string' ? lastSyncedAt : null,
+    clock,
     store,
     options.onError,
     options.listeners,
   )
   if (resync === true) replica.resyncSeen = new Set()
-  if (!batch.isEmpty) {
+  // A mirror leaves the store as its owner keeps it (a missing client id, SYNCING entries: the owner's to fix).
+  if (!batch.isEmpty && !options.mirror) {
     const txn = replica.begin()
     txn.batch.absorb(batch)
     await replica.end(txn)

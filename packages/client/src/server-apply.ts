@@ -99,13 +99,15 @@ export function applyPushResponse(replica: Replica, response: PushResponse, even
       outbox.renumber(entry, txn.batch)
       continue
     }
-    outbox.remove(result.mid, txn.batch)
     if (result.status === 'rejected') {
+      // Kept, REJECTED, for the app to see, retry or discard; the record falls back to what the server has.
       const error: SyncErrorInfo = result.error ?? { code: 'rejected', message: 'the server refused the change' }
+      outbox.put({ ...entry, status: 'REJECTED', lastError: error }, txn.batch)
       settle(replica, txn, model, id, undefined, error)
       events.rejected({ model, id, op, error })
       continue
     }
+    outbox.remove(result.mid, txn.batch)
     const record = result.record
     if (record) {
       replica.resyncSeen?.add(seenKey(model, id))

@@ -4,9 +4,9 @@
  * (applied by the socket handlers) and a pull only asks for them.
  */
 import { type Mutation, PROTOCOL_VERSION, type PushResponse } from '@pulse/core'
-import type { AbortSignalLike, WebSocketConstructor } from './platform.ts'
+import type { AbortSignalLike, Clock, WebSocketConstructor } from './platform.ts'
 import type { Replica } from './replica.ts'
-import { applyPage, applyPushResponse, type PushEvents } from './server-apply.ts'
+import { applyPage } from './server-apply.ts'
 import type { AuthProvider } from './transports/auth.ts'
 import type { HttpApi } from './transports/http-api.ts'
 import { openSocketSession, type SocketSession, type SocketSessionOptions } from './transports/socket-session.ts'
@@ -20,15 +20,19 @@ export interface SyncChannel {
   pullPage(signal?: AbortSignalLike): Promise<boolean>
 }
 
-/** The HTTP channel: pages of `limit` changes of the client's models. */
-export function httpChannel(http: HttpApi, replica: Replica, limit: number, models: readonly string[]): SyncChannel {
+/** The HTTP channel: pages of `limit` changes of the client's models; a page's persistence failure goes to `onError`. */
+export function httpChannel(
+  http: HttpApi,
+  replica: Replica,
+  options: { limit: number; models: readonly string[]; onError(error: unknown): void },
+): SyncChannel {
   return {
     kind: 'http',
     push: (mutations, signal) => http.push({ clientId: replica.clientId, mutations }, signal),
     async pullPage(signal) {
-      const page = await http.pull({ cursor: replica.cursor, limit, models }, signal)
+      const page = await http.pull({ cursor: replica.cursor, limit: options.limit, models: options.models }, signal)
       // Persistence runs behind: the write queue keeps order and merges pages while it works.
-      applyPage(replica, page).catch(() => {})
+      applyPage(replica, page).catch(options.onError)
       return page.hasMore
     },
   }
@@ -53,15 +57,15 @@ export interface SocketChannelOptions {
   url: string
   auth: AuthProvider | undefined
   timings: Pick<SocketSessionOptions, 'connectTimeoutMs' | 'pingIntervalMs' | 'deadAfterMs'>
+  clock: Clock
   /** Aborting it gives up opening, or closes the socket. */
   signal: AbortSignalLike
-  events: PushEvents
   /** The server has changes past the cursor. */
   poke(): void
-  /** An error message that answers no request. */
+  /** An error message that answers no request, an unreadable frame, or a page that could not be stored. */
   error(error: unknown): void
-  /** The socket of `channel` closed. */
-  closed(channel: SyncChannel, error: unknown): void
+  /** The socket closed (not by the client). */
+  closed(error: unknown): void
 }
 
 /**
@@ -72,7 +76,6 @@ export interface SocketChannelOptions {
 export async function openSocketChannel(options: SocketChannelOptions): Promise<{ session: SocketSession; channel: SyncChannel }> {
   const { replica } = options
   const credentials = await options.auth?.()
-  let channel: SyncChannel | undefined
   const session = await openSocketSession(
     {
       url: options.url,
@@ -85,22 +88,17 @@ export async function openSocketChannel(options: SocketChannelOptions): Promise<
         ...(credentials?.token ? { token: credentials.token } : {}),
       },
       ...options.timings,
+      clock: options.clock,
       signal: options.signal,
     },
     {
       changes: (page) => {
-        applyPage(replica, page).catch(() => {})
+        applyPage(replica, page).catch(options.error)
       },
       poke: options.poke,
-      strayPushResult: (response: PushResponse) => {
-        applyPushResponse(replica, response, options.events).catch(() => {})
-      },
       error: options.error,
-      closed: (error) => {
-        if (channel) options.closed(channel, error)
-      },
+      closed: options.closed,
     },
   )
-  channel = socketChannel(session, replica)
-  return { session, channel }
+  return { session, channel: socketChannel(session, replica) }
 }

@@ -24,7 +24,7 @@ export function createSyncReporter(replica: Replica, status: StatusStore, onErro
       const info = errorInfo(error)
       const last = status.get().lastError
       const repeated = last !== null && last.code === info.code && last.message === info.message
-      status.update({ lastError: { ...info, at: new Date().toISOString() } })
+      status.update({ lastError: { ...info, at: new Date(replica.clock.now()).toISOString() } })
       if (!isNetworkError(error) && !repeated) onError(error)
     },
     async track(work) {
@@ -38,11 +38,11 @@ export function createSyncReporter(replica: Replica, status: StatusStore, onErro
       }
     },
     synced() {
-      const at = new Date().toISOString()
+      const at = new Date(replica.clock.now()).toISOString()
       replica.lastSyncedAt = at
       const txn = replica.begin()
       txn.batch.setMeta(META.lastSyncedAt, at)
-      replica.end(txn).catch(() => {})
+      replica.endInBackground(txn)
       status.update({ lastSyncedAt: at })
     },
   }

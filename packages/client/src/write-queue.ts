@@ -4,11 +4,14 @@
  * transaction, not one each.
  */
 import { BatchBuilder } from './batch-builder.ts'
-import type { LocalStore } from './stores/local-store.ts'
+import type { LocalStore, StoreBatch } from './stores/local-store.ts'
 
 /** The client's one way to write to its store. */
 export interface WriteQueue {
-  /** Queues the writes; resolves once they are committed, rejects if their commit failed. */
+  /**
+   * Queues the writes; resolves once they are committed, rejects if their commit failed. The
+   * caller handles the rejection (awaits it, or hands it to its `onError`).
+   */
   write(writes: BatchBuilder): Promise<void>
   /** Resolves once everything queued so far has been committed (or has failed). */
   idle(): Promise<void>
@@ -19,25 +22,26 @@ interface Waiter {
   reject(error: unknown): void
 }
 
-/** A queue over `store`; each failed commit is also told to `onError`. */
-export function createWriteQueue(store: LocalStore, onError: (error: unknown) => void): WriteQueue {
+/** A queue over `store`; `committed` hears of every batch once it is in the store. */
+export function createWriteQueue(store: LocalStore, committed?: (batch: StoreBatch) => void): WriteQueue {
   let next: BatchBuilder | undefined
   let waiters: Waiter[] = []
   let running: Promise<void> | undefined
 
   async function drain(): Promise<void> {
     while (next) {
-      const batch = next
+      const batch = next.toBatch()
       const settled = waiters
       next = undefined
       waiters = []
       try {
-        await store.commit(batch.toBatch())
-        for (const w of settled) w.resolve()
+        await store.commit(batch)
       } catch (e) {
-        onError(e)
         for (const w of settled) w.reject(e)
+        continue
       }
+      committed?.(batch)
+      for (const w of settled) w.resolve()
     }
     running = undefined
   }
@@ -52,8 +56,6 @@ export function createWriteQueue(store: LocalStore, onError: (error: unknown) =>
         next.absorb(writes)
       }
       running ??= drain()
-      // Failures already went to onError: a caller that does not wait must not cause an unhandled rejection.
-      done.catch(() => {})
       return done
     },
     idle() {

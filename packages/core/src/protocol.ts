@@ -9,8 +9,15 @@ import type { WireRecord } from './model.ts'
 import { isUuid } from './validate.ts'
 import { isValidClock, type VectorClock } from './vector-clock.ts'
 
-/** The protocol version this code speaks. */
-export const PROTOCOL_VERSION = 1
+/**
+ * The protocol version this code speaks (§6 `schemaVersion`). 2: `hello`, `pull` and `push`
+ * may carry an `id` that the reply ending them echoes.
+ */
+export const PROTOCOL_VERSION = 2
+/** The oldest version a server still serves: a hello naming one from here to PROTOCOL_VERSION is welcome. */
+export const MIN_PROTOCOL_VERSION = 1
+/** Longest request id (§6). */
+export const MAX_REQUEST_ID_LENGTH = 64
 /** Most mutations one push may carry. */
 export const MAX_PUSH_MUTATIONS = 1000
 /** Pull page sizes (§3). */
@@ -89,20 +96,26 @@ export interface PullResponse {
   hasMore: boolean
 }
 
-/** Socket messages from client to server (§6). */
+/**
+ * Socket messages from client to server (§6). `id` (version 2) labels a request: the reply that
+ * ends it carries the same `id`.
+ */
 export type ClientMessage =
-  | { type: 'hello'; token?: string; clientId: string; cursor: string | null; models?: string[]; schemaVersion?: number }
-  | { type: 'pull'; cursor: string | null; limit?: number }
-  | { type: 'push'; mutations: Mutation[] }
+  | { type: 'hello'; id?: string; token?: string; clientId: string; cursor: string | null; models?: string[]; schemaVersion?: number }
+  | { type: 'pull'; id?: string; cursor: string | null; limit?: number }
+  | { type: 'push'; id?: string; mutations: Mutation[] }
   | { type: 'ping' }
 
-/** Socket messages from server to client (§6). */
+/**
+ * Socket messages from server to client (§6). `id` is the request's that the message ends: the
+ * last catch-up page of a hello, a pull's page, a push's result, or the error that refused one.
+ */
 export type ServerMessage =
   | { type: 'welcome'; userId: string | null; serverTime: string }
-  | ({ type: 'changes' } & PullResponse)
-  | ({ type: 'pushResult' } & PushResponse)
+  | ({ type: 'changes'; id?: string } & PullResponse)
+  | ({ type: 'pushResult'; id?: string } & PushResponse)
   | { type: 'poke' }
-  | { type: 'error'; code: string; message: string }
+  | { type: 'error'; id?: string; code: string; message: string }
   | { type: 'pong' }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -192,6 +205,11 @@ function parseModels(value: unknown): string[] | undefined {
   return value as string[]
 }
 
+/** True when `value` is a usable request id (§6). */
+export function isRequestId(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_REQUEST_ID_LENGTH
+}
+
 /** Checks one socket message from a client (§6). Throws `bad_request` when malformed. */
 export function parseClientMessage(value: unknown): ClientMessage {
   if (!isObject(value) || typeof value.type !== 'string') throw new PulseError('bad_request', 'a message is a JSON object with a "type"')
@@ -199,6 +217,10 @@ export function parseClientMessage(value: unknown): ClientMessage {
   if (cursor !== undefined && cursor !== null && (typeof cursor !== 'string' || cursor.length > 512)) {
     throw new PulseError('bad_request', 'cursor is a string the server handed out, or null')
   }
+  if (value.id !== undefined && !isRequestId(value.id)) {
+    throw new PulseError('bad_request', `id is a string of 1 to ${MAX_REQUEST_ID_LENGTH} characters`)
+  }
+  const id = isRequestId(value.id) ? { id: value.id } : {}
   switch (value.type) {
     case 'hello': {
       if (!isClientId(value.clientId)) throw new PulseError('bad_request', 'hello needs a clientId')
@@ -208,6 +230,7 @@ export function parseClientMessage(value: unknown): ClientMessage {
       const models = parseModels(value.models)
       return {
         type: 'hello',
+        ...id,
         clientId: value.clientId,
         cursor: (cursor as string | undefined) ?? null,
         ...(typeof value.token === 'string' ? { token: value.token } : {}),
@@ -221,15 +244,168 @@ export function parseClientMessage(value: unknown): ClientMessage {
       }
       return {
         type: 'pull',
+        ...id,
         cursor: (cursor as string | undefined) ?? null,
         ...(typeof value.limit === 'number' ? { limit: value.limit } : {}),
       }
     }
     case 'push':
-      return { type: 'push', mutations: parseMutations(value.mutations) }
+      return { type: 'push', ...id, mutations: parseMutations(value.mutations) }
     case 'ping':
       return { type: 'ping' }
     default:
       throw new PulseError('bad_request', `unknown message type "${String(value.type).slice(0, 32)}"`)
+  }
+}
+
+// --- Messages from the server (§3–§6), checked by clients: a frame that fails is never cast. ---
+
+const PUSH_STATUSES: ReadonlySet<string> = new Set<PushStatus>(['applied', 'merged', 'conflict', 'stale', 'duplicate', 'rejected'])
+const CONFLICT_CHOICES: ReadonlySet<string> = new Set(['local', 'remote', 'custom'])
+
+/** A server message that is not what §3–§6 say: the path of the first problem and what was expected there. */
+function malformed(path: string, expected: string): never {
+  throw new PulseError('bad_request', `the server sent a malformed message: ${path} should be ${expected}`)
+}
+
+function objectAt(value: unknown, path: string): Record<string, unknown> {
+  return isObject(value) ? value : malformed(path, 'an object')
+}
+
+function stringAt(value: unknown, path: string): string {
+  return typeof value === 'string' ? value : malformed(path, 'a string')
+}
+
+function countAt(value: unknown, path: string): number {
+  return isCount(value) ? value : malformed(path, 'a non-negative integer')
+}
+
+function nullableStringAt(value: unknown, path: string): string | null {
+  return value === null ? null : stringAt(value, path)
+}
+
+function arrayAt(value: unknown, path: string): unknown[] {
+  return Array.isArray(value) ? value : malformed(path, 'an array')
+}
+
+/** Checks a record as the server sends it (§1): the system fields typed, model fields as they are. */
+export function parseWireRecord(value: unknown, path = 'record'): WireRecord {
+  const record = objectAt(value, path)
+  stringAt(record.id, `${path}.id`)
+  if (countAt(record.version, `${path}.version`) < 1) malformed(`${path}.version`, 'at least 1')
+  const clock = objectAt(record.vclock, `${path}.vclock`)
+  for (const [device, n] of Object.entries(clock)) countAt(n, `${path}.vclock.${device.slice(0, 64)}`)
+  stringAt(record.createdAt, `${path}.createdAt`)
+  stringAt(record.updatedAt, `${path}.updatedAt`)
+  nullableStringAt(record.deletedAt, `${path}.deletedAt`)
+  return record as WireRecord
+}
+
+function parseChange(value: unknown, path: string): Change {
+  const change = objectAt(value, path)
+  const model = stringAt(change.model, `${path}.model`)
+  if (change.removed === true)
+    return { model, record: { id: stringAt(objectAt(change.record, `${path}.record`).id, `${path}.record.id`) }, removed: true }
+  if (change.removed !== undefined) malformed(`${path}.removed`, 'true or absent')
+  return { model, record: parseWireRecord(change.record, `${path}.record`) }
+}
+
+/** Checks a page of changes (§3 pull answer, §6 `changes`). */
+export function parsePullResponse(value: unknown, path = 'page'): PullResponse {
+  const page = objectAt(value, path)
+  const changes = arrayAt(page.changes, `${path}.changes`).map((c, i) => parseChange(c, `${path}.changes[${i}]`))
+  const cursor = stringAt(page.cursor, `${path}.cursor`)
+  if (typeof page.hasMore !== 'boolean') malformed(`${path}.hasMore`, 'a boolean')
+  return { changes, cursor, hasMore: page.hasMore }
+}
+
+function parseFieldValues(value: unknown, path: string): Record<string, unknown> {
+  return objectAt(value, path)
+}
+
+/** Checks a conflict (§5). */
+export function parseConflict(value: unknown, path = 'conflict'): Conflict {
+  const c = objectAt(value, path)
+  const fields = arrayAt(c.fields, `${path}.fields`).map((f, i) => stringAt(f, `${path}.fields[${i}]`))
+  if (c.status !== 'open' && c.status !== 'resolved') malformed(`${path}.status`, '"open" or "resolved"')
+  const conflict: Conflict = {
+    id: stringAt(c.id, `${path}.id`),
+    model: stringAt(c.model, `${path}.model`),
+    recordId: stringAt(c.recordId, `${path}.recordId`),
+    fields,
+    base: parseFieldValues(c.base, `${path}.base`),
+    local: parseFieldValues(c.local, `${path}.local`),
+    remote: parseFieldValues(c.remote, `${path}.remote`),
+    clientId: nullableStringAt(c.clientId, `${path}.clientId`),
+    userId: nullableStringAt(c.userId, `${path}.userId`),
+    createdAt: stringAt(c.createdAt, `${path}.createdAt`),
+    status: c.status,
+  }
+  if (c.resolution === undefined || c.resolution === null) return conflict
+  const r = objectAt(c.resolution, `${path}.resolution`)
+  if (typeof r.choice !== 'string' || !CONFLICT_CHOICES.has(r.choice)) malformed(`${path}.resolution.choice`, 'local, remote or custom')
+  return {
+    ...conflict,
+    resolution: {
+      choice: r.choice as 'local' | 'remote' | 'custom',
+      data: parseFieldValues(r.data, `${path}.resolution.data`),
+      resolvedAt: stringAt(r.resolvedAt, `${path}.resolution.resolvedAt`),
+      resolvedBy: nullableStringAt(r.resolvedBy, `${path}.resolution.resolvedBy`),
+    },
+  }
+}
+
+function parsePushResult(value: unknown, path: string): PushResult {
+  const r = objectAt(value, path)
+  const mid = countAt(r.mid, `${path}.mid`)
+  if (typeof r.status !== 'string' || !PUSH_STATUSES.has(r.status)) malformed(`${path}.status`, 'a §4 push status')
+  const result: PushResult = { mid, status: r.status as PushStatus }
+  if (r.record !== undefined) result.record = parseWireRecord(r.record, `${path}.record`)
+  if (r.conflict !== undefined) result.conflict = parseConflict(r.conflict, `${path}.conflict`)
+  if (r.error !== undefined) {
+    const e = objectAt(r.error, `${path}.error`)
+    result.error = { code: stringAt(e.code, `${path}.error.code`), message: stringAt(e.message, `${path}.error.message`) }
+    if (e.field !== undefined) result.error.field = stringAt(e.field, `${path}.error.field`)
+  }
+  return result
+}
+
+/** Checks a push answer (§4). */
+export function parsePushResponse(value: unknown, path = 'answer'): PushResponse {
+  const answer = objectAt(value, path)
+  const lastMid = countAt(answer.lastMid, `${path}.lastMid`)
+  return { lastMid, results: arrayAt(answer.results, `${path}.results`).map((r, i) => parsePushResult(r, `${path}.results[${i}]`)) }
+}
+
+/**
+ * Checks one socket message from the server (§6). Throws `bad_request` naming the first
+ * problem: a malformed message, or a type this protocol version does not have.
+ */
+export function parseServerMessage(value: unknown): ServerMessage {
+  const message = objectAt(value, 'message')
+  if (message.id !== undefined && !isRequestId(message.id)) malformed('message.id', 'a request id')
+  const id = isRequestId(message.id) ? { id: message.id } : {}
+  switch (message.type) {
+    case 'welcome':
+      return {
+        type: 'welcome',
+        userId: nullableStringAt(message.userId, 'welcome.userId'),
+        serverTime: stringAt(message.serverTime, 'welcome.serverTime'),
+      }
+    case 'changes':
+      return { type: 'changes', ...id, ...parsePullResponse(message, 'changes') }
+    case 'pushResult':
+      return { type: 'pushResult', ...id, ...parsePushResponse(message, 'pushResult') }
+    case 'poke':
+      return { type: 'poke' }
+    case 'pong':
+      return { type: 'pong' }
+    case 'error':
+      return { type: 'error', ...id, code: stringAt(message.code, 'error.code'), message: stringAt(message.message, 'error.message') }
+    default:
+      return malformed(
+        'message.type',
+        `one of welcome, changes, pushResult, poke, pong, error (got ${JSON.stringify(message.type)?.slice(0, 40)})`,
+      )
   }
 }

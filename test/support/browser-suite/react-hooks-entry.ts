@@ -6,7 +6,8 @@
  * (No JSX: the tests' type check has no JSX or DOM settings.)
  */
 import { type Client, createClient, createMemoryStore } from '@pulse/client'
-import { PulseProvider, useConflicts, usePulseClient, useQuery, useRecord, useSyncStatus } from '@pulse/react'
+import { defineModel, f } from '@pulse/core'
+import { PulseProvider, useConflicts, usePulseClient, useQuery, useRecord, useRejections, useSyncStatus } from '@pulse/react'
 import { Component, createElement, type ReactNode } from 'react'
 import { createRoot } from 'react-dom/client'
 import { expect, it } from 'vitest'
@@ -20,10 +21,10 @@ const dom = globalThis as any
 let config: HooksSuiteConfig
 const clients: Client[] = []
 
-function newClient(device: HooksDevice): Client {
+function newClient(device: HooksDevice, models = [...syncSchema.models.values()]): Client {
   const client = createClient({
     url: config.url,
-    models: [...syncSchema.models.values()],
+    models,
     store: createMemoryStore(),
     clientId: device.deviceId,
     auth: () => ({ token: device.access }),
@@ -173,6 +174,27 @@ it('useConflicts: lists a conflict that a push opened, and settles it', async ()
   await waitFor(() => expect(last()?.conflicts.filter((c) => c.recordId === id)).toEqual([]))
   expect((await b.get(note, id))?.secret).toBe('from b')
   expect(last()?.error).toBeNull()
+  unmount()
+})
+
+it('useRejections: lists a refused mutation with its reason; discard empties the list', async () => {
+  // An older app build, looser than the server's model: the server refuses what it allowed.
+  const looseNote = defineModel('note', { fields: { ...note.fields, title: f.string({ max: 1000, default: '' }) } })
+  const client = newClient(config.devices[0], [looseNote])
+  const { Probe, seen, last } = probe(() => useRejections())
+  const unmount = render(client, createElement(Probe))
+  await waitFor(() => expect(last()?.rejections).toEqual([]))
+  const bad = await client.create(looseNote, { title: 'x'.repeat(300) })
+  await client.sync()
+  await waitFor(() =>
+    expect(last()?.rejections.map((r) => [r.id, r.kind, r.error.code])).toEqual([[bad.id, 'rejected', 'validation_failed']]),
+  )
+  const renders = seen.length
+  await client.sync()
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  expect(seen.length).toBe(renders)
+  expect(await last()?.discard()).toBe(1)
+  await waitFor(() => expect(last()?.rejections).toEqual([]))
   unmount()
 })
 

@@ -33,24 +33,20 @@ async function freshToken(session: DemoSession): Promise<string> {
 }
 
 /**
- * When the server refuses the token anyway (revoked, a new server secret), renews it: the
- * client asks for credentials again before its next attempt. A renewal that lands on another
- * device (the old one is gone) reloads the page, whose store belongs to the old device.
+ * When the server refuses the token anyway (expired, revoked, a new server secret), renews it;
+ * the client reconnects as soon as this settles, asking for credentials again. A renewal that
+ * lands on another device (the old one is gone) reloads the page, whose store belongs to the
+ * old device.
  */
-function renewWhenRefused(client: Client, session: DemoSession): void {
-  let handled: string | undefined
-  client.subscribeStatus(() => {
-    const error = client.status().lastError
-    if (error?.code !== 'unauthenticated' || error.at === handled) return
-    handled = error.at
-    const device = session.deviceId
-    session.renew().then(
-      () => {
-        if (session.deviceId !== device) location.reload()
-      },
-      (e: unknown) => console.warn('pulse demo: could not renew the session', e),
-    )
-  })
+async function renewWhenRefused(session: DemoSession): Promise<void> {
+  const device = session.deviceId
+  try {
+    await session.renew()
+  } catch (e) {
+    console.warn('pulse demo: could not renew the session', e)
+    return
+  }
+  if (session.deviceId !== device) location.reload()
 }
 
 /**
@@ -82,7 +78,7 @@ export async function startDemoClient(page: string): Promise<DemoClient> {
     store: createIndexedDbStore(`pulse-demo:${page}:${session.deviceId}`),
     clientId: session.deviceId,
     auth: async () => ({ token: await freshToken(session) }),
+    onUnauthorized: () => renewWhenRefused(session),
   })
-  renewWhenRefused(client, session)
   return { client, session }
 }

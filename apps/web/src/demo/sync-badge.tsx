@@ -13,7 +13,8 @@ export function SyncBadge({ status }: { status: SyncStatus }): ReactNode {
     <p id="sync-status" className={`sync-badge ${state}`} data-online={status.online} data-pending={status.pending} aria-live="polite">
       <strong>{state}</strong>
       {status.transport ? ` over ${status.transport}` : ''} · {status.pending} pending
-      {status.failed > 0 ? ` · ${status.failed} failed` : ''} · last synced {timeOf(status.lastSyncedAt)}
+      {status.failed > 0 ? ` · ${status.failed} failed` : ''}
+      {status.rejected > 0 ? ` · ${status.rejected} refused` : ''} · last synced {timeOf(status.lastSyncedAt)}
       {status.lastError && !status.online ? <span className="last-error"> · {status.lastError.message}</span> : null}
     </p>
   )

@@ -18,7 +18,7 @@ export function createCallTracker(name: string): CallTracker {
   let closing: Promise<void> | undefined
   return {
     run(call) {
-      if (closing) return Promise.reject(storeClosedError(name))
+      if (closing !== undefined) return Promise.reject(storeClosedError(name))
       const p = call()
       inFlight.add(p)
       const forget = () => inFlight.delete(p)
@@ -28,6 +28,33 @@ export function createCallTracker(name: string): CallTracker {
     close(release) {
       closing ??= Promise.allSettled([...inFlight]).then(() => release())
       return closing
+    },
+  }
+}
+
+/** A store's connection, opened once. */
+export interface Opening<T> {
+  /** The connection; rejects with why opening failed (on every call: a failed opening is never an unhandled rejection). */
+  get(): Promise<T>
+  /** The connection if it opened, undefined if opening failed (for `close`: nothing to release then). */
+  ifOpened(): Promise<T | undefined>
+}
+
+/** Holds the outcome of `open` as a value, so that a failure waits for the calls that need it. */
+export function openOnce<T>(open: Promise<T>): Opening<T> {
+  const outcome: Promise<{ value: T } | { error: unknown }> = open.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  )
+  return {
+    async get() {
+      const o = await outcome
+      if ('error' in o) throw o.error
+      return o.value
+    },
+    async ifOpened() {
+      const o = await outcome
+      return 'error' in o ? undefined : o.value
     },
   }
 }

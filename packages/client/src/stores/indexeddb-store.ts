@@ -5,7 +5,7 @@
  * transaction; a value that cannot be cloned aborts it whole.
  */
 import { type AbortSignalLike, throwIfAborted } from '../platform.ts'
-import { createCallTracker } from './call-tracker.ts'
+import { createCallTracker, openOnce } from './call-tracker.ts'
 import type { IdbDatabaseLike, IdbFactoryLike, IdbRequestLike, IdbTransactionLike } from './indexeddb-types.ts'
 import type { JsonValue, LocalStore, OutboxEntry, StoreBatch, StoredRow } from './local-store.ts'
 
@@ -67,7 +67,6 @@ function openDatabase(factory: IdbFactoryLike, name: string): Promise<IdbDatabas
 /** Writes a batch in one readwrite transaction; resolves once it committed. */
 async function writeBatch(db: IdbDatabaseLike, batch: StoreBatch): Promise<void> {
   const tx = db.transaction([RECORDS, OUTBOX, META], 'readwrite')
-  const finished = done(tx, 'commit')
   try {
     const records = tx.objectStore(RECORDS)
     for (const w of batch.records) {
@@ -86,22 +85,21 @@ async function writeBatch(db: IdbDatabaseLike, batch: StoreBatch): Promise<void>
     }
   } catch (e) {
     // A value that cannot be cloned throws here: nothing of the batch may land.
-    finished.catch(() => {})
     tx.abort()
     throw e
   }
-  await finished
+  // The transaction commits once this task's requests are done: listening now misses nothing.
+  await done(tx, 'commit')
 }
 
 /** A store in the IndexedDB database `name` (created if missing); it opens on first use. */
 export function createIndexedDbStore(name: string, options: IndexedDbStoreOptions = {}): LocalStore {
   const factory = options.indexedDB ?? (globalThis as { indexedDB?: IdbFactoryLike }).indexedDB
   const calls = createCallTracker(name)
-  const opening = factory ? openDatabase(factory, name) : Promise.reject(new Error('no IndexedDB on this platform'))
-  opening.catch(() => {})
+  const connection = openOnce(factory ? openDatabase(factory, name) : Promise.reject(new Error('no IndexedDB on this platform')))
 
   const use = async (signal: AbortSignalLike | undefined, what: string): Promise<IdbDatabaseLike> => {
-    const db = await opening
+    const db = await connection.get()
     throwIfAborted(signal, what)
     return db
   }
@@ -116,6 +114,7 @@ export function createIndexedDbStore(name: string, options: IndexedDbStoreOption
   }
 
   return {
+    sharedName: name,
     getRecord: (model, id, signal) =>
       calls.run(async () => {
         const row = await read(RECORDS, 'getRecord', signal, (tx) => tx.objectStore(RECORDS).get([model, id]))
@@ -143,12 +142,7 @@ export function createIndexedDbStore(name: string, options: IndexedDbStoreOption
       }),
     close: () =>
       calls.close(async () => {
-        try {
-          const db = await opening
-          db.close()
-        } catch {
-          // It never opened: nothing to release.
-        }
+        ;(await connection.ifOpened())?.close()
       }),
   }
 }

@@ -22,8 +22,12 @@ export interface StoredRow {
   readonly server?: WireRecord
 }
 
-/** Where a mutation stands in the outbox (seed 004's queue). */
-export type OutboxStatus = 'PENDING' | 'SYNCING' | 'SYNCED' | 'FAILED'
+/**
+ * Where a mutation stands in the outbox (seed 004's queue). FAILED: it gave up after its last
+ * attempt; REJECTED: the server refused it (§4 `rejected`). Neither is sent again unless the
+ * app asks (`retryRejections`); a REJECTED one no longer shapes the record the app sees.
+ */
+export type OutboxStatus = 'PENDING' | 'SYNCING' | 'SYNCED' | 'FAILED' | 'REJECTED'
 
 /** One mutation waiting in the outbox, with its delivery bookkeeping. */
 export interface OutboxEntry {
@@ -38,6 +42,8 @@ export interface OutboxEntry {
   readonly nextAttemptAt: number
   /** When the edit was made (ISO-8601). */
   readonly createdAt: string
+  /** Sent again once already after a scope change (§8), so a second refusal is final. */
+  readonly scopeRetried?: boolean
 }
 
 /** Puts a row (or deletes it, with `row: null`). */
@@ -72,6 +78,12 @@ export interface StoreBatch {
  * called. Every method rejects once the store is closed.
  */
 export interface LocalStore {
+  /**
+   * Set by a store that other tabs of the origin may open too (IndexedDB: its database name).
+   * The client then lets one tab at a time own it (Web Locks) and the others write through that
+   * one (ClientOptions.tabs).
+   */
+  readonly sharedName?: string
   /** One record, or undefined. */
   getRecord(model: string, id: string, signal?: AbortSignalLike): Promise<StoredRow | undefined>
   /** Every record of a model (tombstones included), in id order. */

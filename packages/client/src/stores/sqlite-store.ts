@@ -5,7 +5,7 @@
  * checker pull Node into the rest of the client.
  */
 import { type AbortSignalLike, throwIfAborted } from '../platform.ts'
-import { createCallTracker } from './call-tracker.ts'
+import { createCallTracker, openOnce } from './call-tracker.ts'
 import type { JsonValue, LocalStore, OutboxEntry, StoreBatch, StoredRow } from './local-store.ts'
 
 /** The parts of a better-sqlite3 statement the store calls. */
@@ -80,11 +80,10 @@ export function createSqliteStore(target: string | SqliteDatabaseLike): LocalSto
     })
     return { db, s, apply }
   })()
-  // A failed open surfaces on each call; it must not also be an unhandled rejection.
-  opening.catch(() => {})
+  const connection = openOnce(opening)
 
   const use = async (signal: AbortSignalLike | undefined, what: string) => {
-    const open = await opening
+    const open = await connection.get()
     throwIfAborted(signal, what)
     return open
   }
@@ -125,12 +124,7 @@ export function createSqliteStore(target: string | SqliteDatabaseLike): LocalSto
       }),
     close: () =>
       calls.close(async () => {
-        try {
-          const { db } = await opening
-          db.close()
-        } catch {
-          // It never opened: nothing to release.
-        }
+        ;(await connection.ifOpened())?.db.close()
       }),
   }
 }

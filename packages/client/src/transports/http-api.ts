@@ -1,11 +1,22 @@
 /**
  * The sync protocol over HTTP (PROTOCOL.md §3–§5): pull, push, conflicts. Every call has a
  * timeout and takes an AbortSignal. A call the server answered with an error rejects with its
- * PulseError (§7 body); one it did not answer at all rejects with a NetworkError.
+ * PulseError (§7 body); one it did not answer at all rejects with a NetworkError; an answer
+ * that is not what the protocol says (checked with core's parsers) rejects with a ProtocolError.
  */
-import type { Conflict, PullResponse, PushRequest, PushResponse, WireRecord } from '@pulse/core'
-import { NetworkError, serverError } from '../errors.ts'
-import { type AbortSignalLike, abortController, abortError, after, type FetchLike, type ResponseLike } from '../platform.ts'
+import {
+  type Conflict,
+  type PullResponse,
+  type PushRequest,
+  type PushResponse,
+  parseConflict,
+  parsePullResponse,
+  parsePushResponse,
+  parseWireRecord,
+  type WireRecord,
+} from '@pulse/core'
+import { NetworkError, ProtocolError, serverError } from '../errors.ts'
+import { type AbortSignalLike, abortController, abortError, type Clock, type FetchLike, type ResponseLike } from '../platform.ts'
 import { type AuthProvider, authHeaders } from './auth.ts'
 
 /** What `createHttpApi` takes. */
@@ -16,6 +27,7 @@ export interface HttpApiOptions {
   auth?: AuthProvider
   /** How long a call may take before it counts as unanswered. */
   timeoutMs: number
+  clock: Clock
 }
 
 /** A pull request (§3). */
@@ -53,13 +65,19 @@ function errorOf(status: number, text: string): Error {
 export function createHttpApi(options: HttpApiOptions): HttpApi {
   const base = options.baseUrl.replace(/\/+$/, '')
 
-  async function call<T>(method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignalLike | undefined): Promise<T> {
+  async function call<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    signal: AbortSignalLike | undefined,
+    parse: (answer: unknown) => T,
+  ): Promise<T> {
     if (signal?.aborted) throw signal.reason ?? abortError(`${method} ${path}`)
     const headers: Record<string, string> = { accept: 'application/json', ...authHeaders(await options.auth?.()) }
     if (body !== undefined) headers['content-type'] = 'application/json'
     const controller = abortController()
     let timedOut = false
-    const cancelTimer = after(options.timeoutMs, () => {
+    const cancelTimer = options.clock.after(options.timeoutMs, () => {
       timedOut = true
       controller.abort()
     })
@@ -84,29 +102,45 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
       signal?.removeEventListener('abort', onAbort)
     }
     if (!response.ok) throw errorOf(response.status, text)
+    let answer: unknown
     try {
-      return JSON.parse(text) as T
+      answer = JSON.parse(text)
     } catch {
       throw serverError('internal_error', `${method} ${path} answered ${response.status} with a body that is not JSON`)
+    }
+    try {
+      return parse(answer)
+    } catch (e) {
+      throw new ProtocolError(`${method} ${path}: ${e instanceof Error ? e.message : String(e)}`)
     }
   }
 
   return {
     pull({ cursor, limit, models }, signal) {
       const query = queryString({ cursor, limit: String(limit), models: models && models.length > 0 ? models.join(',') : null })
-      return call<PullResponse>('GET', `/api/sync/pull?${query}`, undefined, signal)
+      return call('GET', `/api/sync/pull?${query}`, undefined, signal, (answer) => parsePullResponse(answer))
     },
     push(request, signal) {
-      return call<PushResponse>('POST', '/api/sync/push', request, signal)
+      return call('POST', '/api/sync/push', request, signal, (answer) => parsePushResponse(answer))
     },
-    async listConflicts(status, signal) {
-      const answer = await call<{ items: Conflict[] }>('GET', `/api/sync/conflicts${status ? `?status=${status}` : ''}`, undefined, signal)
-      return answer.items
+    listConflicts(status, signal) {
+      return call('GET', `/api/sync/conflicts${status ? `?status=${status}` : ''}`, undefined, signal, conflictList)
     },
     resolveConflict(id, body, signal) {
-      return call('POST', `/api/sync/conflicts/${encodeURIComponent(id)}/resolve`, body, signal)
+      return call('POST', `/api/sync/conflicts/${encodeURIComponent(id)}/resolve`, body, signal, resolution)
     },
   }
+}
+
+function conflictList(answer: unknown): Conflict[] {
+  const items = (answer as { items?: unknown } | null)?.items
+  if (!Array.isArray(items)) throw new Error('the conflict list has no items array')
+  return items.map((item, i) => parseConflict(item, `items[${i}]`))
+}
+
+function resolution(answer: unknown): { conflict: Conflict; record: WireRecord } {
+  const { conflict, record } = (answer ?? {}) as { conflict?: unknown; record?: unknown }
+  return { conflict: parseConflict(conflict), record: parseWireRecord(record) }
 }
 
 /** A query string of the non-null parameters (URLSearchParams is not in the ES library). */

@@ -1,10 +1,11 @@
 /**
- * The sync protocol over a WebSocket (PROTOCOL.md §6). Opening sends `hello` and waits for
- * `welcome` and the end of the catch-up; then `pull` and `push` are requests, one at a time,
- * and `changes`, `poke` and stray `error`s go to handlers as they come. The server handles a
- * connection's messages in order, so a `ping` sent after a `pull` is answered after the pull's
- * last reply: its `pong` marks the end of the pull (live messages may interleave; each one
- * carries its cursor, so applying them as they come is always right).
+ * The sync protocol over a WebSocket (PROTOCOL.md §6, version 2). Opening sends `hello` and
+ * waits for `welcome` and the end of the catch-up; then `pull` and `push` are requests, and
+ * `changes`, `poke` and stray `error`s go to handlers as they come. Every request carries an
+ * `id` that the reply ending it echoes (the hello's on the last catch-up page or on the error
+ * that cut it short), so the end of a pull is marked by the protocol itself. Every frame is
+ * checked with core's `parseServerMessage` before it is used: one that fails is a
+ * ProtocolError for the handlers (and for the request it names), never a cast.
  */
 import {
   type ClientMessage,
@@ -14,13 +15,14 @@ import {
   type PullResponse,
   PulseError,
   type PushResponse,
+  parseServerMessage,
   type ServerMessage,
 } from '@pulse/core'
-import { NetworkError, needsResync, serverError } from '../errors.ts'
-import { type AbortSignalLike, after, type WebSocketConstructor, type WebSocketLike } from '../platform.ts'
+import { NetworkError, needsResync, ProtocolError, serverError } from '../errors.ts'
+import type { AbortSignalLike, Clock, WebSocketConstructor, WebSocketLike } from '../platform.ts'
 
-/** The hello fields (§6), besides its type. */
-export type Hello = Omit<Extract<ClientMessage, { type: 'hello' }>, 'type'>
+/** The hello fields (§6), besides its type and id. */
+export type Hello = Omit<Extract<ClientMessage, { type: 'hello' }>, 'type' | 'id'>
 
 /** What `openSocketSession` takes. */
 export interface SocketSessionOptions {
@@ -28,35 +30,38 @@ export interface SocketSessionOptions {
   url: string
   WebSocket: WebSocketConstructor
   hello: Hello
-  /** How long opening may take until `welcome`. */
+  /** How long opening may take until the catch-up is over. */
   connectTimeoutMs: number
   /** A ping after this much silence; */
   pingIntervalMs: number
   /** and the connection counts as dead after this much more. */
   deadAfterMs: number
-  /** Aborting it gives up opening (or closes the session). */
+  clock: Clock
+  /** Aborting it gives up opening; once open, the session lives until `close()`. */
   signal?: AbortSignalLike
 }
 
 /** Where the session's unrequested messages go. */
 export interface SocketHandlers {
-  /** A page of changes: catch-up, live, or a pull's reply. */
+  /** A page of changes: catch-up, live, or a pull's reply (before the pull resolves). */
   changes(page: PullResponse): void
   /** "Changes exist past your cursor; pull." */
   poke(): void
-  /** A push answer nobody waits for any more (its request timed out): still worth applying. */
-  strayPushResult(response: PushResponse): void
-  /** An `error` message that answers no request. */
-  error(error: PulseError): void
+  /** An `error` message that answers no request, or a frame that could not be read. */
+  error(error: Error): void
   /** The connection ended (not by `close()`): why. */
   closed(error: Error): void
 }
 
 /** An open, welcomed session. */
 export interface SocketSession {
-  /** The hello's cursor was refused (§2 cursor_expired, §8 scope_changed): pull from no cursor. */
-  readonly resyncNeeded: boolean
-  /** Pulls from `cursor`; resolves when the reply is in, saying whether more pages wait. */
+  /**
+   * Why the hello's catch-up stopped short of the head, or undefined when it reached it. A
+   * refused cursor (§2 cursor_expired, §8 scope_changed) asks for a pull from no cursor; any
+   * other error for a pull on.
+   */
+  readonly catchUpError: PulseError | undefined
+  /** Pulls one page from `cursor` (applied through `handlers.changes`); resolves with whether more pages wait. */
   pull(cursor: string | null): Promise<{ hasMore: boolean }>
   /** Pushes mutations; resolves with the answer. */
   push(mutations: Mutation[]): Promise<PushResponse>
@@ -64,11 +69,15 @@ export interface SocketSession {
   close(): void
 }
 
-type Waiting =
-  | { kind: 'pull'; hasMore: boolean; error?: PulseError; resolve(v: { hasMore: boolean }): void; reject(e: Error): void }
-  | { kind: 'push'; resolve(v: PushResponse): void; reject(e: Error): void }
+type Reply = Extract<ServerMessage, { type: 'changes' | 'pushResult' | 'error' }>
+
+interface Waiting {
+  settle(reply: Reply): void
+  reject(error: Error): void
+}
 
 const OPEN = 1
+const HELLO_ID = 'hello'
 const CLOSE_CODES: ReadonlyMap<number, ErrorCode> = new Map(
   Object.entries(ERROR_CODES).flatMap(([code, row]) => ('closeCode' in row ? [[row.closeCode, code as ErrorCode] as const] : [])),
 )
@@ -80,9 +89,14 @@ export function closeError(code: number, reason: string): Error {
   return new NetworkError(`the socket closed (${code}${reason ? `: ${reason}` : ''})`)
 }
 
+function pageOf(reply: Extract<Reply, { type: 'changes' }>): PullResponse {
+  return { changes: reply.changes, cursor: reply.cursor, hasMore: reply.hasMore }
+}
+
 /** Opens a socket, says hello, and resolves once the catch-up is over. */
 export function openSocketSession(options: SocketSessionOptions, handlers: SocketHandlers): Promise<SocketSession> {
   return new Promise<SocketSession>((resolveOpen, rejectOpen) => {
+    const { clock } = options
     let ws: WebSocketLike
     try {
       ws = new options.WebSocket(options.url)
@@ -92,17 +106,13 @@ export function openSocketSession(options: SocketSessionOptions, handlers: Socke
     }
     let phase: 'opening' | 'open' | 'closed' = 'opening'
     let welcomed = false
-    let heardAt = Date.now()
-    let current: Waiting | undefined
-    let queue: Promise<unknown> = Promise.resolve()
-    const pongs: (() => void)[] = []
-    let stopTimer = (): void => {}
-    const hello: Extract<Waiting, { kind: 'pull' }> = {
-      kind: 'pull',
-      hasMore: false,
-      resolve: () => {},
-      reject: () => {},
-    }
+    let heardAt = clock.now()
+    let nextId = 1
+    const waiting = new Map<string, Waiting>()
+    let catchUpError: PulseError | undefined
+    let stopWatch = (): void => {}
+    let cancelConnectTimer = (): void => {}
+    const giveUp = (): void => end(new NetworkError('opening the socket was aborted'), true)
 
     const send = (message: ClientMessage): void => {
       if (ws.readyState !== OPEN) throw new NetworkError('the socket is not open')
@@ -113,179 +123,196 @@ export function openSocketSession(options: SocketSessionOptions, handlers: Socke
       if (phase === 'closed') return
       const wasOpen = phase === 'open'
       phase = 'closed'
-      stopTimer()
-      pongs.length = 0
-      current?.reject(error)
-      current = undefined
+      stopWatch()
+      cancelConnectTimer()
+      for (const w of waiting.values()) w.reject(error)
+      waiting.clear()
       if (!wasOpen) rejectOpen(error)
       else if (!byUs) handlers.closed(error)
       try {
         if (ws.readyState <= OPEN) ws.close(byUs ? 1000 : 4000, byUs ? 'closed by the client' : 'no answer')
-      } catch {
-        // Closing a socket that is already going away.
+      } catch (closing) {
+        // The socket is going away already; the error that ended the session is the one that matters.
+        if (!byUs) handlers.error(closing instanceof Error ? closing : new Error(String(closing)))
       }
     }
 
+    /** Pings after silence; ends the session once the server has been silent too long. */
     const watch = (): void => {
-      stopTimer = after(options.pingIntervalMs, () => {
-        const silence = Date.now() - heardAt
+      stopWatch = clock.after(options.pingIntervalMs, () => {
+        const silence = clock.now() - heardAt
         if (silence >= options.pingIntervalMs + options.deadAfterMs) {
           end(new NetworkError(`no message from the server for ${silence} ms`), false)
           return
         }
-        if (silence >= options.pingIntervalMs) {
-          try {
-            send({ type: 'ping' })
-            pongs.push(() => {})
-          } catch (e) {
-            end(e as Error, false)
-            return
-          }
-        }
+        if (silence >= options.pingIntervalMs && !trySend({ type: 'ping' })) return
         watch()
       })
     }
 
-    const request = <T>(start: (resolve: (v: T) => void, reject: (e: Error) => void) => void): Promise<T> => {
-      const run = () =>
-        new Promise<T>((resolve, reject) => {
-          if (phase !== 'open') return reject(new NetworkError('the socket is closed'))
-          try {
-            start(resolve, reject)
-          } catch (e) {
-            reject(e as Error)
-            end(e as Error, false)
-          }
+    /** Sends, or ends the session when the socket cannot take it; says whether it went. */
+    const trySend = (message: ClientMessage): boolean => {
+      try {
+        send(message)
+        return true
+      } catch (e) {
+        end(e instanceof Error ? e : new NetworkError(String(e)), false)
+        return false
+      }
+    }
+
+    const request = <T>(message: (id: string) => ClientMessage, settle: (reply: Reply) => T): Promise<T> =>
+      new Promise<T>((resolve, reject) => {
+        if (phase !== 'open') return reject(new NetworkError('the socket is closed'))
+        const id = String(nextId++)
+        waiting.set(id, {
+          settle: (reply) => {
+            try {
+              resolve(settle(reply))
+            } catch (e) {
+              reject(e instanceof Error ? e : new Error(String(e)))
+            }
+          },
+          reject,
         })
-      const p = queue.then(run, run)
-      queue = p.catch(() => {})
-      return p
+        if (!trySend(message(id))) reject(new NetworkError('the socket is closed'))
+      })
+
+    const finishOpen = (error?: PulseError): void => {
+      if (!welcomed) {
+        end(new PulseError('unauthenticated', 'the server did not welcome this client'), false)
+        return
+      }
+      cancelConnectTimer()
+      options.signal?.removeEventListener('abort', giveUp)
+      catchUpError = error
+      phase = 'open'
+      watch()
+      resolveOpen(session)
     }
 
-    const finishPull = (waiting: Extract<Waiting, { kind: 'pull' }>): void => {
-      if (current === waiting) current = undefined
-      if (waiting.error) waiting.reject(waiting.error)
-      else waiting.resolve({ hasMore: waiting.hasMore })
-    }
-
-    const receive = (message: ServerMessage): void => {
-      switch (message.type) {
-        case 'welcome':
-          welcomed = true
-          return
-        case 'changes': {
-          const { type: _type, ...page } = message
-          handlers.changes(page)
-          if (current?.kind === 'pull') current.hasMore = page.hasMore
-          return
-        }
-        case 'pushResult': {
-          const { type: _type, ...response } = message
-          if (current?.kind === 'push') {
-            const waiting = current
-            current = undefined
-            waiting.resolve(response)
-          } else handlers.strayPushResult(response)
-          return
-        }
-        case 'poke':
-          handlers.poke()
-          return
-        case 'pong':
-          pongs.shift()?.()
-          return
-        case 'error': {
-          const error = serverError(message.code, message.message)
-          if (current?.kind === 'push') {
-            const waiting = current
-            current = undefined
-            waiting.reject(error)
-          } else if (current?.kind === 'pull') current.error = error
-          else handlers.error(error)
-          return
+    /** The hello's end: the last catch-up page, or the error that refused the hello or cut its catch-up short. */
+    const helloEnded = (reply: Reply): void => {
+      if (reply.type === 'changes') finishOpen()
+      else if (reply.type === 'pushResult') end(new ProtocolError('the server answered the hello with a push result'), false)
+      else {
+        const error = serverError(reply.code, reply.message)
+        // Before welcome the hello itself was refused (an unknown model…): the session never opens.
+        if (!welcomed) end(error, false)
+        else {
+          if (!needsResync(error)) handlers.error(error)
+          finishOpen(error)
         }
       }
     }
 
+    /** A reply to a request: it settles the request its id names. */
+    const answer = (reply: Reply): void => {
+      if (reply.id === undefined) {
+        if (reply.type === 'error') handlers.error(serverError(reply.code, reply.message))
+        else if (reply.type === 'pushResult') handlers.error(new ProtocolError('the server sent a push result without an id'))
+      } else if (phase === 'opening' && reply.id === HELLO_ID) helloEnded(reply)
+      else {
+        const w = waiting.get(reply.id)
+        if (!w) handlers.error(new ProtocolError(`the server answered request "${reply.id}", which is not open`))
+        waiting.delete(reply.id)
+        w?.settle(reply)
+      }
+    }
+
+    const receive = (message: ServerMessage): void => {
+      if (message.type === 'welcome') welcomed = true
+      else if (message.type === 'poke') handlers.poke()
+      else if (message.type !== 'pong') {
+        // Pages are applied as they come, a pull's own page before the pull resolves.
+        if (message.type === 'changes') handlers.changes(pageOf(message))
+        answer(message)
+      }
+    }
+
+    /** A frame that is not a valid §6 message: reported; the request it names (if any) fails with it. */
+    const unreadable = (data: unknown, error: Error): void => {
+      const problem = new ProtocolError(error.message)
+      if (phase === 'opening') {
+        end(problem, false)
+        return
+      }
+      const id = (data as { id?: unknown } | null)?.id
+      const w = typeof id === 'string' ? waiting.get(id) : undefined
+      if (w && typeof id === 'string') {
+        waiting.delete(id)
+        w.reject(problem)
+      }
+      handlers.error(problem)
+    }
+
     const session: SocketSession = {
-      resyncNeeded: false,
+      get catchUpError() {
+        return catchUpError
+      },
       pull(cursor) {
-        return request<{ hasMore: boolean }>((resolve, reject) => {
-          const waiting: Waiting = { kind: 'pull', hasMore: false, resolve, reject }
-          current = waiting
-          send({ type: 'pull', cursor })
-          send({ type: 'ping' })
-          pongs.push(() => finishPull(waiting))
-        })
+        return request(
+          (id) => ({ type: 'pull', id, cursor }),
+          (reply) => {
+            if (reply.type === 'error') throw serverError(reply.code, reply.message)
+            if (reply.type !== 'changes') throw new ProtocolError('the server answered a pull with a push result')
+            return { hasMore: reply.hasMore }
+          },
+        )
       },
       push(mutations) {
-        return request<PushResponse>((resolve, reject) => {
-          current = { kind: 'push', resolve, reject }
-          send({ type: 'push', mutations })
-        })
+        return request(
+          (id) => ({ type: 'push', id, mutations }),
+          (reply) => {
+            if (reply.type === 'error') throw serverError(reply.code, reply.message)
+            if (reply.type !== 'pushResult') throw new ProtocolError('the server answered a push with changes')
+            return { lastMid: reply.lastMid, results: reply.results }
+          },
+        )
       },
       close() {
         end(new NetworkError('the socket was closed by the client'), true)
       },
     }
 
+    cancelConnectTimer = clock.after(options.connectTimeoutMs, () => {
+      end(new NetworkError(`no welcome and catch-up from ${options.url} within ${options.connectTimeoutMs} ms`), false)
+    })
     const { signal } = options
     if (signal?.aborted) {
       end(new NetworkError('opening the socket was aborted'), true)
       return
     }
-    signal?.addEventListener('abort', () => end(new NetworkError('the socket was closed by the client'), true), { once: true })
-
-    const cancelConnectTimer = after(options.connectTimeoutMs, () => {
-      if (!welcomed) end(new NetworkError(`no welcome from ${options.url} within ${options.connectTimeoutMs} ms`), false)
-    })
+    signal?.addEventListener('abort', giveUp, { once: true })
 
     ws.addEventListener('open', () => {
-      try {
-        send({ type: 'hello', ...options.hello })
-        send({ type: 'ping' })
-      } catch (e) {
-        end(e as Error, false)
-        return
-      }
-      current = hello
-      // The pong comes once the catch-up is over: the server handles hello (and its catch-up) first.
-      pongs.push(() => {
-        cancelConnectTimer()
-        if (current === hello) current = undefined
-        if (!welcomed) {
-          end(hello.error ?? new PulseError('unauthenticated', 'the server did not welcome this client'), false)
-          return
-        }
-        phase = 'open'
-        Object.assign(session, { resyncNeeded: hello.error !== undefined && needsResync(hello.error) })
-        if (hello.error && !needsResync(hello.error)) handlers.error(hello.error)
-        watch()
-        resolveOpen(session)
-      })
+      trySend({ type: 'hello', id: HELLO_ID, ...options.hello })
     })
     ws.addEventListener('message', (event) => {
       if (phase === 'closed') return
-      heardAt = Date.now()
+      heardAt = clock.now()
+      let data: unknown
+      try {
+        data = JSON.parse(String(event.data))
+      } catch {
+        unreadable(undefined, new Error('the server sent a frame that is not JSON'))
+        return
+      }
       let message: ServerMessage
       try {
-        message = JSON.parse(String(event.data)) as ServerMessage
-      } catch {
-        handlers.error(serverError('invalid_json', 'the server sent a frame that is not JSON'))
+        message = parseServerMessage(data)
+      } catch (e) {
+        unreadable(data, e instanceof Error ? e : new Error(String(e)))
         return
       }
       receive(message)
     })
     ws.addEventListener('close', (event) => {
-      cancelConnectTimer()
       end(closeError(event.code, event.reason), false)
     })
     ws.addEventListener('error', () => {
       // The close event follows with the code; an error before open means it never connected.
-      if (phase === 'opening') {
-        cancelConnectTimer()
-        end(new NetworkError(`cannot connect to ${options.url}`), false)
-      }
+      if (phase === 'opening') end(new NetworkError(`cannot connect to ${options.url}`), false)
     })
   })
 }

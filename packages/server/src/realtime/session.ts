@@ -9,6 +9,7 @@ import {
   ERROR_CODES,
   encodeCursor,
   isPulseError,
+  MIN_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
   parseClientMessage,
   type ServerMessage,
@@ -146,8 +147,9 @@ export function createSession(options: SessionOptions): Session {
     if (phase !== 'closed') flow.send(Buffer.from(JSON.stringify(message)))
   }
 
-  function sendError(code: string, message: string): void {
-    send({ type: 'error', code, message })
+  /** An `error` message; `id` names the request it ends (§6, version 2). */
+  function sendError(code: string, message: string, id?: string): void {
+    send({ type: 'error', ...(id !== undefined ? { id } : {}), code, message })
   }
 
   function end(code: number, reason: string): void {
@@ -177,9 +179,10 @@ export function createSession(options: SessionOptions): Session {
    * The actor as it stands now (issue 8: never the hello's, frozen): undefined, with the socket
    * closed, when the credential no longer holds or the caller's scope changed since hello.
    * When the state cannot be read (the database is down), undefined with the socket kept: the
-   * failure is reported to the client (`during` a push or pull) or only logged (a re-check).
+   * failure is reported to the client (`during` a push or pull, ending request `id`) or only
+   * logged (a re-check).
    */
-  async function currentActor(helloActor: Actor, during: 'push' | 'pull' | 're-check'): Promise<Actor | undefined> {
+  async function currentActor(helloActor: Actor, during: 'push' | 'pull' | 're-check', id?: string): Promise<Actor | undefined> {
     if (!reloadActor) return helloActor
     let now: Actor
     try {
@@ -188,7 +191,7 @@ export function createSession(options: SessionOptions): Session {
       if (isPulseError(e) && e.code === 'unauthenticated') revoke('unauthenticated', e.message)
       else if (isPulseError(e) && e.code === 'forbidden') end(ERROR_CODES.forbidden.closeCode, e.message.slice(0, 120))
       else if (during === 're-check') log.warn({ connectionId: transport.id, err: e }, 'could not re-check the credentials')
-      else report(e, during)
+      else report(e, during, id)
       return undefined
     }
     if (phase === 'closed') return undefined
@@ -199,16 +202,16 @@ export function createSession(options: SessionOptions): Session {
     return now
   }
 
-  /** Reports an engine failure as an `error` message (§7 codes); unexpected ones are logged. */
-  function report(error: unknown, during: string): void {
+  /** Reports an engine failure as an `error` message (§7 codes), ending request `id`; unexpected ones are logged. */
+  function report(error: unknown, during: string, id?: string): void {
     if (phase === 'closed') return
     if (isPulseError(error)) {
       if (error.code === 'internal_error') log.error({ connectionId: transport.id, err: error }, `${during} failed`)
-      sendError(error.code, error.message)
+      sendError(error.code, error.message, id)
       return
     }
     log.error({ connectionId: transport.id, err: error }, `${during} failed`)
-    sendError('internal_error', 'the server failed; nothing was applied')
+    sendError('internal_error', 'the server failed; nothing was applied', id)
   }
 
   /**
@@ -222,6 +225,7 @@ export function createSession(options: SessionOptions): Session {
     cursor: string | null,
     limit: number | undefined,
     sendIf: (page: PullPage) => boolean,
+    idOf: (page: PullPage) => string | undefined,
   ): Promise<{ page: PullPage; position: number }> {
     await flow.room()
     const headBefore = hub.head ?? 0
@@ -235,7 +239,9 @@ export function createSession(options: SessionOptions): Session {
           position = headBefore
           p.cursor = encodeCursor(position, active.actor.scopeEpoch ?? 0)
         }
-        if (sendIf(p)) send({ type: 'changes', ...p })
+        if (!sendIf(p)) return
+        const id = idOf(p)
+        send({ type: 'changes', ...(id !== undefined ? { id } : {}), ...p })
       },
     )
     return { page, position }
@@ -249,12 +255,21 @@ export function createSession(options: SessionOptions): Session {
     return true
   }
 
-  async function catchUp(active: Context, live: LiveConnection, from: string | null): Promise<void> {
+  /** Streams pages from `from`; the first round's last page carries the hello's `id` (its end, §6). */
+  async function catchUp(active: Context, live: LiveConnection, from: string | null, id: string | undefined): Promise<void> {
     let cursor = from
     const rounds = options.maxCatchUpRounds ?? DEFAULT_CATCH_UP_ROUNDS
     for (let round = 0; phase === 'ready'; ) {
-      // The first round sends every page, so the client sees its catch-up end (hasMore false).
-      const { page, position } = await sendPage(active, cursor, undefined, (p) => round === 0 || p.changes.length > 0)
+      // The first round sends every page, so the client sees its catch-up end (hasMore false);
+      // that first last page ends the hello's request (§6, version 2).
+      const first = round === 0
+      const { page, position } = await sendPage(
+        active,
+        cursor,
+        undefined,
+        (p) => first || p.changes.length > 0,
+        (p) => (first && !p.hasMore ? id : undefined),
+      )
       cursor = page.cursor
       live.cursor = position
       if (page.hasMore) continue
@@ -269,13 +284,14 @@ export function createSession(options: SessionOptions): Session {
 
   async function hello(message: Extract<ClientMessage, { type: 'hello' }>): Promise<void> {
     if (phase !== 'hello') return sendError('bad_request', 'hello was already received')
-    if (message.schemaVersion !== undefined && message.schemaVersion !== PROTOCOL_VERSION) {
-      return end(ERROR_CODES.schema_unsupported.closeCode, `protocol version ${PROTOCOL_VERSION} only`)
+    const version = message.schemaVersion
+    if (version !== undefined && (version < MIN_PROTOCOL_VERSION || version > PROTOCOL_VERSION)) {
+      return end(ERROR_CODES.schema_unsupported.closeCode, `protocol versions ${MIN_PROTOCOL_VERSION} to ${PROTOCOL_VERSION} only`)
     }
     try {
       for (const m of message.models ?? []) engine.schema.model(m)
     } catch (e) {
-      return report(e, 'hello')
+      return report(e, 'hello', message.id)
     }
     let actor: Actor
     let expiresAt: number | undefined
@@ -336,24 +352,30 @@ export function createSession(options: SessionOptions): Session {
     send({ type: 'welcome', userId: actor.userId, serverTime: new Date().toISOString() })
     hub.add(live)
     try {
-      await catchUp(active, live, message.cursor)
+      await catchUp(active, live, message.cursor, message.id)
     } catch (e) {
       // cursor_expired (§2) and forged cursors: the client pulls from no cursor.
       live.mode = 'behind'
-      report(e, 'catch-up')
+      report(e, 'catch-up', message.id)
     }
   }
 
   async function pull(active: Context, live: LiveConnection, message: Extract<ClientMessage, { type: 'pull' }>): Promise<void> {
     live.mode = 'syncing'
     try {
-      const { page, position } = await sendPage(active, message.cursor, message.limit, () => true)
+      const { page, position } = await sendPage(
+        active,
+        message.cursor,
+        message.limit,
+        () => true,
+        () => message.id,
+      )
       live.cursor = position
       // A paged pull stays out of the live stream until its last page.
       if (!page.hasMore && !settle(live, position)) poke(live)
     } catch (e) {
       live.mode = 'behind'
-      report(e, 'pull')
+      report(e, 'pull', message.id)
     }
   }
 
@@ -375,15 +397,15 @@ export function createSession(options: SessionOptions): Session {
     if (message.type === 'hello') return hello(message)
     if (!ctx || !connection) return end(ERROR_CODES.unauthenticated.closeCode, 'send hello first')
     // Authorised against the current memberships and credential, not the hello's (issue 8).
-    const actor = await currentActor(ctx.actor, message.type)
+    const actor = await currentActor(ctx.actor, message.type, message.id)
     if (!actor) return
     const current: Context = { ...ctx, actor }
     if (message.type === 'pull') return pull(current, connection, message)
     try {
       const result = await engine.push(current, { clientId, mutations: message.mutations })
-      send({ type: 'pushResult', ...result })
+      send({ type: 'pushResult', ...(message.id !== undefined ? { id: message.id } : {}), ...result })
     } catch (e) {
-      report(e, 'push')
+      report(e, 'push', message.id)
     }
   }
 

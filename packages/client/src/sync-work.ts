@@ -1,0 +1,134 @@
+/**
+ * The sync loop's work over its connected channel: pulls to the end when asked (a poke, a
+ * reconnect, a poll, `sync()`), pushes what may go (debounced after local writes, and again
+ * when a backed-off mutation is due); one pull and one push at a time. It knows nothing of
+ * connection states: the loop hands it the current channel and hears of every failure
+ * through `failed`, where it decides whether the channel is lost.
+ */
+import type { AbortSignalLike, Clock } from './platform.ts'
+import { pullToEnd } from './puller.ts'
+import type { Pusher } from './pusher.ts'
+import type { Replica } from './replica.ts'
+import type { SyncChannel } from './sync-channel.ts'
+import type { SyncReporter } from './sync-reporter.ts'
+import type { StatusStore } from './sync-status.ts'
+
+/** What `createSyncWork` takes. */
+export interface SyncWorkOptions {
+  replica: Replica
+  pusher: Pusher
+  reporter: SyncReporter
+  status: StatusStore
+  clock: Clock
+  /** Wait after a local write before pushing, to batch a burst of edits. */
+  pushDebounceMs: number
+  /** Aborted when the client closes. */
+  signal: AbortSignalLike
+  /** The channel work goes through now (undefined while disconnected). */
+  channel(): SyncChannel | undefined
+  /** Work through `channel` failed with `error`. */
+  failed(channel: SyncChannel, error: unknown): void
+  /** A pull was refused for its cursor and started again from none (§2, §8). */
+  resynced(error: unknown): void
+}
+
+/** The work scheduler. */
+export interface SyncWork {
+  /** Pulls to the end through the current channel (again after the running pull, if one runs). */
+  pullSoon(): void
+  /** Pushes what may go through the current channel. */
+  pushSoon(): void
+  /** A local write happened: push after the debounce. */
+  localWrite(): void
+  /** Pulls to the end, then pushes, through `channel`; rejects with what stopped it (after `failed` heard of it). */
+  syncNow(channel: SyncChannel, signal?: AbortSignalLike): Promise<void>
+  /** Cancels timers and waits for the work under way. */
+  stop(): Promise<void>
+}
+
+/** Creates the scheduler; nothing runs until asked. */
+export function createSyncWork(options: SyncWorkOptions): SyncWork {
+  const { replica, reporter, status, clock } = options
+  let pulling: Promise<void> | undefined
+  let pullAgain = false
+  let pushing: Promise<void> | undefined
+  let cancelDebounce: (() => void) | undefined
+  let cancelDue: (() => void) | undefined
+  let stopped = false
+
+  const pull = (through: SyncChannel, signal: AbortSignalLike = options.signal): Promise<void> =>
+    reporter.track(pullToEnd(replica, through, signal, options.resynced))
+
+  function pullSoon(): void {
+    const through = options.channel()
+    if (!through || stopped) return
+    status.setCaughtUp(false)
+    if (pulling !== undefined) {
+      pullAgain = true
+      return
+    }
+    pulling = (async () => {
+      do {
+        pullAgain = false
+        await pull(through)
+        reporter.synced()
+      } while (pullAgain && options.channel() === through)
+      if (options.channel() === through) status.setCaughtUp(true)
+    })()
+      .catch((e: unknown) => options.failed(through, e))
+      .finally(() => {
+        pulling = undefined
+      })
+  }
+
+  /** Pushes through `through`; when a mutation waits out a backoff, pushes again once it is due. */
+  async function push(through: SyncChannel): Promise<void> {
+    cancelDue?.()
+    cancelDue = undefined
+    // Nothing waits: no push, and no blip of `syncing` in the status.
+    if (replica.outbox.counts().pending === 0) return
+    try {
+      pushing = options.pusher.run(through)
+      await reporter.track(pushing)
+    } finally {
+      const due = replica.outbox.nextDueAt()
+      const now = clock.now()
+      if (due !== undefined && due > now && !stopped) cancelDue = clock.after(due - now, pushSoon)
+    }
+  }
+
+  function pushSoon(): void {
+    const through = options.channel()
+    if (!through || stopped) return
+    push(through).catch((e: unknown) => options.failed(through, e))
+  }
+
+  return {
+    pullSoon,
+    pushSoon,
+    localWrite() {
+      if (cancelDebounce || stopped) return
+      cancelDebounce = clock.after(options.pushDebounceMs, () => {
+        cancelDebounce = undefined
+        pushSoon()
+      })
+    },
+    async syncNow(through, signal) {
+      try {
+        await pull(through, signal)
+        reporter.synced()
+        await push(through)
+      } catch (e) {
+        options.failed(through, e)
+        throw e
+      }
+      await replica.flushed()
+    },
+    async stop() {
+      stopped = true
+      cancelDebounce?.()
+      cancelDue?.()
+      await Promise.allSettled([pulling, pushing])
+    },
+  }
+}
