@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { BusMessage } from '../bus/bus.ts'
 import { type CommitOrder, createCommitOrder } from './commit-order.ts'
 
@@ -53,22 +53,28 @@ describe('commit order', () => {
     expect(order.held).toBe(0)
   })
 
-  it('jumps over a gap that does not fill within the wait', async () => {
-    const { order, got } = make(30)
-    order.accept(commit(0, 1))
-    order.accept(commit(4, 6))
-    order.accept(commit(7, 8))
-    await new Promise((r) => setTimeout(r, 15))
-    expect(got).toEqual([[0, 1]])
-    await new Promise((r) => setTimeout(r, 40))
-    // The first jump lands on 4 and drains to 6; 7 waits anew for position 7, then jumps too.
-    expect(got).toEqual([
-      [0, 1],
-      [4, 6],
-    ])
-    await new Promise((r) => setTimeout(r, 50))
-    expect(got.at(-1)).toEqual([7, 8])
-    expect(order.head).toBe(8)
+  it('jumps over a gap that does not fill within the wait', () => {
+    // Fake timers: the waits are the rule under test, not the machine's speed.
+    vi.useFakeTimers()
+    try {
+      const { order, got } = make(30)
+      order.accept(commit(0, 1))
+      order.accept(commit(4, 6))
+      order.accept(commit(7, 8))
+      vi.advanceTimersByTime(15)
+      expect(got).toEqual([[0, 1]])
+      vi.advanceTimersByTime(20)
+      // The first jump lands on 4 and drains to 6; 7 waits anew for position 7, then jumps too.
+      expect(got).toEqual([
+        [0, 1],
+        [4, 6],
+      ])
+      vi.advanceTimersByTime(30)
+      expect(got.at(-1)).toEqual([7, 8])
+      expect(order.head).toBe(8)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('drops a commit that arrives after the head passed it', () => {
