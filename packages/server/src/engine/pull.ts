@@ -93,7 +93,8 @@ export async function changesFor(
 
 /**
  * One page of a pull. Throws `cursor_expired` (410) when tombstones past the cursor were
- * purged, `bad_request` for a forged cursor or a bad limit, `not_found` for an unknown model.
+ * purged or the cursor is ahead of the change order, `bad_request` for a malformed cursor or a
+ * bad limit, `not_found` for an unknown model.
  */
 export async function pull(storage: Storage, schema: Schema, ctx: Context, request: PullRequest): Promise<PullPage> {
   const limit = request.limit ?? DEFAULT_PULL_LIMIT
@@ -106,15 +107,27 @@ export async function pull(storage: Storage, schema: Schema, ctx: Context, reque
     throw new PulseError('scope_changed', 'your organizations changed: pull from no cursor and drop records the snapshot lacks')
   }
   const filter = changeFilter(schema, ctx.actor, request.models)
-  if (position > 0 && position < (await storage.purgedPosition(ctx.signal))) {
-    throw new PulseError(
-      'cursor_expired',
-      'deleted records past this cursor were purged: pull from no cursor and keep your pending changes',
-    )
-  }
   // Read before the rows: everything up to it is committed, so a last page may move the cursor
   // there, past entries this reader cannot see, instead of scanning them again next time.
   const head = await storage.headPosition(ctx.signal)
+  if (position > 0) {
+    const purged = await storage.purgedPosition(ctx.signal)
+    // §2: a position past the change order was never handed out here (a forged cursor, or a
+    // database restored from a backup): echoed, the changes committed up to it would never
+    // reach the client. It resyncs instead, as after a purge.
+    if (position > Math.max(head, purged)) {
+      throw new PulseError(
+        'cursor_expired',
+        'the cursor is ahead of this server\u2019s change order: pull from no cursor and keep your pending changes',
+      )
+    }
+    if (position < purged) {
+      throw new PulseError(
+        'cursor_expired',
+        'deleted records past this cursor were purged: pull from no cursor and keep your pending changes',
+      )
+    }
+  }
   const rows = await storage.readChanges(position, limit, filter, ctx.signal)
   const last = rows[rows.length - 1]
   const hasMore = rows.length === limit

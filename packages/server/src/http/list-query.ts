@@ -3,7 +3,7 @@
  * (`field` or `-field`), and `<field>=<value>` equality filters, each value parsed by the
  * field's kind. Every problem is reported at once.
  */
-import { checkFieldValue, type FieldIssue, type ModelDefinition, PulseError } from '@pulse/core'
+import { checkFieldValue, type FieldIssue, isUuid, type ModelDefinition, PulseError } from '@pulse/core'
 import type { ListRequest } from '../engine/engine.ts'
 import type { ListOrder } from '../storage/storage.ts'
 import { filterableFields } from './model-schema.ts'
@@ -34,6 +34,23 @@ function decodeListCursor(text: string): CursorPayload | undefined {
     // falls through: reported as an invalid cursor
   }
   return undefined
+}
+
+const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z$/
+
+/**
+ * Whether a decoded cursor can be one this server handed out for ordering by `field`: its id a
+ * UUID, its value null or of the field's type. A forged one (an object, an array, a boolean
+ * where a time goes) would otherwise reach the database as a comparison it cannot make.
+ */
+function cursorFits(model: ModelDefinition, field: string, cursor: CursorPayload): boolean {
+  if (!isUuid(cursor.id)) return false
+  const value = cursor.v
+  if (value === null) return true
+  if (field === 'createdAt' || field === 'updatedAt')
+    return typeof value === 'string' && ISO_UTC.test(value) && !Number.isNaN(Date.parse(value))
+  const spec = model.specs.get(field)
+  return spec !== undefined && checkFieldValue(spec, value).ok
 }
 
 function parseOrder(model: ModelDefinition, text: string | undefined, issues: FieldIssue[]): ListOrder {
@@ -87,7 +104,9 @@ export function parseListQuery(model: ModelDefinition, query: Record<string, unk
     const order = `${orderBy.direction === 'desc' ? '-' : ''}${orderBy.field}`
     if (!c) issues.push({ field: 'cursor', code: 'invalid_cursor', message: 'not a cursor this server handed out' })
     else if (c.o !== order) issues.push({ field: 'cursor', code: 'invalid_cursor', message: 'the cursor belongs to another orderBy' })
-    else after = { value: c.v, id: c.id }
+    else if (!cursorFits(model, orderBy.field, c))
+      issues.push({ field: 'cursor', code: 'invalid_cursor', message: 'not a cursor this server handed out' })
+    else after = { value: c.v, id: c.id.toLowerCase() }
   }
   const where: Record<string, unknown> = {}
   for (const [name, raw] of Object.entries(single)) {
