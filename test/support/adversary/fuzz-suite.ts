@@ -17,6 +17,7 @@ import { auditRound } from './audit.ts'
 import { adversarySchema, MODEL_SCOPES } from './data.ts'
 import { Finding, Game, type Stats } from './game.ts'
 import { listConflicts, makeConflict, resolveConflict } from './moves-conflicts.ts'
+import { oddRequest, oversizedFrame } from './moves-odd.ts'
 import {
   answerInvitation,
   cancelInvitation,
@@ -91,6 +92,8 @@ const MOVES: readonly (readonly [number, string, Move])[] = [
   [1, 'remove a device', removeDevice],
   [0.5, 'another device', addDevice],
   [1, 'identity reads', identity],
+  [1, 'odd request', oddRequest],
+  [0.2, 'oversized frame', oversizedFrame],
 ]
 
 /** An actor for a move: mostly live (a signed-out device signs in again), sometimes a dead credential. */

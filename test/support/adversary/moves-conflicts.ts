@@ -86,7 +86,12 @@ export async function listConflicts(game: Game, actor: Actor): Promise<void> {
 
 export async function resolveConflict(game: Game, actor: Actor): Promise<void> {
   const { rng, world } = game
-  const known = rng.chance(0.85) ? rng.pick([...world.conflicts.values()].slice(-30)) : undefined
+  const recent = [...world.conflicts.values()].slice(-30)
+  const mine = recent.filter((c) => {
+    const ref = world.record(c.model, c.recordId)
+    return c.open && ref !== undefined && world.sees(actor, ref)
+  })
+  const known = rng.chance(0.85) ? ((rng.chance(0.6) ? rng.pick(mine) : undefined) ?? rng.pick(recent)) : undefined
   const id = known?.id ?? game.ghost()
   const choice = rng.pick(['local', 'remote', 'custom', 'custom', 'neither']) as string
   const body: Json = { choice }
