@@ -3,7 +3,7 @@
  * PostgreSQL: sockets given another user's cursor or one from before a membership change;
  * invitation ids of another organization; a device removed or a refresh token replayed while its
  * socket is open; every path of a member who left, replayed pushes included; a device pushing as
- * its user's other device. Each answer across the boundary is the one an absent thing gets.
+ * its user's other device; a socket given a cursor past the head of the change order. Each answer across the boundary is the one an absent thing gets.
  */
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -230,6 +230,25 @@ function runGaps(label: string, makeStorage: () => Promise<Storage>): void {
       // The owner's view is untouched.
       expect((await owner.api.get(`/api/tasks/${taskId}`)).json).toMatchObject({ title: 'secret plan', version: 1 })
       expect((await owner.api.get('/api/sync/conflicts')).json.items.map((c: Json) => c.id)).toEqual([conflictId])
+    })
+
+    it('a socket hello or pull with a cursor past the head of the change order is refused, not echoed', async () => {
+      const user = await fresh('forger')
+      await makeOrg(user, 'F')
+      expect((await user.api.post('/api/tasks', { title: 'one' })).status).toBe(201)
+      const head = (await user.api.get('/api/sync/pull')).json.cursor as string
+      const [prefix, position, ...epoch] = head.split('.')
+      const ahead = [prefix, (Number.parseInt(position as string, 36) + 1000).toString(36), ...epoch].join('.')
+      const ws = await connectWs(server.url)
+      ws.send({ type: 'hello', token: user.access, clientId: user.deviceId, cursor: ahead })
+      await ws.nextOf('welcome')
+      expect(await ws.nextOf('error')).toMatchObject({ code: 'bad_request' })
+      ws.send({ type: 'pull', cursor: ahead })
+      expect(await ws.nextOf('error')).toMatchObject({ code: 'bad_request' })
+      ws.send({ type: 'pull', cursor: head })
+      expect(await ws.nextOf('changes')).toMatchObject({ changes: [], cursor: head, hasMore: false })
+      expect(JSON.stringify(ws.messages)).not.toContain(ahead)
+      ws.close()
     })
 
     it('a device cannot push as another device of its own user, over HTTP or WebSocket', async () => {

@@ -99,7 +99,7 @@ export class Game {
     }
     const answer = { status: res.status, json, text, requestId }
     this.count(`http ${res.status}`)
-    if (res.status >= 500) this.fail(`${method} ${path} answered ${res.status}`, json)
+    if (res.status >= 500) this.fail(`${method} ${path} answered ${res.status}`, { answer: json, sent: body })
     if (res.headers.get('x-request-id') !== requestId) this.fail(`${method} ${path}: x-request-id not echoed`, [...res.headers])
     if (res.status >= 400) {
       const error = json.error as Json | undefined

@@ -93,8 +93,8 @@ export async function changesFor(
 
 /**
  * One page of a pull. Throws `cursor_expired` (410) when tombstones past the cursor were
- * purged or the cursor is ahead of the change order, `bad_request` for a malformed cursor or a
- * bad limit, `not_found` for an unknown model.
+ * purged, `bad_request` for a forged cursor (malformed, or past the head of the change order)
+ * or a bad limit, `not_found` for an unknown model.
  */
 export async function pull(storage: Storage, schema: Schema, ctx: Context, request: PullRequest): Promise<PullPage> {
   const limit = request.limit ?? DEFAULT_PULL_LIMIT
@@ -112,15 +112,9 @@ export async function pull(storage: Storage, schema: Schema, ctx: Context, reque
   const head = await storage.headPosition(ctx.signal)
   if (position > 0) {
     const purged = await storage.purgedPosition(ctx.signal)
-    // §2: a position past the change order was never handed out here (a forged cursor, or a
-    // database restored from a backup): echoed, the changes committed up to it would never
-    // reach the client. It resyncs instead, as after a purge.
-    if (position > Math.max(head, purged)) {
-      throw new PulseError(
-        'cursor_expired',
-        'the cursor is ahead of this server\u2019s change order: pull from no cursor and keep your pending changes',
-      )
-    }
+    // §2: every cursor handed out is at most the head (or the purge watermark, when the newest
+    // entries were purged since): one past both was not handed out by this server.
+    if (position > Math.max(head, purged)) throw new PulseError('bad_request', 'not a cursor this server handed out; pull from no cursor')
     if (position < purged) {
       throw new PulseError(
         'cursor_expired',
