@@ -14,6 +14,6 @@ runAdversaryFuzz(
   'SQLite',
   async () => createSqliteStorage({ filename: join(mkdtempSync(join(tmpdir(), 'pulse-adv-fuzz-')), 'pulse.db') }),
   {
-    runs: 40,
+    runs: 30,
   },
 )
