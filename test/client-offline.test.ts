@@ -2,8 +2,10 @@
  * Offline-first end to end (issue 4 acceptance): several clients edit while cut off and
  * converge once back; a client closed with pending changes sends them when reopened on its
  * SQLite file; a server restart in the middle of a sync loses nothing and applies nothing
- * twice; an expired cursor turns into a full resync that keeps pending changes.
+ * twice; an expired cursor turns into a full resync that keeps pending changes, and so does a
+ * cursor past the head of a server restored from an older backup.
  */
+import { copyFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Client } from '@pulse/client'
 import { createSqliteStore } from '@pulse/client/sqlite'
@@ -187,6 +189,32 @@ describe('client offline-first (real server)', () => {
     }
     await eventually(async () => JSON.stringify(await clientNotes(a, marker)) === JSON.stringify(onServer), 'the client agrees')
     expect((a as Client & { errors: unknown[] }).errors).toEqual([])
+  })
+
+  it('a server restored from an older backup: the cursor past its head turns into a full resync, not a client that gives up', async () => {
+    const a = track(testClient(server.url, models))
+    const kept = await a.create(note, { title: 'kept', body: 'backup' })
+    await eventually(() => a.status().pending === 0 && a.status().transport === 'websocket', 'kept synced')
+    await server.stop()
+    const backup = `${server.file}.backup`
+    copyFileSync(server.file, backup)
+    await server.start()
+    const lost = await a.create(note, { title: 'lost with the restore', body: 'backup' })
+    for (let i = 0; i < 5; i++) await a.update(note, lost.id, { title: `lost ${i}` })
+    await eventually(() => a.status().pending === 0, 'lost synced')
+    // The operator restores the backup: the server's change order now ends before a's cursor.
+    await server.stop()
+    for (const suffix of ['-wal', '-shm']) rmSync(`${server.file}${suffix}`, { force: true })
+    copyFileSync(backup, server.file)
+    await server.start()
+    // a resyncs from no cursor: what the restored server lacks goes, what it has stays, and
+    // the client goes on syncing (a 400 here would have stopped it for good).
+    await eventually(async () => (await a.get(note, lost.id)) === undefined, 'a dropped what the restore lost', 15_000)
+    expect(await a.get(note, kept.id)).toMatchObject({ title: 'kept', localOnly: false })
+    const after = await a.create(note, { title: 'after the restore', body: 'backup' })
+    await eventually(() => a.status().pending === 0, 'a syncs again', 15_000)
+    expect((await server.current.engine.storage.getRecord(note, after.id))?.values.title).toBe('after the restore')
+    expect(a.status().rejected).toBe(0)
   })
 
   for (const transport of ['websocket', 'http'] as const) {

@@ -367,8 +367,9 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<Storage>):
         const [prefix, position, ...epoch] = head.split('.')
         const ahead = [prefix, (Number.parseInt(position as string, 36) + 1000).toString(36), ...epoch].join('.')
         const res = await api.get(`/api/sync/pull?cursor=${ahead}`)
-        expect(res.status).toBe(400)
-        expect(res.json.error.code).toBe('bad_request')
+        // 410, not 400: a client holding it (its server restored from a backup) must start afresh.
+        expect(res.status).toBe(410)
+        expect(res.json.error.code).toBe('cursor_expired')
         expect(res.text).not.toContain(ahead)
         expect((await api.get(`/api/sync/pull?cursor=${head}`)).json).toMatchObject({ changes: [], cursor: head, hasMore: false })
       })

@@ -66,7 +66,7 @@ function chooseCursor(game: Game, actor: Actor): CursorChoice {
     }
   if (r < 0.72) {
     const highest = Math.max(0, ...others.map((c) => decodeCursorParts(c.cursor).position))
-    return { cursor: `c1.${(highest + 100_000).toString(36)}${epoch ? `.${epoch.toString(36)}` : ''}`, expect: 'bad_request' }
+    return { cursor: `c1.${(highest + 100_000).toString(36)}${epoch ? `.${epoch.toString(36)}` : ''}`, expect: 'cursor_expired' }
   }
   return { cursor: null, expect: 'ok' }
 }

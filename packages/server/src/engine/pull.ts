@@ -153,8 +153,10 @@ export async function pull(
   const head = await storage.headPosition(ctx.signal)
   const purged = position > 0 ? await storage.purgedPosition(ctx.signal) : 0
   // §2: every cursor handed out is at most the head (or the purge watermark, when the newest
-  // entries were purged since): one past both was not handed out by this server.
-  if (position > Math.max(head, purged)) throw new PulseError('bad_request', 'not a cursor this server handed out; pull from no cursor')
+  // entries were purged since): one past both was not handed out by this database — forged, or
+  // kept by a client across a restore from a backup. Either way the client must start afresh.
+  if (position > Math.max(head, purged))
+    throw new PulseError('cursor_expired', "this server's change order does not reach this cursor: pull from no cursor")
   // §8: the caller's memberships changed since this cursor: records may have left its scope.
   if (position > 0 && epoch !== currentEpoch) {
     throw new PulseError('scope_changed', 'your organizations changed: pull from no cursor and drop records the snapshot lacks')
