@@ -14,10 +14,14 @@ import { publishCommits } from './bus/publish-commits.ts'
 import { createRedisBus } from './bus/redis-bus.ts'
 import { createEngine, type Engine } from './engine/engine.ts'
 import { createAuthenticator } from './http/authenticate.ts'
+import type { LoggerSettings } from './http/logger.ts'
 import { createHttpServer } from './http/server.ts'
 import type { RealtimeOptions } from './realtime/socket.ts'
 import { createStorage } from './storage/index.ts'
 import type { Storage } from './storage/storage.ts'
+
+/** How long `close()` waits for in-flight requests unless configured otherwise. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
 
 /** What `startServer` takes. */
 export interface StartOptions {
@@ -29,7 +33,8 @@ export interface StartOptions {
   database: string | Storage
   port: number
   host?: string
-  logger?: boolean | { level: string }
+  /** Logs: false for none; default info level, pretty on a terminal and JSON lines otherwise. */
+  logger?: boolean | LoggerSettings
   bodyLimitBytes?: number
   /**
    * How commits reach the live streams of every process: a Redis URL (`redis://…`, for several
@@ -45,6 +50,11 @@ export interface StartOptions {
   auth?: false | AuthOptions
   /** Browser origins allowed besides same-origin (CORS and WebSocket). */
   allowedOrigins?: readonly string[]
+  /**
+   * How long `close()` lets in-flight requests finish before it cuts their connections
+   * (default 10 s). New requests are refused (503) from the moment it is called.
+   */
+  shutdownTimeoutMs?: number
 }
 
 /** Authentication settings. */
@@ -61,6 +71,12 @@ export interface AuthOptions {
   accessTtlSeconds?: number
   /** Requests per second one token may make (default 200). */
   tokenRatePerSecond?: number
+  /** Refresh token lifetime in days (default 30). */
+  refreshTtlDays?: number
+  /** Failed logins allowed per account in 15 minutes (default 10). */
+  loginLimitPerAccount?: number
+  /** Failed logins allowed per client address in 15 minutes (default 100). */
+  loginLimitPerAddress?: number
 }
 
 /** A running server. */
@@ -101,6 +117,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         storage,
         tokens: createAccessTokens(key, authOptions.accessTtlSeconds),
         allowRegistration: authOptions.allowRegistration ?? true,
+        ...(authOptions.refreshTtlDays !== undefined ? { refreshTtlDays: authOptions.refreshTtlDays } : {}),
+        ...(authOptions.loginLimitPerAccount !== undefined ? { loginLimitPerAccount: authOptions.loginLimitPerAccount } : {}),
+        ...(authOptions.loginLimitPerAddress !== undefined ? { loginLimitPerAddress: authOptions.loginLimitPerAddress } : {}),
       })
       await accounts.migrate()
     }
@@ -131,6 +150,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const address = await app.listen({ port: options.port, host: options.host ?? '127.0.0.1' })
     const running = app
     const runningBus = bus
+    const shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
     return {
       app: running,
       engine,
@@ -139,7 +159,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       accounts,
       url: address.replace('[::1]', 'localhost'),
       async close() {
-        await running.close()
+        // Graceful: fastify stops accepting and waits for in-flight requests; past the deadline
+        // their connections are cut, so a stuck client cannot hold the process forever.
+        const deadline = setTimeout(() => {
+          running.log.warn(`shutdown: requests still running after ${shutdownTimeoutMs} ms; closing their connections`)
+          running.server.closeAllConnections()
+        }, shutdownTimeoutMs)
+        try {
+          await running.close()
+        } finally {
+          clearTimeout(deadline)
+        }
         await runningBus.close()
         await storage.close()
       },

@@ -12,6 +12,7 @@ import type { Engine } from '../engine/engine.ts'
 import { type RealtimeOptions, registerRealtime } from '../realtime/socket.ts'
 import type { Authenticator } from './authenticate.ts'
 import { toErrorReply } from './error-body.ts'
+import { fastifyLogger, type LoggerSettings } from './logger.ts'
 import { requestIdFor } from './request-id.ts'
 import { registerAccountRoutes } from './routes/accounts.ts'
 import { registerAuthRoutes } from './routes/auth.ts'
@@ -51,8 +52,8 @@ export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024
 /** What `createHttpServer` takes. */
 export interface HttpServerOptions {
   engine: Engine
-  /** pino logger options, or false for none (tests). Default: info level to stdout. */
-  logger?: boolean | { level: string }
+  /** Log level and format, or false for none (tests). Default: info level to stdout, pretty on a terminal. */
+  logger?: boolean | LoggerSettings
   bodyLimitBytes?: number
   /**
    * Accounts and authentication (PROTOCOL.md §9): every `/api/` route but the public ones
@@ -74,7 +75,7 @@ export interface HttpServerOptions {
 export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const { engine } = options
   const app = Fastify({
-    logger: options.logger ?? { level: 'info' },
+    logger: fastifyLogger(options.logger),
     bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     genReqId: requestIdFor,
     requestIdHeader: false,
