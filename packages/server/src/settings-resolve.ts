@@ -96,8 +96,7 @@ export function resolveSettings(input: SettingsInput = {}): ResolvedSettings {
       sources[name] = source
     } catch (e) {
       if (!(e instanceof SettingValueError)) throw e
-      const shown = spec.secret ? 'the value given is not usable' : e.message
-      problems.push(`${name} (${where}): ${shown}; expected ${spec.type.accepts}`)
+      problems.push(`${name} (${where}): expected ${spec.type.accepts}, got ${spec.secret ? 'something else (not shown)' : e.message}`)
     }
   }
   if (problems.length > 0) throw new SettingsError(problems)

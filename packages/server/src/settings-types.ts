@@ -4,7 +4,7 @@
  * says in a few words what it accepts, for error messages and the README's table.
  */
 
-/** Thrown by a setting type for a value it does not accept; the message says what it accepts. */
+/** Thrown by a setting type for a value it does not accept; the message shows the value. */
 export class SettingValueError extends Error {
   override readonly name = 'SettingValueError'
 }
@@ -25,7 +25,7 @@ export type ValueOf<S> = S extends SettingType<infer T> ? T : never
 function refuse(accepts: string, got: unknown): never {
   const shown =
     typeof got === 'string' ? JSON.stringify(got) : Array.isArray(got) ? 'a list' : typeof got === 'object' ? 'an object' : String(got)
-  throw new SettingValueError(`${shown} is not ${accepts}`)
+  throw new SettingValueError(shown)
 }
 
 /** A whole number from `min` to `max`. */

@@ -159,8 +159,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       accounts,
       url: address.replace('[::1]', 'localhost'),
       async close() {
-        // Graceful: fastify stops accepting and waits for in-flight requests; past the deadline
-        // their connections are cut, so a stuck client cannot hold the process forever.
+        // Graceful: fastify stops accepting and waits for in-flight requests; a keep-alive
+        // connection closes as soon as its last response is sent; past the deadline the rest
+        // are cut, so a stuck client cannot hold the process forever.
+        running.server.keepAliveTimeout = 1
         const deadline = setTimeout(() => {
           running.log.warn(`shutdown: requests still running after ${shutdownTimeoutMs} ms; closing their connections`)
           running.server.closeAllConnections()
