@@ -183,6 +183,9 @@ console.log(JSON.stringify(out))`
         const url = `http://127.0.0.1:${port}`
         await waitHealthy(url, child, () => output)
         expect(output).toMatch(/serving note from \.\/pulse\.config\.ts/)
+        // No web build ships: the root page points to the API docs.
+        const home = await fetch(`${url}/`)
+        expect([home.status, await home.text()]).toEqual([404, expect.stringContaining('href="/api/docs"')])
 
         const ran = expectSuccess('the client script', await run(process.execPath, ['sync-check.mjs', url], app, STEP_TIMEOUT_MS))
         const result = JSON.parse(ran.stdout.trim().split('\n').at(-1) as string) as {

@@ -22,7 +22,7 @@ export interface SettingType<T> {
 /** The value type a SettingType produces. */
 export type ValueOf<S> = S extends SettingType<infer T> ? T : never
 
-function refuse(accepts: string, got: unknown): never {
+function refuse(got: unknown): never {
   const shown =
     typeof got === 'string' ? JSON.stringify(got) : Array.isArray(got) ? 'a list' : typeof got === 'object' ? 'an object' : String(got)
   throw new SettingValueError(shown)
@@ -31,11 +31,11 @@ function refuse(accepts: string, got: unknown): never {
 /** A whole number from `min` to `max`. */
 export function integer(min: number, max: number): SettingType<number> {
   const accepts = `a whole number from ${min} to ${max}`
-  const check = (n: number, got: unknown) => (Number.isSafeInteger(n) && n >= min && n <= max ? n : refuse(accepts, got))
+  const check = (n: number, got: unknown) => (Number.isSafeInteger(n) && n >= min && n <= max ? n : refuse(got))
   return {
     accepts,
-    fromValue: (value) => (typeof value === 'number' ? check(value, value) : refuse(accepts, value)),
-    fromText: (text) => (/^-?\d{1,16}$/.test(text.trim()) ? check(Number(text.trim()), text) : refuse(accepts, text)),
+    fromValue: (value) => (typeof value === 'number' ? check(value, value) : refuse(value)),
+    fromText: (text) => (/^-?\d{1,16}$/.test(text.trim()) ? check(Number(text.trim()), text) : refuse(text)),
   }
 }
 
@@ -47,10 +47,10 @@ export function boolean(): SettingType<boolean> {
   const accepts = 'true or false (as text also on/off, yes/no, 1/0)'
   return {
     accepts,
-    fromValue: (value) => (typeof value === 'boolean' ? value : refuse(accepts, value)),
+    fromValue: (value) => (typeof value === 'boolean' ? value : refuse(value)),
     fromText: (text) => {
       const word = text.trim().toLowerCase()
-      return TRUE_WORDS.has(word) ? true : FALSE_WORDS.has(word) ? false : refuse(accepts, text)
+      return TRUE_WORDS.has(word) ? true : FALSE_WORDS.has(word) ? false : refuse(text)
     },
   }
 }
@@ -67,14 +67,14 @@ export function productionFlag(): SettingType<boolean> {
 /** A non-empty string of at most `max` characters. */
 export function text(max = 4096): SettingType<string> {
   const accepts = `a non-empty text of at most ${max} characters`
-  const check = (value: string) => (value.length > 0 && value.length <= max ? value : refuse(accepts, value))
-  return { accepts, fromValue: (value) => (typeof value === 'string' ? check(value) : refuse(accepts, value)), fromText: check }
+  const check = (value: string) => (value.length > 0 && value.length <= max ? value : refuse(value))
+  return { accepts, fromValue: (value) => (typeof value === 'string' ? check(value) : refuse(value)), fromText: check }
 }
 
 /** One of a few words. */
 export function oneOf<const W extends string>(words: readonly W[]): SettingType<W> {
   const accepts = `one of ${words.join(', ')}`
-  const check = (value: unknown) => (words.includes(value as W) ? (value as W) : refuse(accepts, value))
+  const check = (value: unknown) => (words.includes(value as W) ? (value as W) : refuse(value))
   return { accepts, fromValue: check, fromText: (value) => check(value.trim()) }
 }
 
@@ -82,10 +82,10 @@ export function oneOf<const W extends string>(words: readonly W[]): SettingType<
 export function list(maxItems = 100): SettingType<readonly string[]> {
   const accepts = `a list of at most ${maxItems} non-empty texts (as text: comma-separated)`
   const check = (items: readonly unknown[], got: unknown): readonly string[] =>
-    items.length <= maxItems && items.every((i) => typeof i === 'string' && i.length > 0) ? (items as string[]) : refuse(accepts, got)
+    items.length <= maxItems && items.every((i) => typeof i === 'string' && i.length > 0) ? (items as string[]) : refuse(got)
   return {
     accepts,
-    fromValue: (value) => (Array.isArray(value) ? check(value, value) : refuse(accepts, value)),
+    fromValue: (value) => (Array.isArray(value) ? check(value, value) : refuse(value)),
     fromText: (value) =>
       check(
         value
