@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest'
 import { appDir, ROOT, runPulse, startPulse, stop } from './support/cli.ts'
 
 const SECRET = { PULSE_SECRET: 'a secret of at least thirty-two characters' }
+/** Tests that start `pulse` several times: a busy machine makes each start take seconds. */
+const SLOW_MS = 120_000
 
 /** The commands `pulse init` says to run next. */
 const nextCommands = (stdout: string) =>
@@ -18,7 +20,7 @@ const nextCommands = (stdout: string) =>
     .map((l) => l.trim())
     .filter(Boolean)
 
-describe('pulse init', () => {
+describe('pulse init', { timeout: SLOW_MS }, () => {
   it('writes a config with one model and .gitignore entries, prints the next two commands, and the app serves', async () => {
     const parent = mkdtempSync(join(tmpdir(), 'pulse-init-'))
     const made = await runPulse(['init', 'my-app'], {}, 60_000, parent)
@@ -78,7 +80,7 @@ describe('pulse init', () => {
   })
 })
 
-describe('pulse serve finds its config', () => {
+describe('pulse serve finds its config', { timeout: SLOW_MS }, () => {
   it('in a folder without pulse.config.ts: says how to make one', async () => {
     const dir = appDir()
     const r = await runPulse(['serve', '--port', '0'], {}, 60_000, dir)

@@ -3,13 +3,15 @@
  * variables, overridden by flags; every bad value reported at start-up, before anything opens;
  * `serve --help` lists them all.
  */
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { SETTINGS } from '@pulse/server'
 import { describe, expect, it } from 'vitest'
 import { appDir, runPulse, startPulse, stop } from './support/cli.ts'
 
 const SECRET = { PULSE_SECRET: 'a secret of at least thirty-two characters' }
+/** Tests that start `pulse` several times: a busy machine makes each start take seconds. */
+const SLOW_MS = 120_000
 
 const CONFIG = (server: string) => `import { defineModel, f } from '@pulse/core'
 import { defineConfig } from '@pulse/server'
@@ -26,7 +28,7 @@ async function accessTtl(url: string): Promise<number> {
   return claims.exp - claims.iat
 }
 
-describe('pulse serve settings', () => {
+describe('pulse serve settings', { timeout: SLOW_MS }, () => {
   it('come from the config, else the environment overrides, else a flag overrides both', async () => {
     const dir = appDir({ 'pulse.config.ts': CONFIG('{ auth: { accessTtlSeconds: 600 } }') })
     const cases: [string[], Record<string, string>, number][] = [
@@ -76,6 +78,29 @@ describe('pulse serve settings', () => {
         /^ {2}- realtime\.rateLimit\.burst \(flag --ws-rate-burst\): expected a whole number from 1 to [\d]+, got "0"$/,
       ),
     ])
+    expect(existsSync(join(dir, 'pulse.db'))).toBe(false)
+  })
+
+  it("migrate and the account commands use the config's database, as serve does", async () => {
+    const dir = appDir({ 'pulse.config.ts': CONFIG("{ database: 'sqlite:./data/app.db' }") })
+    mkdirSync(join(dir, 'data'))
+    const migrated = await runPulse(['migrate'], {}, 60_000, dir)
+    expect(migrated.code, migrated.stderr).toBe(0)
+    expect(migrated.stdout).toMatch(/applied: .*thing/)
+    const admin = await runPulse(['createsuperuser', '--username', 'root', '--password', 'root password 1', '--no-input'], {}, 60_000, dir)
+    expect(admin.code, admin.stderr).toBe(0)
+    const { child, url } = await startPulse([], SECRET, dir)
+    try {
+      const login = await fetch(`${url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"username":"root","password":"root password 1"}',
+      })
+      expect(login.status).toBe(200)
+    } finally {
+      await stop(child)
+    }
+    expect(existsSync(join(dir, 'data', 'app.db'))).toBe(true)
     expect(existsSync(join(dir, 'pulse.db'))).toBe(false)
   })
 

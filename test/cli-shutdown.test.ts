@@ -10,6 +10,8 @@ import { startPulse, stop } from './support/cli.ts'
 
 const tmpDb = () => `sqlite:${join(mkdtempSync(join(tmpdir(), 'pulse-stop-')), 'pulse.db')}`
 const SECRET = { PULSE_SECRET: 'a secret of at least thirty-two characters' }
+/** Tests that start `pulse` several times: a busy machine makes each start take seconds. */
+const SLOW_MS = 120_000
 
 /** A registration whose body arrives in two parts: the request is in flight until `finish()`. */
 function slowRegistration(url: string, username: string) {
@@ -55,7 +57,7 @@ async function untilClosing(url: string): Promise<void> {
   }
 }
 
-describe('pulse serve stopping', () => {
+describe('pulse serve stopping', { timeout: SLOW_MS }, () => {
   it('on SIGTERM, finishes the request in flight, then logs "stopped" and exits 0', async () => {
     const { child, url, output } = await startPulse(['--database', tmpDb()], SECRET)
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
@@ -89,7 +91,7 @@ describe('pulse serve stopping', () => {
   })
 })
 
-describe('pulse serve logs', () => {
+describe('pulse serve logs', { timeout: SLOW_MS }, () => {
   it('--log-format json: one JSON object a line', async () => {
     const { child, output } = await startPulse(['--database', tmpDb(), '--log-format', 'json'], SECRET)
     expect(await stop(child)).toBe(0)

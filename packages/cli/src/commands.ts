@@ -4,7 +4,7 @@ import { createStorage, MigrationRefusedError, resolveSettings, SETTINGS, Secret
 import { Command } from 'commander'
 import { addAccountCommands } from './account-commands.ts'
 import { init } from './init.ts'
-import { ConfigError, findConfig, loadConfig } from './load-config.ts'
+import { ConfigError, findConfig, type LoadedConfig, loadConfig } from './load-config.ts'
 import { planServe, redactUrl, serve } from './serve.ts'
 import { addSettingFlags, givenFlags } from './settings-flags.ts'
 
@@ -34,12 +34,12 @@ export function describeFailure(error: unknown, database: string): string {
 
 /**
  * The database a command works on: `--database`, else DATABASE_URL, else the config's
- * `server.database` (when there is a config), else ./pulse.db.
+ * `server.database` (`loaded`, else the config there is, if any), else ./pulse.db.
  */
-async function databaseFor(opts: { database?: string; config?: string }): Promise<string> {
+async function databaseFor(opts: { database?: string; config?: string }, loaded?: LoadedConfig): Promise<string> {
   const flags = opts.database !== undefined ? { database: opts.database } : {}
-  const configured = findConfig(opts.config) !== undefined ? (await loadConfig(opts.config)).server : undefined
-  return resolveSettings({ config: configured, env: process.env, flags }).values.database ?? DEFAULT_DATABASE
+  const config = loaded ?? (findConfig(opts.config) !== undefined ? await loadConfig(opts.config) : undefined)
+  return resolveSettings({ config: config?.server, env: process.env, flags }).values.database ?? DEFAULT_DATABASE
 }
 
 /** Builds the command-line program. */
@@ -80,8 +80,9 @@ export function buildProgram(): Command {
       let database = opts.database ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE
       let storage: Awaited<ReturnType<typeof createStorage>> | undefined
       try {
-        const { schema } = await loadConfig(opts.config)
-        database = await databaseFor(opts)
+        const config = await loadConfig(opts.config)
+        const { schema } = config
+        database = await databaseFor(opts, config)
         storage = await createStorage(database)
         const plan = opts.dryRun
           ? await storage.planMigration(schema)
@@ -109,9 +110,13 @@ export function buildProgram(): Command {
       }
     })
 
-  addAccountCommands(program, databaseFor, (command, error, database) => {
-    console.error(`pulse ${command}: ${describeFailure(error, database)}`)
-    process.exitCode = 1
-  })
+  addAccountCommands(
+    program,
+    (opts) => databaseFor(opts),
+    (command, error, database) => {
+      console.error(`pulse ${command}: ${describeFailure(error, database)}`)
+      process.exitCode = 1
+    },
+  )
   return program
 }

@@ -69,6 +69,20 @@ function flattenConfig(section: unknown, problems: string[]): Map<string, unknow
   return found
 }
 
+/** Where one setting's value comes from, and how to read it from there. */
+function sourceOf(name: SettingName, input: SettingsInput, fromConfig: Map<string, unknown>): [SettingSource, string, () => unknown] {
+  const spec: SettingSpec<unknown> = SETTINGS[name]
+  const flag = input.flags?.[name]
+  if (flag !== undefined) {
+    const long = spec.flag?.split(/[ ,]+/).find((w) => w.startsWith('--'))
+    return ['flag', `flag ${long}`, () => (typeof flag === 'boolean' ? spec.type.fromValue(flag) : spec.type.fromText(flag))]
+  }
+  const env = spec.env ? input.env?.[spec.env] : undefined
+  if (env !== undefined && env !== '') return ['env', `environment ${spec.env}`, () => spec.type.fromText(env)]
+  if (fromConfig.has(name)) return ['config', 'the config', () => spec.type.fromValue(fromConfig.get(name))]
+  return ['default', 'default', () => spec.default]
+}
+
 /** Resolves every setting: flag, else environment, else config, else default. Throws SettingsError. */
 export function resolveSettings(input: SettingsInput = {}): ResolvedSettings {
   const problems: string[] = []
@@ -76,30 +90,18 @@ export function resolveSettings(input: SettingsInput = {}): ResolvedSettings {
   const values: Record<string, unknown> = {}
   const sources: Record<string, SettingSource> = {}
   for (const name of NAMES) {
-    const spec: SettingSpec<unknown> = SETTINGS[name]
-    const flag = input.flags?.[name]
-    const env = spec.env ? input.env?.[spec.env] : undefined
-    const [source, where, parse]: [SettingSource, string, () => unknown] =
-      flag !== undefined
-        ? [
-            'flag',
-            `flag ${spec.flag?.split(' ').find((w) => w.startsWith('--'))}`,
-            () => (typeof flag === 'boolean' ? spec.type.fromValue(flag) : spec.type.fromText(flag)),
-          ]
-        : env !== undefined && env !== ''
-          ? ['env', `environment ${spec.env}`, () => spec.type.fromText(env)]
-          : fromConfig.has(name)
-            ? ['config', 'the config', () => spec.type.fromValue(fromConfig.get(name))]
-            : ['default', 'default', () => spec.default]
+    const [source, where, read] = sourceOf(name, input, fromConfig)
     try {
-      values[name] = parse()
+      values[name] = read()
       sources[name] = source
     } catch (e) {
       if (!(e instanceof SettingValueError)) throw e
+      const spec: SettingSpec<unknown> = SETTINGS[name]
       problems.push(`${name} (${where}): expected ${spec.type.accepts}, got ${spec.secret ? 'something else (not shown)' : e.message}`)
     }
   }
   if (problems.length > 0) throw new SettingsError(problems)
+  // Every name got a value of its own type (or a problem was thrown above).
   return { values, sources } as unknown as ResolvedSettings
 }
 
