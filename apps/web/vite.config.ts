@@ -4,10 +4,13 @@
  * WebSocket on the same origin, so the pages need no configuration.
  */
 import react from '@vitejs/plugin-react'
-import { defineConfig } from 'vite'
+import { defaultClientConditions, defineConfig } from 'vite'
 
 export default defineConfig({
   plugins: [react()],
+  // The workspace packages are bundled from their TypeScript sources (see their package.json), so
+  // the web build needs no package build first.
+  resolve: { conditions: ['@pulse/source', ...defaultClientConditions] },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -59,6 +59,8 @@ export async function bundleForBrowser(entry: string): Promise<string> {
     platform: 'browser',
     target: 'es2022',
     jsx: 'automatic',
+    // The workspace packages from their sources, as in every other test (see vitest.config.ts).
+    conditions: ['@pulse/source'],
     define: { 'process.env.NODE_ENV': '"development"' },
     write: false,
     alias: { vitest: join(ROOT, 'test/support/browser-suite/vitest-shim.ts') },

@@ -1,20 +1,24 @@
 /** Running the real `pulse` command in a child process. */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const BIN = fileURLToPath(new URL('../../packages/cli/bin/pulse.js', import.meta.url))
 
-/** Runs `pulse <args>` to completion; resolves with its exit code and output. */
+/** Runs `pulse <args>` (in `cwd`, default the repository) to completion; resolves with its exit code and output. */
 export function runPulse(
   args: string[],
   env: Record<string, string> = {},
   timeoutMs = 60_000,
+  cwd = ROOT,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env } })
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env } })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
@@ -43,13 +47,14 @@ export async function freePort(): Promise<number> {
   })
 }
 
-/** Starts `pulse serve` and resolves once its health probe answers 200. */
+/** Starts `pulse serve` (in `cwd`, default the repository) and resolves once its health probe answers 200. */
 export async function startPulse(
   args: string[],
   env: Record<string, string> = {},
+  cwd = ROOT,
 ): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   const port = await freePort()
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port), ...args], { cwd: ROOT, env: { ...process.env, ...env } })
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port), ...args], { cwd, env: { ...process.env, ...env } })
   let output = ''
   child.stdout?.on('data', (d) => (output += d))
   child.stderr?.on('data', (d) => (output += d))
@@ -78,4 +83,15 @@ export function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): P
     child.once('exit', (code) => resolve(code))
     child.kill(signal)
   })
+}
+
+/**
+ * A fresh app folder outside the repository holding `files`, whose node_modules is the
+ * repository's (so `@pulse/*` resolve to the workspace packages' builds, as from an install).
+ */
+export function appDir(files: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pulse-app-'))
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir')
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
+  return dir
 }

@@ -1,6 +1,3 @@
 #!/usr/bin/env node
-// The `pulse` command. Pulse ships TypeScript sources; tsx compiles them on the fly.
-import { register } from 'tsx/esm/api'
-
-register()
-await import('../src/bin.ts')
+// The `pulse` command: the built JavaScript in dist/ (`npm run build`), plain Node.
+import '../dist/bin.js'

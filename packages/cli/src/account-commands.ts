@@ -6,7 +6,11 @@ import { ask } from './prompt.ts'
 
 interface DbOption {
   database?: string
+  config?: string
 }
+
+const DATABASE_HELP = "postgres://… or a SQLite file (env DATABASE_URL; default: the config's server.database, else sqlite:./pulse.db)"
+const CONFIG_HELP = 'the config whose server.database to use (default: ./pulse.config.ts when there is one)'
 
 /**
  * Opens the database, makes sure the account tables exist, runs `fn`, closes. With `redis`,
@@ -48,7 +52,7 @@ async function withAccounts<T>(database: string, fn: (accounts: Accounts) => Pro
 /** Adds the account commands to the program. */
 export function addAccountCommands(
   program: Command,
-  databaseOf: (opts: DbOption) => string,
+  databaseOf: (opts: DbOption) => Promise<string>,
   fail: (command: string, error: unknown, database: string) => void,
 ): void {
   const userCommand = (name: string, admin: boolean, description: string) => {
@@ -59,11 +63,13 @@ export function addAccountCommands(
       .option('-p, --password <password>', 'the password (env PULSE_PASSWORD; asked for when not given)')
       .option('-e, --email <email>', 'an email address')
       .option('--no-input', 'never prompt: fail when something is missing')
-      .option('-d, --database <url>', 'postgres://… or a SQLite file (env DATABASE_URL)')
+      .option('-d, --database <url>', DATABASE_HELP)
+      .option('-c, --config <file>', CONFIG_HELP)
     if (!admin) command.option('--admin', 'make the user an admin')
     command.action(async (opts: DbOption & { username?: string; password?: string; email?: string; input: boolean; admin?: boolean }) => {
-      const database = databaseOf(opts)
+      let database = opts.database ?? ''
       try {
+        database = await databaseOf(opts)
         const username = opts.username ?? (opts.input ? await ask('Username: ') : undefined)
         const password = opts.password ?? process.env.PULSE_PASSWORD ?? (opts.input ? await ask('Password: ', true) : undefined)
         if (!username || !password) throw new Error('--username and --password are required with --no-input')
@@ -86,10 +92,12 @@ export function addAccountCommands(
     .requiredOption('-n, --name <name>', 'what the token is for')
     .option('--org <id>', 'the organization the token acts in')
     .option('--admin', 'full access to every record')
-    .option('-d, --database <url>', 'postgres://… or a SQLite file (env DATABASE_URL)')
+    .option('-d, --database <url>', DATABASE_HELP)
+    .option('-c, --config <file>', CONFIG_HELP)
     .action(async (opts: DbOption & { name: string; org?: string; admin?: boolean }) => {
-      const database = databaseOf(opts)
+      let database = opts.database ?? ''
       try {
+        database = await databaseOf(opts)
         const created = await withAccounts(database, (a) =>
           a.createApiToken({ name: opts.name, ...(opts.org ? { orgId: opts.org } : {}), admin: opts.admin === true }),
         )
@@ -103,10 +111,12 @@ export function addAccountCommands(
   token
     .command('list')
     .description('list tokens (never their secret)')
-    .option('-d, --database <url>', 'postgres://… or a SQLite file (env DATABASE_URL)')
+    .option('-d, --database <url>', DATABASE_HELP)
+    .option('-c, --config <file>', CONFIG_HELP)
     .action(async (opts: DbOption) => {
-      const database = databaseOf(opts)
+      let database = opts.database ?? ''
       try {
+        database = await databaseOf(opts)
         const rows = await withAccounts(database, (a) => a.listApiTokens())
         if (rows.length === 0) console.log('no tokens')
         for (const r of rows) {
@@ -122,11 +132,13 @@ export function addAccountCommands(
   token
     .command('revoke <id>')
     .description('revoke a token: its requests fail at once; its open sockets close at once with --redis, else within 10 s')
-    .option('-d, --database <url>', 'postgres://… or a SQLite file (env DATABASE_URL)')
+    .option('-d, --database <url>', DATABASE_HELP)
+    .option('-c, --config <file>', CONFIG_HELP)
     .option('--redis <url>', "the running servers' Redis (env REDIS_URL), to close the token's open sockets at once")
     .action(async (id: string, opts: DbOption & { redis?: string }) => {
-      const database = databaseOf(opts)
+      let database = opts.database ?? ''
       try {
+        database = await databaseOf(opts)
         await withAccounts(database, (a) => a.revokeApiToken(id), opts.redis ?? (process.env.REDIS_URL || undefined))
         console.log(`revoked ${id}`)
       } catch (e) {

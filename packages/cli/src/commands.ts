@@ -1,28 +1,28 @@
-/** The `pulse` commands: serve, migrate, and the account commands. */
+/** The `pulse` commands: serve, migrate, init, and the account commands. */
 import { isPulseError } from '@pulse/core'
-import { createStorage, MigrationRefusedError, SecretError, startServer } from '@pulse/server'
-import { Command, InvalidArgumentError } from 'commander'
+import { createStorage, MigrationRefusedError, resolveSettings, SETTINGS, SecretError, SettingsError } from '@pulse/server'
+import { Command } from 'commander'
 import { addAccountCommands } from './account-commands.ts'
-import { ConfigError, loadConfig } from './load-config.ts'
+import { init } from './init.ts'
+import { ConfigError, findConfig, type LoadedConfig, loadConfig } from './load-config.ts'
+import { planServe, redactUrl, serve } from './serve.ts'
+import { addSettingFlags, givenFlags } from './settings-flags.ts'
 
-/** SQLite in the working directory unless `--database` or `DATABASE_URL` says otherwise. */
-export const DEFAULT_DATABASE = 'sqlite:./pulse.db'
-export const DEFAULT_PORT = 8000
+export { redactUrl }
 
-function parsePort(text: string): number {
-  const port = Number(text)
-  if (!/^\d{1,5}$/.test(text) || port > 65535) throw new InvalidArgumentError('a port is a whole number from 0 to 65535')
-  return port
-}
-
-/** Redacts the password of a database URL for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@')
-}
+/** SQLite in the working directory unless `--database`, `DATABASE_URL` or the config say otherwise. */
+export const DEFAULT_DATABASE = SETTINGS.database.default
+export const DEFAULT_PORT = SETTINGS.port.default
 
 /** A message for a person, for any error a command meets. */
 export function describeFailure(error: unknown, database: string): string {
-  if (error instanceof ConfigError || error instanceof MigrationRefusedError || error instanceof SecretError) return error.message
+  if (
+    error instanceof ConfigError ||
+    error instanceof MigrationRefusedError ||
+    error instanceof SecretError ||
+    error instanceof SettingsError
+  )
+    return error.message
   const code = (error as { code?: unknown } | null)?.code
   if (code === 'EADDRINUSE') return `the port is already in use: stop the other server or pick another with --port`
   if (code === 'EACCES') return `not allowed to listen on that port: pick one above 1023 with --port`
@@ -32,106 +32,57 @@ export function describeFailure(error: unknown, database: string): string {
   return error instanceof Error ? error.message : String(error)
 }
 
-/** `--registration` / `--no-registration` win over PULSE_REGISTRATION=on|off; neither: the server's default. */
-function registrationOf(flag: boolean | undefined, env: string | undefined): { allowRegistration?: boolean } {
-  if (flag !== undefined) return { allowRegistration: flag }
-  if (env === 'on' || env === 'off') return { allowRegistration: env === 'on' }
-  return {}
-}
-
-/** `--trust-proxy true` or a comma-separated list of addresses/CIDRs. */
-function trustProxyOf(value: string | undefined): { trustProxy?: boolean | string } {
-  if (!value) return {}
-  return { trustProxy: value === 'true' ? true : value }
+/**
+ * The database a command works on: `--database`, else DATABASE_URL, else the config's
+ * `server.database` (`loaded`, else the config there is, if any), else ./pulse.db.
+ */
+async function databaseFor(opts: { database?: string; config?: string }, loaded?: LoadedConfig): Promise<string> {
+  const flags = opts.database !== undefined ? { database: opts.database } : {}
+  const config = loaded ?? (findConfig(opts.config) !== undefined ? await loadConfig(opts.config) : undefined)
+  return resolveSettings({ config: config?.server, env: process.env, flags }).values.database ?? DEFAULT_DATABASE
 }
 
 /** Builds the command-line program. */
 export function buildProgram(): Command {
   const program = new Command('pulse').description('Pulse: offline-first data sync engine').showHelpAfterError()
 
-  program
+  const serveCommand = program
     .command('serve')
-    .description('serve the models over REST (and, as they arrive, sync, WebSocket and GraphQL)')
-    .option('-p, --port <port>', 'port to listen on (env PORT)', parsePort)
-    .option('--host <host>', 'address to listen on (env HOST)', process.env.HOST ?? '127.0.0.1')
-    .option('-d, --database <url>', 'postgres://… or a SQLite file (env DATABASE_URL)')
-    .option('-c, --config <file>', 'pulse.config.ts with the models (default: the tasks example)')
-    .option('--redis <url>', 'redis://… to share live changes with other pulse serve processes (env REDIS_URL)')
-    .option('--allowed-origins <list>', 'comma-separated browser origins allowed besides same-origin (env PULSE_ALLOWED_ORIGINS)')
-    .option('--registration', 'open self-service sign-up, even in production (env PULSE_REGISTRATION=on)')
-    .option('--no-registration', 'close self-service sign-up (env PULSE_REGISTRATION=off); closed by default in production')
-    .option(
-      '--trust-proxy <list>',
-      'proxies whose X-Forwarded-For gives the client address: "true" or addresses/CIDRs (env PULSE_TRUST_PROXY)',
+    .description(
+      'serve the models of ./pulse.config.ts (or --config): REST API, sync (pull, push, WebSocket), OpenAPI docs at /api/docs. ' +
+        'Settings come from the flags below, else their environment variables, else `server` in the config, else the defaults.',
     )
-    .action(
-      async (opts: {
-        port?: number
-        host: string
-        database?: string
-        config?: string
-        redis?: string
-        allowedOrigins?: string
-        registration?: boolean
-        trustProxy?: string
-      }) => {
-        const database = opts.database ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE
-        const port = opts.port ?? (process.env.PORT ? parsePort(process.env.PORT) : DEFAULT_PORT)
-        // Without Redis the bus is in-process: fine for one process, not for several.
-        const redis = opts.redis ?? (process.env.REDIS_URL || undefined)
-        try {
-          const { schema } = await loadConfig(opts.config)
-          const origins = (opts.allowedOrigins ?? process.env.PULSE_ALLOWED_ORIGINS ?? '')
-            .split(',')
-            .map((o) => o.trim())
-            .filter(Boolean)
-          const server = await startServer({
-            schema,
-            database,
-            port,
-            host: opts.host,
-            ...(redis ? { bus: redis } : {}),
-            allowedOrigins: origins,
-            ...trustProxyOf(opts.trustProxy ?? process.env.PULSE_TRUST_PROXY),
-            ...(process.env.PULSE_DOCS ? { docs: process.env.PULSE_DOCS === 'on' } : {}),
-            auth: {
-              ...(process.env.PULSE_SECRET ? { secret: process.env.PULSE_SECRET } : {}),
-              production: process.env.NODE_ENV === 'production',
-              // Unset: open in development, closed in production.
-              ...registrationOf(opts.registration, process.env.PULSE_REGISTRATION),
-            },
-          })
-          server.app.log.info(
-            `pulse: serving ${[...schema.models.keys()].join(', ')} on ${server.url} (database ${redactUrl(database)}, ` +
-              `live changes ${redis ? `over ${redactUrl(redis)}` : 'in-process'}); docs at ${server.url}/api/docs`,
-          )
-          const stop = () => {
-            server.close().then(
-              () => process.exit(0),
-              () => process.exit(1),
-            )
-          }
-          process.once('SIGINT', stop)
-          process.once('SIGTERM', stop)
-        } catch (e) {
-          console.error(`pulse serve: ${describeFailure(e, database)}`)
-          process.exitCode = 1
-        }
-      },
-    )
+    .option('-c, --config <file>', 'the config with the models and settings (default: ./pulse.config.ts)')
+  addSettingFlags(serveCommand)
+  serveCommand.action(async (opts: { config?: string }) => {
+    let database = ''
+    try {
+      const plan = await planServe(opts.config, givenFlags(serveCommand))
+      database = plan.settings.values.database ?? ''
+      await serve(plan)
+    } catch (e) {
+      console.error(`pulse serve: ${describeFailure(e, database)}`)
+      process.exitCode = 1
+    }
+  })
 
   program
     .command('migrate')
     .description('create or evolve the database tables to match the models')
-    .option('-d, --database <url>', 'postgres://… or a SQLite file (env DATABASE_URL)')
-    .option('-c, --config <file>', 'pulse.config.ts with the models (default: the tasks example)')
+    .option(
+      '-d, --database <url>',
+      "postgres://… or a SQLite file (env DATABASE_URL; default: the config's server.database, else sqlite:./pulse.db)",
+    )
+    .option('-c, --config <file>', 'the config with the models (default: ./pulse.config.ts)')
     .option('--allow-data-loss', 'also apply steps that drop data (removed fields or models, changed types)')
     .option('--dry-run', 'print the plan and change nothing')
     .action(async (opts: { database?: string; config?: string; allowDataLoss?: boolean; dryRun?: boolean }) => {
-      const database = opts.database ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE
+      let database = opts.database ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE
       let storage: Awaited<ReturnType<typeof createStorage>> | undefined
       try {
-        const { schema } = await loadConfig(opts.config)
+        const config = await loadConfig(opts.config)
+        const { schema } = config
+        database = await databaseFor(opts, config)
         storage = await createStorage(database)
         const plan = opts.dryRun
           ? await storage.planMigration(schema)
@@ -147,9 +98,21 @@ export function buildProgram(): Command {
       }
     })
 
+  program
+    .command('init [dir]')
+    .description('start a Pulse app in dir (default: here): a pulse.config.ts with one model, .gitignore entries, and what to run next')
+    .action((dir: string | undefined) => {
+      try {
+        console.log(init(dir ?? '.'))
+      } catch (e) {
+        console.error(`pulse init: ${e instanceof Error ? e.message : String(e)}`)
+        process.exitCode = 1
+      }
+    })
+
   addAccountCommands(
     program,
-    (opts) => opts.database ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE,
+    (opts) => databaseFor(opts),
     (command, error, database) => {
       console.error(`pulse ${command}: ${describeFailure(error, database)}`)
       process.exitCode = 1

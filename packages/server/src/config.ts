@@ -1,5 +1,6 @@
-/** The application's configuration file (`pulse.config.ts`): its models, declared once. */
+/** The application's configuration file (`pulse.config.ts`): its models, declared once, and the server's settings. */
 import { defineSchema, type ModelDefinition, PulseError, type Schema } from '@pulse/core'
+import type { ServerSettings } from './settings.ts'
 
 /** What a `pulse.config.ts` exports by default. */
 export interface PulseConfig {
@@ -7,6 +8,11 @@ export interface PulseConfig {
   readonly models: readonly ModelDefinition[]
   /** Shown in logs and the OpenAPI document. */
   readonly name?: string
+  /**
+   * Server settings (settings.ts; the README lists them with their defaults). Environment
+   * variables and `pulse serve` flags override them; secrets belong in the environment.
+   */
+  readonly server?: ServerSettings
 }
 
 /** Declares a configuration; returns it unchanged, typed. */

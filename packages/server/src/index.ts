@@ -28,11 +28,23 @@ export { createEngine, type Engine, type EngineOptions, type ListPage, type List
 export { toWire } from './engine/records.ts'
 export type { CommittedChange, WriteOp, WriteOptions, WriteOutcome } from './engine/write.ts'
 export { type Authenticator, createAuthenticator } from './http/authenticate.ts'
+export type { LogFormat, LoggerSettings } from './http/logger.ts'
 export { createHttpServer, DEFAULT_BODY_LIMIT_BYTES, type HttpServerOptions } from './http/server.ts'
 export { createHub, type Hub, type HubOptions } from './realtime/hub.ts'
 export { type Authenticate, DEFAULT_HELLO_TIMEOUT_MS } from './realtime/session.ts'
 export { DEFAULT_MAX_FRAME_BYTES, type RealtimeOptions, registerRealtime, systemAuthenticate } from './realtime/socket.ts'
-export { type AuthOptions, type RunningServer, type StartOptions, startServer } from './start.ts'
+export { SETTINGS, type ServerSettings, type SettingName, type SettingSpec, type SettingValue } from './settings.ts'
+export {
+  flagsOf,
+  type ResolvedSettings,
+  resolveSettings,
+  type SettingSource,
+  SettingsError,
+  type SettingsInput,
+  toStartOptions,
+} from './settings-resolve.ts'
+export type { SettingType } from './settings-types.ts'
+export { type AuthOptions, DEFAULT_SHUTDOWN_TIMEOUT_MS, type RunningServer, type StartOptions, startServer } from './start.ts'
 export { createPostgresStorage, createSqliteStorage, createStorage } from './storage/index.ts'
 export {
   type ChangeEntry,

@@ -16,11 +16,15 @@ import { createRedisBus } from './bus/redis-bus.ts'
 import { createEngine, type Engine } from './engine/engine.ts'
 import { createAuthenticator } from './http/authenticate.ts'
 import type { HttpTimeouts } from './http/connection-limits.ts'
+import type { LoggerSettings } from './http/logger.ts'
 import { createReadiness, observeWrites } from './http/readiness.ts'
 import { createHttpServer } from './http/server.ts'
 import type { RealtimeOptions } from './realtime/socket.ts'
 import { createStorage } from './storage/index.ts'
 import type { Storage } from './storage/storage.ts'
+
+/** How long `close()` waits for in-flight requests unless configured otherwise. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
 
 /** What `startServer` takes. */
 export interface StartOptions {
@@ -32,7 +36,8 @@ export interface StartOptions {
   database: string | Storage
   port: number
   host?: string
-  logger?: boolean | { level: string }
+  /** Logs: false for none; default info level, pretty on a terminal and JSON lines otherwise. */
+  logger?: boolean | LoggerSettings
   bodyLimitBytes?: number
   /**
    * How commits reach the live streams of every process: a Redis URL (`redis://…`, for several
@@ -68,6 +73,11 @@ export interface StartOptions {
   maxPullBytesInFlight?: number
   /** `/api/v1/readyz` probes the database at most this often (default 5 s). */
   readyProbeIntervalMs?: number
+  /**
+   * How long `close()` lets in-flight requests finish before it cuts their connections
+   * (default 10 s). New requests are refused (503) from the moment it is called.
+   */
+  shutdownTimeoutMs?: number
 }
 
 /** Authentication settings. */
@@ -98,6 +108,8 @@ export interface AuthOptions {
   directMemberAdd?: boolean
   /** Pending invitations per organization (default 1000). */
   maxPendingInvitations?: number
+  /** Refresh token lifetime in days (default 30). */
+  refreshTtlDays?: number
 }
 
 /** A running server. */
@@ -154,7 +166,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         tokens: createAccessTokens(key, authOptions.accessTtlSeconds),
         // Production opens sign-up only when told to.
         allowRegistration: authOptions.allowRegistration ?? !production,
-        ...pick(authOptions, ['maxDevicesPerUser', 'loginThrottle', 'directMemberAdd', 'maxPendingInvitations']),
+        ...pick(authOptions, ['maxDevicesPerUser', 'loginThrottle', 'directMemberAdd', 'maxPendingInvitations', 'refreshTtlDays']),
         // Memberships, logouts and revocations reach every process's sockets at once.
         announce: (message) => controlBus.publishControl(message),
         onError: logError('accounts'),
@@ -199,6 +211,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const address = await app.listen({ port: options.port, host: options.host ?? '127.0.0.1' })
     const running = app
     const runningBus = bus
+    const shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
     return {
       app: running,
       engine,
@@ -207,7 +220,19 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       accounts,
       url: address.replace('[::1]', 'localhost'),
       async close() {
-        await running.close()
+        // Graceful: fastify stops accepting and waits for in-flight requests; a keep-alive
+        // connection closes as soon as its last response is sent; past the deadline the rest
+        // are cut, so a stuck client cannot hold the process forever.
+        running.server.keepAliveTimeout = 1
+        const deadline = setTimeout(() => {
+          running.log.warn(`shutdown: requests still running after ${shutdownTimeoutMs} ms; closing their connections`)
+          running.server.closeAllConnections()
+        }, shutdownTimeoutMs)
+        try {
+          await running.close()
+        } finally {
+          clearTimeout(deadline)
+        }
         await runningBus.close()
         await storage.close()
       },

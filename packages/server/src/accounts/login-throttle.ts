@@ -17,6 +17,9 @@
  */
 import { DEFAULT_MAX_LIMITER_KEYS, limiterKey, RateLimitedError } from './rate-limiter.ts'
 
+/** The login throttle's defaults. */
+export const DEFAULT_LOGIN_THROTTLE = Object.freeze({ freeAttempts: 5, maxDelayMs: 5 * 60_000, addressBurst: 100 })
+
 /** Settings of the login throttle. */
 export interface LoginThrottleOptions {
   /** Failures per account and address before delays start (default 5). */
@@ -72,9 +75,9 @@ function dropOldest(map: Map<string, unknown>, maxKeys: number): void {
 /** Creates the throttle. */
 export function createLoginThrottle(options: LoginThrottleOptions = {}): LoginThrottle {
   const now = options.now ?? Date.now
-  const free = options.freeAttempts ?? 5
-  const maxDelay = options.maxDelayMs ?? 5 * 60_000
-  const burst = options.addressBurst ?? 100
+  const free = options.freeAttempts ?? DEFAULT_LOGIN_THROTTLE.freeAttempts
+  const maxDelay = options.maxDelayMs ?? DEFAULT_LOGIN_THROTTLE.maxDelayMs
+  const burst = options.addressBurst ?? DEFAULT_LOGIN_THROTTLE.addressBurst
   const maxKeys = options.maxKeys ?? DEFAULT_MAX_LIMITER_KEYS
   const refillPerMs = burst / ADDRESS_REFILL_WINDOW_MS
   const pairs = new Map<string, PairState>()

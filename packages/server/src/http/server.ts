@@ -20,6 +20,7 @@ import {
 } from './connection-limits.ts'
 import { toErrorReply } from './error-body.ts'
 import { registerJsonBodyParser } from './json-body.ts'
+import { fastifyLogger, type LoggerSettings } from './logger.ts'
 import { createReadiness, type Readiness } from './readiness.ts'
 import { requestIdFor } from './request-id.ts'
 import { registerAccountRoutes } from './routes/accounts.ts'
@@ -61,8 +62,8 @@ export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024
 /** What `createHttpServer` takes. */
 export interface HttpServerOptions {
   engine: Engine
-  /** pino logger options, or false for none (tests). Default: info level to stdout. */
-  logger?: boolean | { level: string }
+  /** Log level and format, or false for none (tests). Default: info level to stdout, pretty on a terminal. */
+  logger?: boolean | LoggerSettings
   bodyLimitBytes?: number
   /**
    * Accounts and authentication (PROTOCOL.md §9): every `/api/` route but the public ones
@@ -101,7 +102,7 @@ export interface HttpServerOptions {
 export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const { engine } = options
   const app = Fastify({
-    logger: options.logger ?? { level: 'info' },
+    logger: fastifyLogger(options.logger),
     bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     genReqId: requestIdFor,
     trustProxy: options.trustProxy ?? false,

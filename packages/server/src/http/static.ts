@@ -49,13 +49,17 @@ export async function registerWebApp(
 ): Promise<void> {
   if (root === false) return
   const dist = root ?? DEFAULT_WEB_ROOT
+  // Installed from npm there is no apps/web to build: say where the API is instead.
+  const inRepository = root !== undefined || existsSync(join(DEFAULT_WEB_ROOT, '..', 'package.json'))
   const notBuilt = (reply: FastifyReply) =>
-    sendNotFound(
-      reply,
-      'The web app is not built',
-      `There is no build in <code>${escapeHtml(dist)}</code>. Build it with <code>npm run build:web</code> ` +
-        '(<code>npm start</code> does this first), then reload this page.',
-    )
+    inRepository
+      ? sendNotFound(
+          reply,
+          'The web app is not built',
+          `There is no build in <code>${escapeHtml(dist)}</code>. Build it with <code>npm run build:web</code> ` +
+            '(<code>npm start</code> does this first), then reload this page.',
+        )
+      : sendNotFound(reply, 'Pulse is running', 'This server has no web pages: its API is documented at <a href="/api/docs">/api/docs</a>.')
 
   const sendPage = async (reply: FastifyReply, file: string, missing: () => FastifyReply) => {
     if (!existsSync(dist)) return notBuilt(reply)

@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+/**
+ * Builds what `pulse` runs from: every package's TypeScript into its dist/ (ES modules, .d.ts,
+ * source and declaration maps) with `tsc -b tsconfig.build.json`, which skips the packages whose
+ * sources did not change; then the web apps (scripts/build-web.mjs, skipped when fresh).
+ * `npm install` (prepare), `npm start` and `npm test` run it.
+ *
+ *   node scripts/build.mjs               packages, then the web apps
+ *   node scripts/build.mjs --packages    packages only
+ *   node scripts/build.mjs --force       rebuild, even what is up to date
+ */
+import { spawnSync } from 'node:child_process'
+import { statSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const PACKAGES = ['core', 'server', 'client', 'react', 'cli']
+const force = process.argv.includes('--force')
+
+/** When each package's last build finished (its tsbuildinfo is rewritten by every build). */
+const stamps = () => PACKAGES.map((p) => statSync(`${ROOT}packages/${p}/dist/.tsbuildinfo`, { throwIfNoEntry: false })?.mtimeMs)
+
+const before = stamps()
+const started = performance.now()
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+const result = spawnSync(process.execPath, [tsc, '-b', 'tsconfig.build.json', ...(force ? ['--force'] : [])], {
+  cwd: ROOT,
+  stdio: 'inherit',
+})
+if (result.status !== 0) {
+  console.error(`build: tsc -b failed (${result.error?.message ?? `exit ${result.status}`})`)
+  process.exit(1)
+}
+const after = stamps()
+const built = PACKAGES.filter((_, i) => after[i] !== before[i])
+const ms = Math.round(performance.now() - started)
+console.log(built.length === 0 ? `build: packages up to date (${ms} ms)` : `build: built ${built.join(', ')} in ${ms} ms`)
+
+if (!process.argv.includes('--packages')) {
+  const web = spawnSync(process.execPath, [`${ROOT}scripts/build-web.mjs`, ...(force ? ['--force'] : [])], { cwd: ROOT, stdio: 'inherit' })
+  if (web.status !== 0) process.exit(1)
+}
