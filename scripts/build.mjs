@@ -8,9 +8,13 @@
  *   node scripts/build.mjs               packages, then the web apps
  *   node scripts/build.mjs --packages    packages only
  *   node scripts/build.mjs --force       rebuild, even what is up to date
+ *
+ * Files a package reads at run time beside its modules (ASSET_EXTENSIONS, e.g. the server's
+ * common-password list) are copied from src/ to the same place under dist/ when newer.
  */
 import { spawnSync } from 'node:child_process'
-import { statSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readdirSync, statSync } from 'node:fs'
+import { dirname, join, relative } from 'node:path'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 
@@ -32,6 +36,30 @@ if (result.status !== 0) {
   console.error(`build: tsc -b failed (${result.error?.message ?? `exit ${result.status}`})`)
   process.exit(1)
 }
+
+/** Run-time data files, copied beside the built modules that read them. */
+const ASSET_EXTENSIONS = ['.txt']
+
+function copyAssets(pkg) {
+  const src = `${ROOT}packages/${pkg}/src`
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const from = join(dir, entry.name)
+      if (entry.isDirectory()) walk(from)
+      else if (ASSET_EXTENSIONS.some((ext) => entry.name.endsWith(ext))) {
+        const to = join(`${ROOT}packages/${pkg}/dist`, relative(src, from))
+        const target = statSync(to, { throwIfNoEntry: false })
+        if (force || !target || target.mtimeMs < statSync(from).mtimeMs) {
+          mkdirSync(dirname(to), { recursive: true })
+          copyFileSync(from, to)
+        }
+      }
+    }
+  }
+  walk(src)
+}
+for (const pkg of PACKAGES) copyAssets(pkg)
+
 const after = stamps()
 const built = PACKAGES.filter((_, i) => after[i] !== before[i])
 const ms = Math.round(performance.now() - started)

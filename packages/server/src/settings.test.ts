@@ -77,7 +77,9 @@ describe('toStartOptions', () => {
     expect(options.port).toBe(8000)
     expect(options.database).toBe('sqlite:./pulse.db')
     expect('bus' in options).toBe(false)
-    expect(options.auth).toMatchObject({ accessTtlSeconds: 600, allowRegistration: true, production: false })
+    expect(options.auth).toMatchObject({ accessTtlSeconds: 600, production: false })
+    // Unset: the server decides (open in development, closed in production).
+    expect(options.auth && 'allowRegistration' in options.auth).toBe(false)
     expect(options.auth && 'secret' in options.auth).toBe(false)
     expect(options.realtime?.rateLimit).toEqual({ perSecond: 100, burst: 200 })
     expect(options.logger).toEqual({ level: 'info', format: 'auto' })
