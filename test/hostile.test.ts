@@ -213,10 +213,12 @@ function corpus(taskId: string, tokens: { forged: string[]; refreshUsed: string 
     'models=task,,',
     'models=nope',
     'cursor=c1.1&cursor=c1.2',
-    'cursor=c1.zzzzzzzz',
-    'cursor=c1.zzzzzzzz.1',
   ]) {
     cases.push({ label: `pull ${q}`, method: 'GET', path: `/api/sync/pull?${q}`, expect: [400, 404] })
+  }
+  // Well-formed cursors past the head: 410, so a client kept across a restore starts afresh (§2).
+  for (const q of ['cursor=c1.zzzzzzzz', 'cursor=c1.zzzzzzzz.1']) {
+    cases.push({ label: `pull ${q}`, method: 'GET', path: `/api/sync/pull?${q}`, expect: [410] })
   }
   // Credentials.
   for (const token of tokens.forged) {
