@@ -4,7 +4,7 @@
  * ids); the write path loads what it needs first (`historySince` says when that includes
  * history) and `persist` writes what it returns.
  */
-import { type Conflict, type ModelDefinition, PulseError, type VectorClock, validateUpdate } from '@pulse/core'
+import { type Conflict, isPulseError, type ModelDefinition, PulseError, type VectorClock, validateUpdate } from '@pulse/core'
 import type { HistoryEntry, HistoryOp, StoredRecord } from '../storage/storage.ts'
 import { advanceClock, checkClockClaim, orderOfEdit, SERVER_CLOCK_ID } from './clock-rules.ts'
 import type { Actor } from './context.ts'
@@ -62,8 +62,9 @@ export function historySince(op: PreparedOp, record: StoredRecord | undefined, c
   let data: Record<string, unknown>
   try {
     data = op.kind === 'update' ? op.values : namedValues(op, ownedValues(op, context.actor))
-  } catch {
-    return undefined // the op is refused: decide needs nothing more
+  } catch (thrown) {
+    if (!isPulseError(thrown)) throw thrown
+    return undefined // the op is refused (decide says so): it needs nothing more
   }
   return needsHistory(record, data, op.sync) ? (op.sync.baseVersion ?? 0) : undefined
 }
