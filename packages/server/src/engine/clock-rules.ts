@@ -4,8 +4,8 @@
  *
  * - a device's entry counts the changes the server accepted from that device's pushes, and
  *   moves only with them, by one per change;
- * - every other write (REST, conflict resolutions, the system; later GraphQL and bulk ingest)
- *   moves the `server` entry, by one per change, whoever makes it; so a device's edit made
+ * - every other write (REST, conflict resolutions, the system) moves the `server` entry, by one
+ *   per change, whoever makes it; so a device's edit made
  *   before such a write compares CONCURRENT with it and its fields are settled by their
  *   policies (§5), never taken for a stale replay;
  * - a pushed mutation's clock is a claim, checked before it is used: every entry but the

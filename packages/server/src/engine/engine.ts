@@ -1,6 +1,6 @@
 /**
  * The engine: the write path plus scoped reads and the sync protocol's operations, free of
- * any transport. HTTP, WebSocket, GraphQL and the CLI are thin adapters that decode, call the
+ * any transport. HTTP, WebSocket and the CLI are thin adapters that decode, call the
  * engine, encode.
  */
 import {
@@ -11,15 +11,14 @@ import {
   PulseError,
   type PushRequest,
   type PushResponse,
-  type PushResult,
   type Schema,
 } from '@pulse/core'
 import type { HistoryEntry, ListOrder, Storage, StoredRecord } from '../storage/storage.ts'
 import { createByteBudget } from './byte-budget.ts'
 import { type ConflictListRequest, type ConflictPage, listConflicts } from './conflict-list.ts'
-import { type Context, clientOwnerOf, mayUseClientId } from './context.ts'
+import type { Context } from './context.ts'
 import { DEFAULT_MAX_PAGE_BYTES, type PageBounds, type PullPage, type PullRequest, pull } from './pull.ts'
-import { toWire } from './records.ts'
+import { pushMutations } from './push.ts'
 import { inScope, scopeFilter } from './scope.ts'
 import { applyWrites, type CommittedChange, type WriteOp, type WriteOptions, type WriteResult } from './write.ts'
 
@@ -187,28 +186,7 @@ export function createEngine(options: EngineOptions): Engine {
       if (!record) throw new PulseError('not_found', `no ${model.name} with id ${id}`)
       return storage.listHistory(model, record.id, ctx.signal)
     },
-    async push(ctx, request) {
-      const { actor } = ctx
-      // §4: the clientId must be the device the caller authenticated as.
-      if (!mayUseClientId(actor, request.clientId)) throw new PulseError('forbidden', 'clientId is not the device of your token')
-      const owner = clientOwnerOf(actor)
-      const ops: WriteOp[] = request.mutations.map((m) => {
-        const sync = { mid: m.mid, vclock: m.vclock, at: m.at, ...(m.baseVersion !== undefined ? { baseVersion: m.baseVersion } : {}) }
-        if (m.op === 'delete') return { op: 'delete', model: m.model, id: m.id, sync }
-        return { op: m.op, model: m.model, id: m.id, data: m.data ?? {}, sync }
-      })
-      const { outcomes, lastMid } = await applyWrites(deps, ctx, ops, { clientId: request.clientId, clientOwner: owner })
-      const results: PushResult[] = outcomes.map((o, i) => {
-        const mid = request.mutations[i]?.mid ?? 0
-        if (!o.ok) {
-          const field = o.error.details?.[0]?.field
-          return { mid, status: 'rejected', error: { code: o.error.code, message: o.error.message, ...(field ? { field } : {}) } }
-        }
-        const status = o.status === 'unchanged' ? 'applied' : o.status
-        return { mid, status, ...(o.record ? { record: toWire(o.record) } : {}), ...(o.conflict ? { conflict: o.conflict } : {}) }
-      })
-      return { lastMid, results }
-    },
+    push: (ctx, request) => pushMutations(deps, ctx, request),
     pull: (ctx, request, deliver) => pull(storage, schema, ctx, request, bounds, deliver),
     listConflicts: (ctx, request = {}) => listConflicts(storage, schema, ctx, request),
     async resolveConflict(ctx, id, choice, data) {

@@ -1,23 +1,13 @@
 /**
  * Conflict resolution for a synced edit (PROTOCOL.md §5): causality by vector clock, then,
  * for concurrent edits, per-field resolution of the contested fields by each field's policy.
- * Pure: it decides; the batch applies.
+ * Pure: `decide` calls it for synced updates.
  */
 import { compareClocks, type ModelDefinition, resolveField, type VectorClock } from '@pulse/core'
 import type { HistoryEntry, StoredRecord } from '../storage/storage.ts'
 import { advanceClock, orderOfEdit, SERVER_CLOCK_ID } from './clock-rules.ts'
 import { sameValue } from './records.ts'
-
-/** The sync metadata of a pushed edit. */
-export interface SyncEdit {
-  mid: number
-  baseVersion: number | undefined
-  vclock: VectorClock
-  /** The edit's HLC time, already clamped to the server's HLC time (§4). */
-  at: string
-  /** The device (clientId) that made it. */
-  deviceId: string
-}
+import type { SyncEdit } from './write-op.ts'
 
 /** Fields a person must settle: the base, local (client) and remote (server) values. */
 export interface ManualFields {

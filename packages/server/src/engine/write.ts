@@ -1,49 +1,28 @@
 /**
- * The one write path (ARCHITECTURE.md). Every write — REST, push, GraphQL, bulk ingest,
- * conflict resolution, edge pull — comes here: ops are validated before any transaction
- * (reject early), then one transaction loads the records they name, applies each (scope,
- * version, clock, per-field versions, tombstones, conflicts), records the client's `lastMid`,
- * appends history and the change order. Listeners hear about the changes only after commit.
+ * The one write path (ARCHITECTURE.md): REST, push and conflict resolution all come here.
+ *
+ * 1. Check each op against its model, before any transaction (`checkOp`): refusals need no read.
+ * 2. In one transaction: claim the pushing device's row (§4: its owner, its `lastMid`, locked).
+ * 3. Read every record the ops name, locked, once (`BatchView`).
+ * 4. `decide` each op in order on the state the ops before it left: a refusal, or what to write.
+ * 5. Record the device's `lastMid` and `persist` the decisions: records, history, conflicts, the
+ *    change order last. Listeners hear about the changes only after commit.
  */
-import {
-  type Conflict,
-  checkClockText,
-  clampAt,
-  type Hlc,
-  isUuid,
-  PulseError,
-  parseHlc,
-  type Schema,
-  type VectorClock,
-  validateCreate,
-  validateUpdate,
-} from '@pulse/core'
+import { type Conflict, type Hlc, PulseError, type Schema, uuidv7 } from '@pulse/core'
 import type { Storage, StorageTx, StoredRecord } from '../storage/storage.ts'
-import { type Applied, Batch, type CommittedChange, type Prepared } from './batch.ts'
+import { type BatchView, createBatchView } from './batch.ts'
 import type { Context } from './context.ts'
-import type { SyncEdit } from './resolve.ts'
+import { decide, duplicateOf, historySince } from './decide.ts'
+import type { Current, DecideContext, Decision, WriteStatus } from './decision.ts'
+import { type CommittedChange, persist } from './persist.ts'
+import type { Refused } from './refusal.ts'
+import { type Checked, checkOp, midOf, type PreparedOp, targetOf, type WriteOp } from './write-op.ts'
 
-export { type CommittedChange, SERVER_CLOCK_ID } from './batch.ts'
-
-/** Sync metadata of a pushed mutation (§4), absent for plain writes. */
-export interface SyncMeta {
-  mid: number
-  baseVersion?: number
-  vclock: VectorClock
-  at: string
-}
-
-/** One write of a batch. `data` is unvalidated input: the engine validates it. */
-export type WriteOp =
-  | { op: 'create'; model: string; id?: string; data: unknown; sync?: SyncMeta }
-  | { op: 'update'; model: string; id: string; data: unknown; ifVersion?: number; sync?: SyncMeta }
-  | { op: 'delete'; model: string; id: string; ifVersion?: number; sync?: SyncMeta }
-  | { op: 'resolve'; conflictId: string; choice: 'local' | 'remote' | 'custom'; data?: unknown; model?: undefined; sync?: undefined }
+export type { CommittedChange } from './persist.ts'
+export type { SyncMeta, WriteOp } from './write-op.ts'
 
 /** What one write did, or why it was refused. */
-export type WriteOutcome =
-  | { ok: true; status: Applied['status']; record: StoredRecord | undefined; conflict?: Conflict }
-  | { ok: false; error: PulseError }
+export type WriteOutcome = { ok: true; status: WriteStatus; record: StoredRecord | undefined; conflict?: Conflict } | Refused
 
 /** The outcomes of a batch, and the device's last recorded mutation id after it (0 without a device). */
 export interface WriteResult {
@@ -53,7 +32,8 @@ export interface WriteResult {
 
 /** What the write path needs. */
 export interface WriteDeps {
-  storage: Storage
+  /** Only its transactions: every read and write of a batch happens in one. */
+  storage: Pick<Storage, 'transaction'>
   schema: Schema
   /** The clock, for tests. */
   now(): Date
@@ -61,6 +41,8 @@ export interface WriteDeps {
   hlc: Hlc
   /** Called after commit with the batch's changes. */
   onCommit(changes: readonly CommittedChange[]): void
+  /** Makes record and conflict ids (default: UUIDv7). */
+  newId?: () => string
 }
 
 /** Options of `applyWrites`. */
@@ -84,71 +66,6 @@ export interface WriteOptions {
   clientOwner?: string | null
 }
 
-function asPulseError(error: unknown): PulseError {
-  if (error instanceof PulseError) return error
-  throw error
-}
-
-function checkId(id: unknown): string {
-  if (!isUuid(id)) throw new PulseError('invalid_id', `"${String(id).slice(0, 64)}" is not a valid UUID`)
-  return id.toLowerCase()
-}
-
-function checkIfVersion(v: unknown): number | undefined {
-  if (v === undefined) return undefined
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new PulseError('bad_request', 'a version is a positive integer')
-  return v
-}
-
-/** Validates one op against its model: pure, before any transaction. */
-function prepare(schema: Schema, op: WriteOp, sync: SyncEdit | undefined): Prepared {
-  if (op.op === 'resolve') {
-    if (!['local', 'remote', 'custom'].includes(op.choice)) throw new PulseError('bad_request', 'choice is local, remote or custom')
-    return { kind: 'resolve', conflictId: checkId(op.conflictId), choice: op.choice, data: op.data }
-  }
-  const model = schema.model(op.model)
-  const withSync = sync ? { sync } : {}
-  switch (op.op) {
-    case 'create': {
-      const { id, values } = validateCreate(model, op.data)
-      const pathId = op.id === undefined ? undefined : checkId(op.id)
-      if (pathId !== undefined && id !== undefined && pathId !== id)
-        throw new PulseError('bad_request', 'the id of the mutation and of its data differ')
-      const given = new Set(Object.keys(op.data as object).filter((k) => model.specs.has(k)))
-      return { kind: 'create', model, id: pathId ?? id, values, given, ...withSync }
-    }
-    case 'update':
-      return {
-        kind: 'update',
-        model,
-        id: checkId(op.id),
-        values: validateUpdate(model, op.data),
-        ifVersion: checkIfVersion(op.ifVersion),
-        ...withSync,
-      }
-    case 'delete':
-      return { kind: 'delete', model, id: checkId(op.id), ifVersion: checkIfVersion(op.ifVersion), ...withSync }
-    default:
-      throw new PulseError('bad_request', `unknown op "${String((op as { op: unknown }).op)}"`)
-  }
-}
-
-function syncEdit(op: WriteOp, clientId: string | undefined, serverAt: string): SyncEdit | undefined {
-  if (!op.sync) return undefined
-  if (!clientId) throw new PulseError('bad_request', 'a synced write needs the clientId of its device')
-  if (!parseHlc(op.sync.at)) throw new PulseError('bad_request', 'at is an ISO-8601 date-time with a zone')
-  checkClockText(op.sync.vclock) // NUL or a lone surrogate: this mutation is refused, not the batch
-  // §4: an `at` ahead of the server's HLC is clamped to it, so an edit stamped in the future
-  // cannot beat edits that reach the server after it.
-  return {
-    mid: op.sync.mid,
-    baseVersion: op.sync.baseVersion,
-    vclock: op.sync.vclock,
-    at: clampAt(op.sync.at, serverAt),
-    deviceId: clientId,
-  }
-}
-
 /**
  * §4: the client's last recorded mid, its row claimed for `owner` and locked until the
  * transaction ends (so two pushes of one client apply one after the other). A row another
@@ -162,10 +79,63 @@ async function claimClient(tx: StorageTx, clientId: string, owner: string | null
   return row.lastMid
 }
 
+function outcomeOf(decision: Decision): WriteOutcome {
+  if (!decision.ok) return decision
+  const { status, record, conflict } = decision
+  return { ok: true, status, record, ...(conflict ? { conflict } : {}) }
+}
+
+/** What `decide` needs for one checked op: its record as the batch has left it, and history or conflict when it needs them. */
+async function currentOf(view: BatchView, tx: StorageTx, op: PreparedOp, context: DecideContext): Promise<Current> {
+  if (op.kind === 'resolve') {
+    const conflict = await tx.getConflict(op.conflictId)
+    const model = conflict ? context.schema.models.get(conflict.model) : undefined
+    return { conflict, record: conflict && model ? await view.record(model, conflict.recordId) : undefined, history: [] }
+  }
+  const record = op.id === undefined ? undefined : await view.record(op.model, op.id)
+  const since = historySince(op, record, context)
+  return { record, history: since === undefined || !record ? [] : await view.history(op.model, record.id, since) }
+}
+
+/** Decides one op of a batch on the state the ops before it left. */
+async function decideOne(view: BatchView, tx: StorageTx, op: WriteOp, checked: Checked, context: DecideContext): Promise<Decision> {
+  if (checked.ok) return decide(checked.op, await currentOf(view, tx, checked.op, context), context)
+  const mid = midOf(op)
+  if (mid === undefined || mid > context.lastMid) return checked
+  // §4 exactly once: a mutation refused before the transaction still names a record; a retry
+  // of it answers `duplicate` with that record, like any other.
+  const target = targetOf(context.schema, op)
+  return duplicateOf(context.actor, target?.model, target && (await view.record(target.model, target.id)))
+}
+
+/** Decides every op of a batch in order, inside its transaction; returns the decisions and the highest mid. */
+async function decideBatch(
+  tx: StorageTx,
+  ops: readonly WriteOp[],
+  checked: readonly Checked[],
+  context: DecideContext,
+  atomic: boolean,
+): Promise<{ decisions: Decision[]; highestMid: number }> {
+  const view = createBatchView(tx)
+  await view.load(checked.flatMap((c) => (c.ok ? [c.op] : [])))
+  let highestMid = context.lastMid
+  const decisions: Decision[] = []
+  for (const [i, op] of ops.entries()) {
+    const mid = midOf(op)
+    if (mid !== undefined && mid > highestMid) highestMid = mid
+    const decision = await decideOne(view, tx, op, checked[i] as Checked, context)
+    if (!decision.ok && atomic) throw decision.error
+    if (decision.ok && decision.change) view.stage(decision.change)
+    decisions.push(decision)
+  }
+  return { decisions, highestMid }
+}
+
 /**
  * Applies a batch of writes in one transaction and returns one outcome per op, in order.
  * Invalid ops are refused before the transaction starts. With `atomic`, any refusal aborts the
- * whole batch and is thrown; a database failure always aborts the whole batch.
+ * whole batch and is thrown; a database failure (or any error that is not a PulseError) always
+ * aborts the whole batch.
  */
 export async function applyWrites(
   deps: WriteDeps,
@@ -173,56 +143,31 @@ export async function applyWrites(
   ops: readonly WriteOp[],
   options: WriteOptions = {},
 ): Promise<WriteResult> {
-  const now = deps.now()
+  const nowIso = deps.now().toISOString()
   const serverAt = deps.hlc.tick()
-  const prepared: (Prepared | PulseError)[] = ops.map((op) => {
-    try {
-      return prepare(deps.schema, op, syncEdit(op, options.clientId, serverAt))
-    } catch (e) {
-      const error = asPulseError(e)
-      if (options.atomic) throw error
-      return error
-    }
-  })
-  const loadable = prepared.map((p) => (p instanceof PulseError ? undefined : p))
-  if (loadable.every((p) => p === undefined) && !options.clientId)
-    return { outcomes: prepared.map((p) => ({ ok: false, error: p as PulseError })), lastMid: 0 }
+  const atomic = options.atomic ?? false
+  const checked = ops.map((op) => checkOp(deps.schema, op, options.clientId, serverAt))
+  for (const c of checked) if (!c.ok && atomic) throw c.error
+  if (!options.clientId && checked.every((c) => !c.ok)) return { outcomes: checked.map(outcomeOf), lastMid: 0 }
 
-  const { outcomes, committed, lastMid } = await deps.storage.transaction(async (tx) => {
+  const { decisions, committed, lastMid } = await deps.storage.transaction(async (tx) => {
     // The client row first: pushes of one client queue here, before they lock any record.
     const lastMid = options.clientId ? await claimClient(tx, options.clientId, options.clientOwner ?? null) : 0
-    const batch = new Batch(deps.schema, tx, ctx, now.toISOString(), serverAt, options.clientId ?? null)
-    await batch.load(loadable)
-    let highestMid = lastMid
-    const results: WriteOutcome[] = []
-    for (const [i, p] of prepared.entries()) {
-      const mid = ops[i]?.sync?.mid
-      if (mid !== undefined && mid <= lastMid) {
-        // §4 exactly once: already applied (or refused) before; answer with the server's state.
-        // A mutation refused before the transaction still names a record: answer with it too.
-        const op = ops[i] as WriteOp
-        const model = op.model === undefined ? undefined : deps.schema.models.get(op.model)
-        const id = p instanceof PulseError ? ('id' in op && isUuid(op.id) ? op.id.toLowerCase() : undefined) : p.id
-        results.push({ ok: true, status: 'duplicate', record: model && id ? await batch.peek(model, id) : undefined })
-        continue
-      }
-      if (mid !== undefined) highestMid = Math.max(highestMid, mid)
-      if (p instanceof PulseError) {
-        results.push({ ok: false, error: p })
-        continue
-      }
-      try {
-        const { status, record, conflict } = await batch.apply(p)
-        results.push({ ok: true, status, record, ...(conflict ? { conflict } : {}) })
-      } catch (e) {
-        const error = asPulseError(e)
-        if (options.atomic) throw error
-        results.push({ ok: false, error })
-      }
+    const context: DecideContext = {
+      schema: deps.schema,
+      actor: ctx.actor,
+      requestId: ctx.requestId,
+      clientId: options.clientId ?? null,
+      lastMid,
+      nowIso,
+      serverAt,
+      newId: deps.newId ?? (() => uuidv7()),
     }
+    const { decisions, highestMid } = await decideBatch(tx, ops, checked, context, atomic)
+    // §4: lastMid commits with the changes, refused mutations included.
     if (options.clientId && highestMid > lastMid) await tx.setClientMid(options.clientId, highestMid)
-    return { outcomes: results, committed: await batch.flush(), lastMid: highestMid }
+    return { decisions, committed: await persist(decisions, tx), lastMid: highestMid }
   }, ctx.signal)
   if (committed.length > 0) deps.onCommit(committed)
-  return { outcomes, lastMid }
+  return { outcomes: decisions.map(outcomeOf), lastMid }
 }
