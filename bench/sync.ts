@@ -7,7 +7,7 @@
  *   node --import tsx bench/sync.ts [PUSH_N] [PULL_N]
  */
 import { defineSchema, type Mutation, uuidv7 } from '@pulse/core'
-import { createPostgresStorage, createSqliteStorage, type RunningServer, type Storage, startServer, systemContext } from '@pulse/server'
+import { createPostgresStorage, createSqliteStorage, type RunningServer, type SqlStorage, startServer, systemContext } from '@pulse/server'
 import config from '../examples/tasks/pulse.config.ts'
 import { benchPgUrl, nowMs, printTable, rate, tempSqlite, withPgSchema } from './support.ts'
 
@@ -133,7 +133,7 @@ async function pullPhase(server: RunningServer): Promise<number> {
   return ms
 }
 
-async function measure(label: string, makeStorage: () => Promise<Storage>): Promise<Record<string, string | number>> {
+async function measure(label: string, makeStorage: () => Promise<SqlStorage>): Promise<Record<string, string | number>> {
   // Accounts on, as in production: requests carry an admin API token.
   const server = await startServer({
     schema,

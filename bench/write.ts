@@ -8,7 +8,7 @@
 
 import { Worker } from 'node:worker_threads'
 import { defineSchema, uuidv7 } from '@pulse/core'
-import { createEngine, createPostgresStorage, createSqliteStorage, type Storage, startServer, systemContext } from '@pulse/server'
+import { createEngine, createPostgresStorage, createSqliteStorage, type SqlStorage, startServer, systemContext } from '@pulse/server'
 import Database from 'better-sqlite3'
 import pg from 'pg'
 import config from '../examples/tasks/pulse.config.ts'
@@ -106,7 +106,7 @@ async function rawPg(url: string, n: number): Promise<number> {
 }
 
 /** The engine's write path: creates in batches of BATCH, one transaction each. */
-async function engineWrites(storage: Storage, n: number): Promise<number> {
+async function engineWrites(storage: SqlStorage, n: number): Promise<number> {
   try {
     await storage.migrate(schema)
     const engine = createEngine({ storage, schema })
@@ -144,7 +144,7 @@ async function loop() {
 Promise.all(Array.from({ length: concurrency }, loop)).then(() => parentPort.postMessage({}), (e) => parentPort.postMessage({ error: String(e) }))
 `
 
-async function restWrites(storage: Storage, n: number): Promise<number> {
+async function restWrites(storage: SqlStorage, n: number): Promise<number> {
   // Accounts on, as in production: each request is authenticated with an admin API token.
   const server = await startServer({
     schema,

@@ -1,5 +1,5 @@
 /**
- * Account tables made by an earlier version are brought up to date on start (issue 8): devices
+ * Account tables made by an earlier version are brought up to date on start: devices
  * gain their session epoch, usernames become unique regardless of case when they already are,
  * and a database holding names that differ only in case keeps working (logins prefer the exact
  * spelling) and is reported rather than rewritten. On SQLite and PostgreSQL.
@@ -8,7 +8,8 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { defineSchema } from '@pulse/core'
-import { createAccessTokens, createAccounts, createPostgresStorage, createSqliteStorage, type Storage } from '@pulse/server'
+import { createAccessTokens, createAccounts, createPostgresStorage, createSqliteStorage, type SqlStorage } from '@pulse/server'
+import { sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
 import config from '../examples/tasks/pulse.config.ts'
 import { pgAvailable, pgUrl, usePgSchemas } from './support/services.ts'
@@ -22,7 +23,7 @@ const FIRST_RELEASE = [
   'CREATE TABLE pulse_devices (id text PRIMARY KEY, user_id text NOT NULL, name text NOT NULL, created_at text NOT NULL, last_seen_at text)',
 ]
 
-function runMigrationTests(label: string, makeStorage: () => Promise<Storage>): void {
+function runMigrationTests(label: string, makeStorage: () => Promise<SqlStorage>): void {
   describe(`account tables from an earlier version on ${label}`, () => {
     const open = async () => {
       const storage = await makeStorage()
@@ -38,8 +39,8 @@ function runMigrationTests(label: string, makeStorage: () => Promise<Storage>): 
     it('adds what is missing and makes usernames unique regardless of case', async () => {
       const { storage, accounts } = await open()
       try {
-        await storage.sqlTransaction(async (ctx) => {
-          for (const ddl of FIRST_RELEASE) await ctx.exec.run(ddl)
+        await storage.sql.transaction(async (db) => {
+          for (const ddl of FIRST_RELEASE) await sql.raw(ddl).execute(db)
         })
         expect((await accounts.migrate()).caseDuplicates).toEqual([])
         await accounts.createUser({ username: 'Ada', password: PASSWORD })
@@ -57,24 +58,21 @@ function runMigrationTests(label: string, makeStorage: () => Promise<Storage>): 
     it('keeps names that differ only in case working, and reports them', async () => {
       const { storage, accounts } = await open()
       try {
-        await storage.sqlTransaction(async (ctx) => {
-          for (const ddl of FIRST_RELEASE) await ctx.exec.run(ddl)
+        await storage.sql.transaction(async (db) => {
+          for (const ddl of FIRST_RELEASE) await sql.raw(ddl).execute(db)
         })
         await accounts.migrate()
         // Rows an earlier version let in (the case-insensitive index is dropped to write them).
-        await storage.sqlTransaction((ctx) => ctx.exec.run('DROP INDEX pulse_users_username_lower'))
+        await storage.sql.transaction((db) => db.schema.dropIndex('pulse_users_username_lower').execute())
         const first = await accounts.createUser({ username: 'grace', password: PASSWORD })
-        await storage.sqlTransaction(async (ctx) => {
-          const p = (i: number) => (ctx.dialect.name === 'postgres' ? `$${i}` : '?')
-          await ctx.exec.run(
-            `INSERT INTO pulse_users (id, username, password_hash, is_admin, scope_epoch, created_at) SELECT ${p(1)}, ${p(2)}, password_hash, is_admin, 0, created_at FROM pulse_users WHERE id = ${p(3)}`,
-            ['0190a6f0-0000-7000-8000-000000000001', 'Grace', first.id],
-          )
-        })
-        expect((await accounts.migrate()).caseDuplicates).toEqual(['grace'])
-        expect((await accounts.login({ username: 'Grace', password: PASSWORD }, '127.0.0.1')).user.id).toBe(
-          '0190a6f0-0000-7000-8000-000000000001',
+        const twin = '0190a6f0-0000-7000-8000-000000000001'
+        await storage.sql.transaction((db) =>
+          sql`INSERT INTO pulse_users (id, username, password_hash, is_admin, scope_epoch, created_at) SELECT ${twin}, 'Grace', password_hash, is_admin, 0, created_at FROM pulse_users WHERE id = ${first.id}`.execute(
+            db,
+          ),
         )
+        expect((await accounts.migrate()).caseDuplicates).toEqual(['grace'])
+        expect((await accounts.login({ username: 'Grace', password: PASSWORD }, '127.0.0.1')).user.id).toBe(twin)
         expect((await accounts.login({ username: 'grace', password: PASSWORD }, '127.0.0.1')).user.id).toBe(first.id)
         await expect(accounts.createUser({ username: 'GRACE', password: PASSWORD })).rejects.toMatchObject({ code: 'already_exists' })
       } finally {

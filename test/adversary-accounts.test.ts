@@ -12,13 +12,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { defineSchema, uuidv7 } from '@pulse/core'
 import {
+  type AccountTables,
   type Bus,
   createMemoryBus,
   createPostgresStorage,
   createRedisBus,
   createSqliteStorage,
   type RunningServer,
-  type Storage,
+  type SqlStorage,
 } from '@pulse/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import config from '../examples/tasks/pulse.config.ts'
@@ -58,7 +59,7 @@ function push(ws: WsClient, clientId: string, mid: number, data: Json): void {
   })
 }
 
-function runAccountAttacks(label: string, makeStorage: () => Promise<Storage>): void {
+function runAccountAttacks(label: string, makeStorage: () => Promise<SqlStorage>): void {
   describe(`account attacks on ${label}`, () => {
     let server: RunningServer
     let n = 0
@@ -182,11 +183,14 @@ function runAccountAttacks(label: string, makeStorage: () => Promise<Storage>): 
           results.every((r) => r.status < 500),
           JSON.stringify(results.map((r) => r.status)),
         ).toBe(true)
-        const owners = await server.storage.sqlRead((ctx) =>
-          ctx.exec.query(
-            `SELECT user_id FROM pulse_members WHERE org_id = ${ctx.dialect.name === 'postgres' ? '$1' : '?'} AND role = 'owner'`,
-            [twins],
-          ),
+        const owners = await server.storage.sql.read((db) =>
+          db
+            .withTables<AccountTables>()
+            .selectFrom('pulse_members')
+            .select('user_id')
+            .where('org_id', '=', twins)
+            .where('role', '=', 'owner')
+            .execute(),
         )
         expect(owners.length, `trial ${trial}`).toBeGreaterThanOrEqual(1)
       }

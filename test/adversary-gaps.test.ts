@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { uuidv7 } from '@pulse/core'
-import { createPostgresStorage, createSqliteStorage, type RunningServer, type Storage } from '@pulse/server'
+import { createPostgresStorage, createSqliteStorage, type RunningServer, type SqlStorage } from '@pulse/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { join as joinOrg, makeOrg, type SignedIn, signIn } from './support/accounts.ts'
 import { adversarySchema } from './support/adversary/data.ts'
@@ -30,7 +30,7 @@ function shape(res: Answer | Json, ...ids: string[]): string {
 
 const at = () => new Date().toISOString()
 
-function runGaps(label: string, makeStorage: () => Promise<Storage>): void {
+function runGaps(label: string, makeStorage: () => Promise<SqlStorage>): void {
   describe(`gaps across tenant boundaries on ${label}`, () => {
     let server: RunningServer
     let n = 0

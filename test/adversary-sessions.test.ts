@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { defineSchema } from '@pulse/core'
-import { createPostgresStorage, createSqliteStorage, type RunningServer, type Storage } from '@pulse/server'
+import { createPostgresStorage, createSqliteStorage, type RunningServer, type SqlStorage } from '@pulse/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import config from '../examples/tasks/pulse.config.ts'
 import { type SignedIn, signIn } from './support/accounts.ts'
@@ -22,7 +22,7 @@ const tmp = () => join(mkdtempSync(join(tmpdir(), 'pulse-adversary-')), 'pulse.d
 const PASSWORD = 'correct horse battery staple'
 const TRIALS = 8
 
-function runSessionAttacks(label: string, makeStorage: () => Promise<Storage>): void {
+function runSessionAttacks(label: string, makeStorage: () => Promise<SqlStorage>): void {
   describe(`session attacks on ${label}`, () => {
     let server: RunningServer
     let anonymous: ReturnType<typeof httpClient>

@@ -1,8 +1,8 @@
 /** The bus conformance suite on Redis, plus what only a network bus can get wrong. */
 import { randomUUID } from 'node:crypto'
 import { type Bus, createRedisBus } from '@pulse/server'
+import { runBusSuite } from '@pulse/server/bus-suite'
 import { afterEach, describe, expect, it } from 'vitest'
-import { runBusSuite } from '../packages/server/src/bus/bus-suite.ts'
 import { redisAvailable, redisUrl } from './support/services.ts'
 
 const redis = await redisAvailable()

@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { defineModel, defineSchema, f, PulseError } from '@pulse/core'
-import { createPostgresStorage, createSqliteStorage, type RunningServer, type Storage } from '@pulse/server'
+import { createPostgresStorage, createSqliteStorage, type RunningServer, type SqlStorage } from '@pulse/server'
 import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
 import { httpClient, startTestServer } from './support/server.ts'
@@ -19,7 +19,7 @@ const schema = defineSchema([note])
 
 /** How a test makes the database refuse or block writes, for real or by injection. */
 interface Faults {
-  storage: Storage
+  storage: SqlStorage
   /** Holds the database's write lock until the returned function is called. */
   lock(): Promise<() => Promise<void>>
   /** Makes writes to model tables fail as a full disk would (the probe's own row still fits). */
@@ -60,7 +60,7 @@ function runHealthSuite(name: string, makeFaults: () => Promise<Faults>): void {
     it('probes at most once per interval however often it is asked', async () => {
       const faults = await makeFaults()
       let probes = 0
-      const counted: Storage = {
+      const counted: SqlStorage = {
         ...faults.storage,
         probe: (signal) => {
           probes += 1
@@ -108,7 +108,7 @@ runHealthSuite('SQLite', async () => {
   // SQLite cannot be made to fill a disk from here: the storage answers as it does on
   // SQLITE_FULL for model writes (database_unavailable), while its probe keeps writing.
   let full = false
-  const storage: Storage = {
+  const storage: SqlStorage = {
     ...inner,
     transaction: (fn, signal) => {
       if (full)

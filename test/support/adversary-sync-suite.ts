@@ -6,7 +6,7 @@
  * boundary is the one a missing thing gets, nothing of the other tenant shows, no call is a 500.
  */
 import { defineModel, defineSchema, f, uuidv7 } from '@pulse/core'
-import type { RunningServer, Storage } from '@pulse/server'
+import type { RunningServer, SqlStorage } from '@pulse/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeOrg, type SignedIn, signIn } from './accounts.ts'
 import { httpClient, startTestServer } from './server.ts'
@@ -61,7 +61,7 @@ class Pusher {
   }
 }
 
-export function runAdversarySyncSuite(name: string, makeStorage: () => Promise<Storage>): void {
+export function runAdversarySyncSuite(name: string, makeStorage: () => Promise<SqlStorage>): void {
   describe(`sync across tenants, from the attacker's side, on ${name}`, () => {
     let server: RunningServer
     let alice: SignedIn // org A

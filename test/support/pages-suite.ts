@@ -5,7 +5,7 @@
  * once, in order. Before the bound, `?limit=5000` returned every record in one page.
  */
 import { defineModel, defineSchema, f, type ServerMessage } from '@pulse/core'
-import { type RunningServer, type Storage, systemContext } from '@pulse/server'
+import { type RunningServer, type SqlStorage, systemContext } from '@pulse/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { httpClient, startTestServer } from './server.ts'
 import { connectWs, helloAndCatchUp, type MessageOf } from './ws-client.ts'
@@ -29,7 +29,7 @@ const ns = (changes: readonly Change[]): number[] => changes.map((c) => c.record
 const all = SIZES_KB.map((_, i) => i)
 
 /** Runs the suite against storages made by `makeStorage`. */
-export function runPagesSuite(name: string, makeStorage: () => Promise<Storage>): void {
+export function runPagesSuite(name: string, makeStorage: () => Promise<SqlStorage>): void {
   describe(`pages bounded in bytes on ${name}`, () => {
     let server: RunningServer
     let api: ReturnType<typeof httpClient>

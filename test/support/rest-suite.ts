@@ -4,7 +4,7 @@
  * and leave the server healthy.
  */
 import { defineSchema, type Schema } from '@pulse/core'
-import type { RunningServer, Storage } from '@pulse/server'
+import type { RunningServer, SqlStorage } from '@pulse/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import config from '../../examples/tasks/pulse.config.ts'
 import { makeOrg, signIn } from './accounts.ts'
@@ -21,7 +21,7 @@ function expectError(res: { status: number; json: Record<string, any>; headers: 
 }
 
 /** Runs the REST suite against storages made by `makeStorage`. */
-export function runRestSuite(name: string, makeStorage: () => Promise<Storage>): void {
+export function runRestSuite(name: string, makeStorage: () => Promise<SqlStorage>): void {
   describe(`REST API on ${name}`, () => {
     const schema: Schema = defineSchema(config.models)
     let server: RunningServer

@@ -1,6 +1,6 @@
 /** Starting a real Pulse server on an ephemeral port for protocol-level tests. */
 import type { Schema } from '@pulse/core'
-import { type AuthOptions, type RunningServer, type StartOptions, type Storage, startServer } from '@pulse/server'
+import { type AuthOptions, type RunningServer, type SqlStorage, type StartOptions, startServer } from '@pulse/server'
 
 /** The signing key of test servers. */
 export const TEST_SECRET = 'pulse test secret, long enough for HS256 keys'
@@ -30,7 +30,7 @@ export type TestServerOptions = Pick<
 }
 
 /** Starts a server over the storage (which it then owns) on 127.0.0.1 and a free port. */
-export async function startTestServer(schema: Schema, storage: Storage, options: TestServerOptions = {}): Promise<RunningServer> {
+export async function startTestServer(schema: Schema, storage: SqlStorage, options: TestServerOptions = {}): Promise<RunningServer> {
   const { auth, accessTtlSeconds, authOptions, ...rest } = options
   return startServer({
     schema,

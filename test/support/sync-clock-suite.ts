@@ -6,7 +6,7 @@
  * `If-Match` lets exactly one of two racing PATCHes apply.
  */
 import { uuidv7 } from '@pulse/core'
-import type { RunningServer, Storage } from '@pulse/server'
+import type { RunningServer, SqlStorage } from '@pulse/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signIn } from './accounts.ts'
 import type { httpClient } from './server.ts'
@@ -49,7 +49,7 @@ class Device {
   }
 }
 
-export function runClockSuite(name: string, makeStorage: () => Promise<Storage>): void {
+export function runClockSuite(name: string, makeStorage: () => Promise<SqlStorage>): void {
   describe(`clock rules and If-Match on ${name}`, () => {
     let server: RunningServer
     let n = 0

@@ -4,7 +4,7 @@
  * rules and `at` clamping: sync-clock-suite.ts).
  */
 import { uuidv7 } from '@pulse/core'
-import type { RunningServer, Storage } from '@pulse/server'
+import type { RunningServer, SqlStorage } from '@pulse/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signIn } from './accounts.ts'
 import { type httpClient, startTestServer } from './server.ts'
@@ -39,7 +39,7 @@ class Device {
   }
 }
 
-export function runSyncSuite(name: string, makeStorage: () => Promise<Storage>): void {
+export function runSyncSuite(name: string, makeStorage: () => Promise<SqlStorage>): void {
   describe(`sync protocol over HTTP on ${name}`, () => {
     let server: RunningServer
     let api: ReturnType<typeof httpClient>

@@ -1,6 +1,6 @@
 /** `pulse createsuperuser`, `pulse createuser`, `pulse token create|list|revoke`. */
 import { randomBytes } from 'node:crypto'
-import { type Accounts, type Bus, createAccessTokens, createAccounts, createRedisBus, createStorage, type Storage } from '@pulse/server'
+import { type Accounts, type Bus, createAccessTokens, createAccounts, createRedisBus, createStorage, type SqlStorage } from '@pulse/server'
 import type { Command } from 'commander'
 import { ask } from './prompt.ts'
 
@@ -18,7 +18,7 @@ const CONFIG_HELP = 'the config whose server.database to use (default: ./pulse.c
  * open sockets close at once; without it they notice at their next re-check (10 s).
  */
 async function withAccounts<T>(database: string, fn: (accounts: Accounts) => Promise<T>, redis?: string): Promise<T> {
-  const storage: Storage = await createStorage(database)
+  const storage: SqlStorage = await createStorage(database)
   let bus: Bus | undefined
   const announced: Promise<void>[] = []
   try {

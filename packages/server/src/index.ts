@@ -2,6 +2,7 @@
  * @pulse/server: the engine, storage, and HTTP transport of Pulse.
  */
 
+export type { AccountTables } from './accounts/account-tables.ts'
 export {
   type Accounts,
   type AccountsOptions,
@@ -45,6 +46,7 @@ export {
 } from './settings-resolve.ts'
 export type { SettingType } from './settings-types.ts'
 export { type AuthOptions, DEFAULT_SHUTDOWN_TIMEOUT_MS, type RunningServer, type StartOptions, startServer } from './start.ts'
+export type { Database } from './storage/database.ts'
 export { createPostgresStorage, createSqliteStorage, createStorage } from './storage/index.ts'
 export {
   type ChangeEntry,
@@ -54,6 +56,8 @@ export {
   type MigrationPlan,
   MigrationRefusedError,
   type MigrationStep,
+  type SqlDatabase,
+  type SqlStorage,
   type Storage,
   type StorageTx,
   type StoredRecord,

@@ -21,7 +21,7 @@ import { createReadiness, observeWrites } from './http/readiness.ts'
 import { createHttpServer } from './http/server.ts'
 import type { RealtimeOptions } from './realtime/socket.ts'
 import { createStorage } from './storage/index.ts'
-import type { Storage } from './storage/storage.ts'
+import type { SqlStorage } from './storage/storage.ts'
 
 /** How long `close()` waits for in-flight requests unless configured otherwise. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
@@ -33,7 +33,7 @@ export interface StartOptions {
    * A database URL (`postgres://…`, or a SQLite file: `sqlite:./pulse.db`, `./pulse.db`), or an
    * open Storage, which the server then owns and closes.
    */
-  database: string | Storage
+  database: string | SqlStorage
   port: number
   host?: string
   /** Logs: false for none; default info level, pretty on a terminal and JSON lines otherwise. */
@@ -116,7 +116,7 @@ export interface AuthOptions {
 export interface RunningServer {
   readonly app: FastifyInstance
   readonly engine: Engine
-  readonly storage: Storage
+  readonly storage: SqlStorage
   readonly bus: Bus
   /** The accounts service, unless auth is off. */
   readonly accounts: Accounts | undefined

@@ -10,7 +10,7 @@
  * Replay: a failure prints `ADV_SEED=… ADV_FROM=… ADV_RUNS=…`, which replays the block of rounds
  * (one server) up to the failing one with the same choices.
  */
-import type { Storage } from '@pulse/server'
+import type { SqlStorage } from '@pulse/server'
 import { describe, expect, it } from 'vitest'
 import { startTestServer } from '../server.ts'
 import { auditRound } from './audit.ts'
@@ -195,7 +195,7 @@ export interface AdversaryFuzzOptions {
 }
 
 /** Registers the fuzz's test over storages made by `makeStorage`. */
-export function runAdversaryFuzz(label: string, makeStorage: () => Promise<Storage>, options: AdversaryFuzzOptions): void {
+export function runAdversaryFuzz(label: string, makeStorage: () => Promise<SqlStorage>, options: AdversaryFuzzOptions): void {
   const seed = envInt('ADV_SEED') ?? 20261124
   const runs = envInt('ADV_RUNS') ?? options.runs
   const moves = envInt('ADV_MOVES') ?? 40

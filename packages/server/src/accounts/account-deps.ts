@@ -2,7 +2,7 @@
 import type { AccessTokens } from '../auth/access-tokens.ts'
 import type { ControlMessage } from '../bus/control.ts'
 import type { Actor } from '../engine/context.ts'
-import type { SqlContext } from '../storage/sql-executor.ts'
+import type { AccountDb } from './account-tables.ts'
 
 /**
  * What a credential stands for, kept to check it again later (an open socket's push, a bus
@@ -24,9 +24,9 @@ export interface Authenticated {
 export interface AccountDeps {
   tokens: AccessTokens
   /** Runs `fn` in one write transaction. */
-  sql<T>(fn: (ctx: SqlContext) => Promise<T>): Promise<T>
+  sql<T>(fn: (db: AccountDb) => Promise<T>): Promise<T>
   /** Runs reads beside writers (every request's credential lookups). */
-  read<T>(fn: (ctx: SqlContext) => Promise<T>): Promise<T>
+  read<T>(fn: (db: AccountDb) => Promise<T>): Promise<T>
   now(): Date
   /**
    * Tells every process about an access change, after its transaction committed (the bus's

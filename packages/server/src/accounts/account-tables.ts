@@ -1,23 +1,79 @@
 /**
- * Pulse's account tables, written once with the dialect's query builder: users, organizations,
- * memberships, invitations, devices, refresh tokens, API tokens. Created and brought up to date
- * by `ensureAccountTables` (idempotent; additive steps only).
+ * Pulse's account tables: users, organizations, memberships, invitations, devices, refresh
+ * tokens, API tokens. Their rows typed (`AccountTables`, added to the storage's `Database`), and
+ * their DDL, created and brought up to date by `ensureAccountTables` (idempotent; additive
+ * steps only).
  */
-import { sql } from 'kysely'
-import type { SqlContext } from '../storage/sql-executor.ts'
+import { type Generated, type Kysely, sql } from 'kysely'
+import type { BoolColumn, Database } from '../storage/database.ts'
+import type { Role } from './org-store.ts'
 
-/** Table names. */
-export const ACCOUNT_TABLES = {
-  users: 'pulse_users',
-  orgs: 'pulse_orgs',
-  members: 'pulse_members',
-  invitations: 'pulse_invitations',
-  devices: 'pulse_devices',
-  refreshTokens: 'pulse_refresh_tokens',
-  apiTokens: 'pulse_api_tokens',
-} as const
+/** Rows of the account tables (timestamps as ISO text on both databases). */
+export type AccountTables = {
+  pulse_users: {
+    id: string
+    username: string
+    email: string | null
+    password_hash: string
+    is_admin: BoolColumn
+    scope_epoch: Generated<number>
+    created_at: string
+  }
+  pulse_orgs: { id: string; name: string; created_at: string }
+  pulse_members: { org_id: string; user_id: string; role: Role; created_at: string }
+  /** §9: an invitation names a username (lower-cased), whether or not such a user exists. */
+  pulse_invitations: {
+    id: string
+    org_id: string
+    username_key: string
+    role: Role
+    invited_by: string | null
+    created_at: string
+    expires_at: string
+  }
+  pulse_devices: {
+    id: string
+    user_id: string
+    name: string
+    created_at: string
+    last_seen_at: string | null
+    session_epoch: Generated<number>
+  }
+  pulse_refresh_tokens: {
+    id: string
+    family_id: string
+    user_id: string
+    device_id: string
+    token_hash: string
+    expires_at: string
+    used_at: string | null
+    revoked_at: string | null
+    created_at: string
+  }
+  pulse_api_tokens: {
+    id: string
+    name: string
+    token_hash: string
+    org_id: string | null
+    is_admin: BoolColumn
+    created_at: string
+    revoked_at: string | null
+    last_used_at: string | null
+  }
+}
 
-const T = ACCOUNT_TABLES
+/** Pulse's database with the account tables, bound to one transaction or read: what every account query runs on. */
+export type AccountDb = Kysely<Database & AccountTables>
+
+/**
+ * Takes the row lock of `table`'s row `id` until the transaction ends (`FOR UPDATE`; SQLite
+ * transactions already run one at a time), so that transactions changing what hangs off that
+ * row (an organization's roles, a device's sessions) run one after another. False when there is
+ * no such row.
+ */
+export async function lockRow(db: AccountDb, table: 'pulse_orgs' | 'pulse_devices', id: string): Promise<boolean> {
+  return (await db.selectFrom(table).select('id').where('id', '=', id).forUpdate().executeTakeFirst()) !== undefined
+}
 
 /** What `ensureAccountTables` found that it could not fix by itself. */
 export interface AccountTablesReport {
@@ -29,32 +85,12 @@ export interface AccountTablesReport {
   caseDuplicates: string[]
 }
 
-async function columnsOf(ctx: SqlContext, table: string): Promise<Set<string>> {
-  const rows =
-    ctx.dialect.name === 'sqlite'
-      ? await ctx.exec.query('SELECT name AS column_name FROM pragma_table_info(?)', [table])
-      : await ctx.exec.query(
-          'SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1',
-          [table],
-        )
-  return new Set(rows.map((r) => String(r.column_name)))
-}
-
-/** Adds a column to a table made by an earlier version, when it is missing. */
-async function addColumn(ctx: SqlContext, table: string, column: string, definition: string): Promise<void> {
-  if (ctx.dialect.name === 'postgres') {
-    await ctx.exec.run(`ALTER TABLE "${table}" ADD COLUMN IF NOT EXISTS "${column}" ${definition}`)
-    return
-  }
-  if (!(await columnsOf(ctx, table)).has(column)) await ctx.exec.run(`ALTER TABLE "${table}" ADD COLUMN "${column}" ${definition}`)
-}
-
 /** Creates the account tables and their indexes when missing, and adds columns added since. */
-export async function ensureAccountTables(ctx: SqlContext): Promise<AccountTablesReport> {
-  const s = ctx.dialect.builder.schema
+export async function ensureAccountTables(db: AccountDb): Promise<AccountTablesReport> {
+  const s = db.schema
   const statements = [
     s
-      .createTable(T.users)
+      .createTable('pulse_users')
       .ifNotExists()
       .addColumn('id', 'text', (c) => c.primaryKey())
       .addColumn('username', 'text', (c) => c.notNull().unique())
@@ -64,23 +100,22 @@ export async function ensureAccountTables(ctx: SqlContext): Promise<AccountTable
       .addColumn('scope_epoch', 'integer', (c) => c.notNull().defaultTo(0))
       .addColumn('created_at', 'text', (c) => c.notNull()),
     s
-      .createTable(T.orgs)
+      .createTable('pulse_orgs')
       .ifNotExists()
       .addColumn('id', 'text', (c) => c.primaryKey())
       .addColumn('name', 'text', (c) => c.notNull())
       .addColumn('created_at', 'text', (c) => c.notNull()),
     s
-      .createTable(T.members)
+      .createTable('pulse_members')
       .ifNotExists()
       .addColumn('org_id', 'text', (c) => c.notNull())
       .addColumn('user_id', 'text', (c) => c.notNull())
       .addColumn('role', 'text', (c) => c.notNull())
       .addColumn('created_at', 'text', (c) => c.notNull())
       .addPrimaryKeyConstraint('pulse_members_pk', ['org_id', 'user_id']),
-    s.createIndex('pulse_members_user').ifNotExists().on(T.members).column('user_id'),
-    // §9: an invitation names a username (lower-cased), whether or not such a user exists.
+    s.createIndex('pulse_members_user').ifNotExists().on('pulse_members').column('user_id'),
     s
-      .createTable(T.invitations)
+      .createTable('pulse_invitations')
       .ifNotExists()
       .addColumn('id', 'text', (c) => c.primaryKey())
       .addColumn('org_id', 'text', (c) => c.notNull())
@@ -90,9 +125,9 @@ export async function ensureAccountTables(ctx: SqlContext): Promise<AccountTable
       .addColumn('created_at', 'text', (c) => c.notNull())
       .addColumn('expires_at', 'text', (c) => c.notNull())
       .addUniqueConstraint('pulse_invitations_org_username', ['org_id', 'username_key']),
-    s.createIndex('pulse_invitations_username').ifNotExists().on(T.invitations).column('username_key'),
+    s.createIndex('pulse_invitations_username').ifNotExists().on('pulse_invitations').column('username_key'),
     s
-      .createTable(T.devices)
+      .createTable('pulse_devices')
       .ifNotExists()
       .addColumn('id', 'text', (c) => c.primaryKey())
       .addColumn('user_id', 'text', (c) => c.notNull())
@@ -100,9 +135,9 @@ export async function ensureAccountTables(ctx: SqlContext): Promise<AccountTable
       .addColumn('created_at', 'text', (c) => c.notNull())
       .addColumn('last_seen_at', 'text')
       .addColumn('session_epoch', 'integer', (c) => c.notNull().defaultTo(0)),
-    s.createIndex('pulse_devices_user').ifNotExists().on(T.devices).column('user_id'),
+    s.createIndex('pulse_devices_user').ifNotExists().on('pulse_devices').column('user_id'),
     s
-      .createTable(T.refreshTokens)
+      .createTable('pulse_refresh_tokens')
       .ifNotExists()
       .addColumn('id', 'text', (c) => c.primaryKey())
       .addColumn('family_id', 'text', (c) => c.notNull())
@@ -113,10 +148,10 @@ export async function ensureAccountTables(ctx: SqlContext): Promise<AccountTable
       .addColumn('used_at', 'text')
       .addColumn('revoked_at', 'text')
       .addColumn('created_at', 'text', (c) => c.notNull()),
-    s.createIndex('pulse_refresh_family').ifNotExists().on(T.refreshTokens).column('family_id'),
-    s.createIndex('pulse_refresh_device').ifNotExists().on(T.refreshTokens).column('device_id'),
+    s.createIndex('pulse_refresh_family').ifNotExists().on('pulse_refresh_tokens').column('family_id'),
+    s.createIndex('pulse_refresh_device').ifNotExists().on('pulse_refresh_tokens').column('device_id'),
     s
-      .createTable(T.apiTokens)
+      .createTable('pulse_api_tokens')
       .ifNotExists()
       .addColumn('id', 'text', (c) => c.primaryKey())
       .addColumn('name', 'text', (c) => c.notNull())
@@ -127,32 +162,36 @@ export async function ensureAccountTables(ctx: SqlContext): Promise<AccountTable
       .addColumn('revoked_at', 'text')
       .addColumn('last_used_at', 'text'),
   ]
-  for (const statement of statements) {
-    const q = statement.compile()
-    await ctx.exec.run(q.sql, q.parameters)
-  }
+  for (const statement of statements) await statement.execute()
   // Added after the first release: devices made before it start at epoch 0.
-  await addColumn(ctx, T.devices, 'session_epoch', 'integer NOT NULL DEFAULT 0')
-  return { caseDuplicates: await indexUsernamesCaseInsensitively(ctx) }
+  const devices = (await db.introspection.getTables()).find((t) => t.name === 'pulse_devices')
+  if (!devices?.columns.some((c) => c.name === 'session_epoch'))
+    await s
+      .alterTable('pulse_devices')
+      .addColumn('session_epoch', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute()
+  return { caseDuplicates: await indexUsernamesCaseInsensitively(db) }
 }
 
 /**
- * Usernames are compared case-insensitively (issue 8): a unique index on `lower(username)`
- * keeps "Ada" from being registered beside "ada", on every path and under races. Usernames are
- * ASCII (§9), so SQL's `lower` and JavaScript's `toLowerCase` agree.
+ * Usernames are compared case-insensitively: a unique index on `lower(username)` keeps "Ada"
+ * from being registered beside "ada", on every path and under races. Usernames are ASCII (§9),
+ * so SQL's `lower` and JavaScript's `toLowerCase` agree.
  */
-async function indexUsernamesCaseInsensitively(ctx: SqlContext): Promise<string[]> {
-  const { builder } = ctx.dialect
-  const dupes = builder
-    .selectFrom(T.users)
+async function indexUsernamesCaseInsensitively(db: AccountDb): Promise<string[]> {
+  const found = await db
+    .selectFrom('pulse_users')
     .select(sql<string>`lower(username)`.as('name'))
     .groupBy(sql`lower(username)`)
     .having(sql`count(*)`, '>', 1)
-    .compile()
-  const found = (await ctx.exec.query(dupes.sql, dupes.parameters)).map((r) => String(r.name))
-  if (found.length > 0) return found
-  const index = builder.schema.createIndex('pulse_users_username_lower').ifNotExists().unique().on(T.users).expression(sql`lower(username)`)
-  const q = index.compile()
-  await ctx.exec.run(q.sql, q.parameters)
+    .execute()
+  if (found.length > 0) return found.map((r) => r.name)
+  await db.schema
+    .createIndex('pulse_users_username_lower')
+    .ifNotExists()
+    .unique()
+    .on('pulse_users')
+    .expression(sql`lower(username)`)
+    .execute()
   return []
 }

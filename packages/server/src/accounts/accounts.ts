@@ -10,10 +10,11 @@ import { checkPasswordPolicy } from '../auth/password-policy.ts'
 import { hashPassword } from '../auth/passwords.ts'
 import type { ControlMessage } from '../bus/control.ts'
 import type { Actor } from '../engine/context.ts'
-import type { Storage } from '../storage/storage.ts'
+import { isUniqueViolation } from '../storage/connection-errors.ts'
+import type { SqlStorage } from '../storage/storage.ts'
 import type { AccountDeps, Authenticated, CredentialRef } from './account-deps.ts'
 import { email as checkEmail, username as checkUsername } from './account-input.ts'
-import { type AccountTablesReport, ensureAccountTables } from './account-tables.ts'
+import { type AccountTables, type AccountTablesReport, ensureAccountTables } from './account-tables.ts'
 import { createApiTokens } from './api-tokens.ts'
 import { createInvitations, type InvitationOptions } from './invitations.ts'
 import type { LoginThrottleOptions } from './login-throttle.ts'
@@ -26,7 +27,8 @@ export type { PublicUser, Session } from './sessions.ts'
 
 /** What `createAccounts` takes. */
 export interface AccountsOptions extends InvitationOptions {
-  storage: Storage
+  /** The database the account tables live in, beside the engine's. */
+  storage: SqlStorage
   tokens: AccessTokens
   /** Whether `POST /api/auth/register` is open. */
   allowRegistration: boolean
@@ -56,9 +58,9 @@ export function createAccounts(options: AccountsOptions) {
   const onError = options.onError ?? ((e: unknown) => console.error('pulse: accounts', e))
   const deps: AccountDeps = {
     tokens: options.tokens,
-    sql: (fn) => storage.sqlTransaction(fn),
+    sql: (fn) => storage.sql.transaction((db) => fn(db.withTables<AccountTables>())),
     // Lookups on every request (credentials, memberships) read beside writers, never behind them.
-    read: (fn) => storage.sqlRead(fn),
+    read: (fn) => storage.sql.read((db) => fn(db.withTables<AccountTables>())),
     now: options.now ?? (() => new Date()),
     announce(message) {
       const publish = options.announce
@@ -97,14 +99,13 @@ export function createAccounts(options: AccountsOptions) {
       createdAt: deps.now().toISOString(),
     }
     try {
-      await deps.sql(async (ctx) => {
-        if (await findUserByName(ctx, username)) throw new PulseError('already_exists', `the username "${username}" is taken`)
-        await insertUser(ctx, user)
+      await deps.sql(async (db) => {
+        if (await findUserByName(db, username)) throw new PulseError('already_exists', `the username "${username}" is taken`)
+        await insertUser(db, user)
       })
     } catch (e) {
       // Two sign-ups of one name in different case at once: the unique index on lower(username) decides.
-      if ((e as { code?: unknown }).code === '23505' || /UNIQUE constraint failed/.test(String((e as Error).message)))
-        throw new PulseError('already_exists', `the username "${username}" is taken`)
+      if (isUniqueViolation(e)) throw new PulseError('already_exists', `the username "${username}" is taken`)
       throw e
     }
     return publicUser(user)
@@ -112,7 +113,7 @@ export function createAccounts(options: AccountsOptions) {
 
   return {
     /** Creates or updates the account tables (idempotent); says what it could not fix. */
-    migrate: (): Promise<AccountTablesReport> => deps.sql((ctx) => ensureAccountTables(ctx)),
+    migrate: (): Promise<AccountTablesReport> => deps.sql((db) => ensureAccountTables(db)),
 
     /** Self-service sign-up, when open. */
     async register(input: { username: unknown; email?: unknown; password: unknown }): Promise<PublicUser> {

@@ -44,13 +44,13 @@ export function createApiTokens(deps: AccountDeps) {
       const oldest = written.keys().next()
       if (!oldest.done) written.delete(oldest.value)
     }
-    sql((ctx) => store.touchApiToken(ctx, row.id, at.toISOString())).catch(deps.onError)
+    sql((db) => store.touchApiToken(db, row.id, at.toISOString())).catch(deps.onError)
   }
 
   return {
     /** The actor of a presented API token (shape already checked), noting its use. */
     async actorForApiToken(token: string): Promise<Authenticated> {
-      const row = await read((ctx) => store.findApiToken(ctx, hashToken(token)))
+      const row = await read((db) => store.findApiToken(db, hashToken(token)))
       if (!row || row.revokedAt) throw notValid()
       noteUse(row)
       return actorOf(row)
@@ -58,7 +58,7 @@ export function createApiTokens(deps: AccountDeps) {
 
     /** The actor of an API token by id, read again (an open socket's re-check). */
     async actorForApiTokenId(id: string): Promise<Actor> {
-      const row = await read((ctx) => store.findApiTokenById(ctx, id))
+      const row = await read((db) => store.findApiTokenById(db, id))
       if (!row || row.revokedAt) throw notValid()
       return actorOf(row).actor
     },
@@ -78,19 +78,19 @@ export function createApiTokens(deps: AccountDeps) {
         revokedAt: null,
         lastUsedAt: null,
       }
-      await sql(async (ctx) => {
-        if (row.orgId && !(await findOrg(ctx, row.orgId))) throw new PulseError('not_found', 'no such organization')
-        await store.insertApiToken(ctx, { ...row, tokenHash: hashToken(token) })
+      await sql(async (db) => {
+        if (row.orgId && !(await findOrg(db, row.orgId))) throw new PulseError('not_found', 'no such organization')
+        await store.insertApiToken(db, { ...row, tokenHash: hashToken(token) })
       })
       return { token, row }
     },
 
     /** Every API token, newest first (never their secret). */
-    listApiTokens: () => read((ctx) => store.listApiTokens(ctx)),
+    listApiTokens: () => read((db) => store.listApiTokens(db)),
 
     /** Revokes an API token: refused at once by every request, its sockets closed. */
     async revokeApiToken(id: string): Promise<void> {
-      if (!isUuid(id) || !(await sql((ctx) => store.revokeApiToken(ctx, id, deps.now().toISOString()))))
+      if (!isUuid(id) || !(await sql((db) => store.revokeApiToken(db, id, deps.now().toISOString()))))
         throw new PulseError('not_found', 'no such live API token')
       deps.announce({ type: 'api_token_revoked', tokenId: id })
     },

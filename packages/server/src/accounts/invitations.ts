@@ -1,5 +1,5 @@
 /**
- * Invitations (PROTOCOL.md §9, issue 8 finding 5): nobody becomes a member without agreeing.
+ * Invitations (PROTOCOL.md §9): nobody becomes a member without agreeing.
  * Owners and admins invite a username; the user holding it accepts or declines.
  *
  * An invitation names a username whether or not such a user exists, and the answer is the same
@@ -10,11 +10,9 @@
  */
 import { isUuid, PulseError, uuidv7 } from '@pulse/core'
 import type { Actor } from '../engine/context.ts'
-import type { SqlContext } from '../storage/sql-executor.ts'
 import type { AccountDeps } from './account-deps.ts'
 import { username as checkUsername, invalid } from './account-input.ts'
-import { lockRow } from './account-sql.ts'
-import { ACCOUNT_TABLES } from './account-tables.ts'
+import { type AccountDb, lockRow } from './account-tables.ts'
 import { checkRoleChange, requireManager, standingIn } from './org-roles.ts'
 import * as store from './org-store.ts'
 import { membershipMessages } from './organizations.ts'
@@ -60,9 +58,9 @@ export function createInvitations(deps: AccountDeps, options: InvitationOptions 
   const maxPending = options.maxPendingInvitations ?? DEFAULT_MAX_PENDING_INVITATIONS
 
   /** The invitation if it is addressed to this user and still open. */
-  async function mine(ctx: SqlContext, actor: Actor, id: string): Promise<store.InvitationRow> {
-    const user = actor.userId ? await findUserById(ctx, actor.userId) : undefined
-    const inv = user && isUuid(id) ? await store.findInvitation(ctx, id) : undefined
+  async function mine(db: AccountDb, actor: Actor, id: string): Promise<store.InvitationRow> {
+    const user = actor.userId ? await findUserById(db, actor.userId) : undefined
+    const inv = user && isUuid(id) ? await store.findInvitation(db, id) : undefined
     const now = deps.now().toISOString()
     if (!user || !inv || inv.usernameKey !== user.username.toLowerCase() || inv.expiresAt <= now || inv.createdAt < user.createdAt)
       throw noSuchInvitation()
@@ -86,38 +84,38 @@ export function createInvitations(deps: AccountDeps, options: InvitationOptions 
         createdAt: at.toISOString(),
         expiresAt: new Date(at.getTime() + INVITATION_TTL_MS).toISOString(),
       }
-      return sql(async (ctx) => {
-        const standing = await standingIn(ctx, actor, orgId)
+      return sql(async (db) => {
+        const standing = await standingIn(db, actor, orgId)
         requireManager(standing)
-        await checkRoleChange(ctx, standing, orgId, undefined, row.role)
+        await checkRoleChange(db, standing, orgId, undefined, row.role)
         // Managers see their members (GET /api/users): saying so reveals nothing new.
-        const user = await findUserByName(ctx, name)
-        if (user && (await store.roleIn(ctx, orgId, user.id))) throw new PulseError('already_exists', `"${name}" is already a member`)
-        await store.purgeExpiredInvitations(ctx, row.createdAt)
-        const pending = await store.invitationsOf(ctx, orgId, row.createdAt)
+        const user = await findUserByName(db, name)
+        if (user && (await store.roleIn(db, orgId, user.id))) throw new PulseError('already_exists', `"${name}" is already a member`)
+        await store.purgeExpiredInvitations(db, row.createdAt)
+        const pending = await store.invitationsOf(db, orgId, row.createdAt)
         const renewed = pending.find((p) => p.usernameKey === row.usernameKey)
         if (!renewed && pending.length >= maxPending)
           throw new PulseError('forbidden', `this organization has ${maxPending} invitations pending: cancel some first`)
-        await store.putInvitation(ctx, renewed ? { ...row, id: renewed.id } : row)
+        await store.putInvitation(db, renewed ? { ...row, id: renewed.id } : row)
         return show(renewed ? { ...row, id: renewed.id } : row)
       })
     },
 
     /** `GET /api/orgs/:id/invitations` (owners and admins): the pending ones. */
     async sent(actor: Actor, orgId: string): Promise<Invitation[]> {
-      return sql(async (ctx) => {
-        requireManager(await standingIn(ctx, actor, orgId))
-        return (await store.invitationsOf(ctx, orgId, deps.now().toISOString())).map((i) => show(i))
+      return sql(async (db) => {
+        requireManager(await standingIn(db, actor, orgId))
+        return (await store.invitationsOf(db, orgId, deps.now().toISOString())).map((i) => show(i))
       })
     },
 
     /** `DELETE /api/orgs/:id/invitations/:invitationId` (owners and admins). */
     async cancel(actor: Actor, orgId: string, id: string): Promise<void> {
-      await sql(async (ctx) => {
-        requireManager(await standingIn(ctx, actor, orgId))
-        const inv = isUuid(id) ? await store.findInvitation(ctx, id) : undefined
+      await sql(async (db) => {
+        requireManager(await standingIn(db, actor, orgId))
+        const inv = isUuid(id) ? await store.findInvitation(db, id) : undefined
         if (!inv || inv.orgId !== orgId) throw noSuchInvitation()
-        await store.deleteInvitation(ctx, id)
+        await store.deleteInvitation(db, id)
       })
     },
 
@@ -125,10 +123,10 @@ export function createInvitations(deps: AccountDeps, options: InvitationOptions 
     async received(actor: Actor): Promise<Invitation[]> {
       if (!actor.userId) return []
       const userId = actor.userId
-      return read(async (ctx) => {
-        const user = await findUserById(ctx, userId)
+      return read(async (db) => {
+        const user = await findUserById(db, userId)
         if (!user) return []
-        const found = await store.invitationsFor(ctx, user.username.toLowerCase(), deps.now().toISOString())
+        const found = await store.invitationsFor(db, user.username.toLowerCase(), deps.now().toISOString())
         return found.filter((i) => i.createdAt >= user.createdAt).map((i) => show(i, i.orgName))
       })
     },
@@ -137,14 +135,14 @@ export function createInvitations(deps: AccountDeps, options: InvitationOptions 
     async accept(actor: Actor, id: string): Promise<{ orgId: string; role: store.Role }> {
       const userId = actor.userId
       if (!userId) throw noSuchInvitation()
-      const joined = await sql(async (ctx) => {
-        const inv = await mine(ctx, actor, id)
-        if (!(await lockRow(ctx, ACCOUNT_TABLES.orgs, inv.orgId))) throw noSuchInvitation()
-        await store.deleteInvitation(ctx, inv.id)
-        const current = await store.roleIn(ctx, inv.orgId, userId)
+      const joined = await sql(async (db) => {
+        const inv = await mine(db, actor, id)
+        if (!(await lockRow(db, 'pulse_orgs', inv.orgId))) throw noSuchInvitation()
+        await store.deleteInvitation(db, inv.id)
+        const current = await store.roleIn(db, inv.orgId, userId)
         if (current) return { orgId: inv.orgId, role: current, changed: false }
-        await store.putMember(ctx, inv.orgId, userId, inv.role, deps.now().toISOString())
-        await bumpScopeEpoch(ctx, [userId])
+        await store.putMember(db, inv.orgId, userId, inv.role, deps.now().toISOString())
+        await bumpScopeEpoch(db, [userId])
         return { orgId: inv.orgId, role: inv.role, changed: true }
       })
       if (joined.changed) for (const m of membershipMessages([userId])) deps.announce(m)
@@ -153,8 +151,8 @@ export function createInvitations(deps: AccountDeps, options: InvitationOptions 
 
     /** `POST /api/invitations/:id/decline`. */
     async decline(actor: Actor, id: string): Promise<void> {
-      await sql(async (ctx) => {
-        await store.deleteInvitation(ctx, (await mine(ctx, actor, id)).id)
+      await sql(async (db) => {
+        await store.deleteInvitation(db, (await mine(db, actor, id)).id)
       })
     },
   }

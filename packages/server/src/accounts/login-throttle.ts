@@ -1,5 +1,5 @@
 /**
- * Slowing password guessing without locking anyone out (issue 8, finding 9). Two counts, in
+ * Slowing password guessing without locking anyone out. Two counts, in
  * memory, per process:
  *
  * - per account and address: the first `freeAttempts` failures cost nothing; after that each

@@ -9,9 +9,7 @@
  */
 import { isUuid, PulseError } from '@pulse/core'
 import type { Actor } from '../engine/context.ts'
-import type { SqlContext } from '../storage/sql-executor.ts'
-import { lockRow } from './account-sql.ts'
-import { ACCOUNT_TABLES } from './account-tables.ts'
+import { type AccountDb, lockRow } from './account-tables.ts'
 import { countOwners, type Role, roleIn } from './org-store.ts'
 
 /** The caller's standing in an organization: a role, or a server admin (who may do what an owner may). */
@@ -24,10 +22,10 @@ export const noSuchOrg = () => new PulseError('not_found', 'no such organization
  * Locks the organization's row and returns the caller's standing there; an organization the
  * caller is not in (or that does not exist) answers `not_found`, so none is revealed.
  */
-export async function standingIn(ctx: SqlContext, actor: Actor, orgId: string): Promise<Standing> {
-  if (!isUuid(orgId) || !(await lockRow(ctx, ACCOUNT_TABLES.orgs, orgId))) throw noSuchOrg()
+export async function standingIn(db: AccountDb, actor: Actor, orgId: string): Promise<Standing> {
+  if (!isUuid(orgId) || !(await lockRow(db, 'pulse_orgs', orgId))) throw noSuchOrg()
   if (actor.admin) return 'server_admin'
-  const role = actor.userId ? await roleIn(ctx, orgId, actor.userId) : undefined
+  const role = actor.userId ? await roleIn(db, orgId, actor.userId) : undefined
   if (role) return role
   throw noSuchOrg()
 }
@@ -42,7 +40,7 @@ export const mayManageOwners = (standing: Standing): boolean => standing === 'ow
 
 /** Refuses a change from `before` (undefined: not a member) to `after` (undefined: removed) that the caller may not make. */
 export async function checkRoleChange(
-  ctx: SqlContext,
+  db: AccountDb,
   standing: Standing,
   orgId: string,
   before: Role | undefined,
@@ -50,7 +48,7 @@ export async function checkRoleChange(
 ): Promise<void> {
   if ((before === 'owner' || after === 'owner') && !mayManageOwners(standing))
     throw new PulseError('forbidden', 'only owners make, demote or remove owners')
-  if (before === 'owner' && after !== 'owner' && (await countOwners(ctx, orgId)) <= 1)
+  if (before === 'owner' && after !== 'owner' && (await countOwners(db, orgId)) <= 1)
     throw new PulseError(
       'forbidden',
       'an organization keeps at least one owner: make someone else owner first (or delete the organization)',

@@ -66,22 +66,22 @@ export function createOrganizations(deps: AccountDeps, options: OrganizationOpti
     /** `GET /api/users/me`. */
     async me(actor: Actor) {
       const userId = needUser(actor, 'be a user')
-      return read(async (ctx) => {
-        const user = await findUserById(ctx, userId)
+      return read(async (db) => {
+        const user = await findUserById(db, userId)
         if (!user) throw new PulseError('unauthenticated', 'the account no longer exists')
-        const orgs = await store.membershipsOf(ctx, userId)
+        const orgs = await store.membershipsOf(db, userId)
         return { ...publicUser(user), orgs: orgs.map((o) => ({ id: o.orgId, name: o.name, role: o.role })) }
       })
     },
 
     /** `GET /api/users`: the members of my organizations; emails only where I may see them. */
     async users(actor: Actor): Promise<VisibleUser[]> {
-      return read(async (ctx) => {
+      return read(async (db) => {
         const managed = new Set(
-          actor.userId ? (await store.membershipsOf(ctx, actor.userId)).filter((m) => m.role !== 'member').map((m) => m.orgId) : [],
+          actor.userId ? (await store.membershipsOf(db, actor.userId)).filter((m) => m.role !== 'member').map((m) => m.orgId) : [],
         )
         const byId = new Map<string, VisibleUser>()
-        for (const m of await store.membersOf(ctx, actor.orgIds)) {
+        for (const m of await store.membersOf(db, actor.orgIds)) {
           const seen = byId.get(m.id) ?? { id: m.id, username: m.username, email: null }
           if (actor.admin || m.id === actor.userId || managed.has(m.orgId)) seen.email = m.email
           byId.set(m.id, seen)
@@ -94,10 +94,10 @@ export function createOrganizations(deps: AccountDeps, options: OrganizationOpti
     async createOrg(actor: Actor, name: unknown): Promise<{ id: string; name: string }> {
       const userId = needUser(actor, 'own an organization')
       const org = { id: uuidv7(), name: displayName(name, 'name', 200), createdAt: deps.now().toISOString() }
-      await sql(async (ctx) => {
-        await store.insertOrg(ctx, org)
-        await store.putMember(ctx, org.id, userId, 'owner', org.createdAt)
-        await bumpScopeEpoch(ctx, [userId])
+      await sql(async (db) => {
+        await store.insertOrg(db, org)
+        await store.putMember(db, org.id, userId, 'owner', org.createdAt)
+        await bumpScopeEpoch(db, [userId])
       })
       announceMembership([userId])
       return { id: org.id, name: org.name }
@@ -107,7 +107,7 @@ export function createOrganizations(deps: AccountDeps, options: OrganizationOpti
     async orgs(actor: Actor): Promise<{ id: string; name: string; role: store.Role }[]> {
       if (!actor.userId) return []
       const userId = actor.userId
-      return (await read((ctx) => store.membershipsOf(ctx, userId))).map((o) => ({ id: o.orgId, name: o.name, role: o.role }))
+      return (await read((db) => store.membershipsOf(db, userId))).map((o) => ({ id: o.orgId, name: o.name, role: o.role }))
     },
 
     /**
@@ -116,12 +116,12 @@ export function createOrganizations(deps: AccountDeps, options: OrganizationOpti
      */
     async deleteOrg(actor: Actor, orgId: string): Promise<void> {
       const at = deps.now().toISOString()
-      const { members, tokens } = await sql(async (ctx) => {
-        const standing = await standingIn(ctx, actor, orgId)
+      const { members, tokens } = await sql(async (db) => {
+        const standing = await standingIn(db, actor, orgId)
         if (!mayManageOwners(standing)) throw new PulseError('forbidden', 'only owners delete an organization')
-        const members = await store.deleteOrg(ctx, orgId)
-        await bumpScopeEpoch(ctx, members)
-        return { members, tokens: await revokeApiTokensOfOrg(ctx, orgId, at) }
+        const members = await store.deleteOrg(db, orgId)
+        await bumpScopeEpoch(db, members)
+        return { members, tokens: await revokeApiTokensOfOrg(db, orgId, at) }
       })
       announceMembership(members)
       for (const tokenId of tokens) deps.announce({ type: 'api_token_revoked', tokenId })
@@ -140,23 +140,23 @@ export function createOrganizations(deps: AccountDeps, options: OrganizationOpti
     ): Promise<{ userId: string; role: store.Role; added: boolean }> {
       const name = checkUsername(input.username)
       const wanted = parseRole(input.role, undefined)
-      const result = await sql(async (ctx) => {
-        const standing = await standingIn(ctx, actor, orgId)
+      const result = await sql(async (db) => {
+        const standing = await standingIn(db, actor, orgId)
         requireManager(standing)
-        const user = await findUserByName(ctx, name)
-        const before = user ? await store.roleIn(ctx, orgId, user.id) : undefined
+        const user = await findUserByName(db, name)
+        const before = user ? await store.roleIn(db, orgId, user.id) : undefined
         if (user && before) {
           const after = wanted ?? before
-          await checkRoleChange(ctx, standing, orgId, before, after)
-          if (after !== before) await store.putMember(ctx, orgId, user.id, after, deps.now().toISOString())
+          await checkRoleChange(db, standing, orgId, before, after)
+          if (after !== before) await store.putMember(db, orgId, user.id, after, deps.now().toISOString())
           return { userId: user.id, role: after, added: false }
         }
         if (standing !== 'server_admin' || !directAdd)
           throw new PulseError('forbidden', `"${name}" is not a member: invite them (POST /api/orgs/${orgId}/invitations)`)
         if (!user) throw new PulseError('not_found', 'no such user')
         const role = wanted ?? 'member'
-        await store.putMember(ctx, orgId, user.id, role, deps.now().toISOString())
-        await bumpScopeEpoch(ctx, [user.id])
+        await store.putMember(db, orgId, user.id, role, deps.now().toISOString())
+        await bumpScopeEpoch(db, [user.id])
         return { userId: user.id, role, added: true }
       })
       if (result.added) announceMembership([result.userId])
@@ -168,14 +168,14 @@ export function createOrganizations(deps: AccountDeps, options: OrganizationOpti
      * remove owners); any member may remove themself (leave). The last owner stays.
      */
     async removeMember(actor: Actor, orgId: string, userId: string): Promise<void> {
-      await sql(async (ctx) => {
-        const standing = await standingIn(ctx, actor, orgId)
+      await sql(async (db) => {
+        const standing = await standingIn(db, actor, orgId)
         if (userId !== actor.userId) requireManager(standing)
-        const before = isUuid(userId) ? await store.roleIn(ctx, orgId, userId) : undefined
+        const before = isUuid(userId) ? await store.roleIn(db, orgId, userId) : undefined
         if (!before) throw new PulseError('not_found', 'no such member')
-        await checkRoleChange(ctx, standing, orgId, before, undefined)
-        await store.deleteMember(ctx, orgId, userId)
-        await bumpScopeEpoch(ctx, [userId])
+        await checkRoleChange(db, standing, orgId, before, undefined)
+        await store.deleteMember(db, orgId, userId)
+        await bumpScopeEpoch(db, [userId])
       })
       announceMembership([userId])
     },

@@ -14,11 +14,9 @@ import { isRefreshTokenShape } from '../auth/credentials.ts'
 import { hashToken, newOpaqueToken } from '../auth/opaque-token.ts'
 import { DUMMY_HASH, verifyPassword } from '../auth/passwords.ts'
 import { type Actor, DEVICE_ID_PREFIX } from '../engine/context.ts'
-import type { SqlContext } from '../storage/sql-executor.ts'
 import type { AccountDeps, Authenticated } from './account-deps.ts'
 import { displayName, isDeviceId, isUsername } from './account-input.ts'
-import { lockRow } from './account-sql.ts'
-import { ACCOUNT_TABLES } from './account-tables.ts'
+import { type AccountDb, lockRow } from './account-tables.ts'
 import { createLoginThrottle, type LoginThrottleOptions } from './login-throttle.ts'
 import { membershipsOf } from './org-store.ts'
 import * as store from './session-store.ts'
@@ -68,10 +66,10 @@ export function createSessions(deps: AccountDeps, options: SessionOptions = {}) 
   const maxDevices = options.maxDevicesPerUser ?? DEFAULT_MAX_DEVICES_PER_USER
   const throttle = createLoginThrottle(options.loginThrottle)
 
-  async function storeRefresh(ctx: SqlContext, userId: string, deviceId: string, familyId: string): Promise<string> {
+  async function storeRefresh(db: AccountDb, userId: string, deviceId: string, familyId: string): Promise<string> {
     const refresh = newOpaqueToken('prt_')
     const at = deps.now()
-    await store.insertRefresh(ctx, {
+    await store.insertRefresh(db, {
       id: uuidv7(),
       familyId,
       userId,
@@ -85,8 +83,8 @@ export function createSessions(deps: AccountDeps, options: SessionOptions = {}) 
     return refresh
   }
 
-  async function checkDeviceRoom(ctx: SqlContext, userId: string): Promise<void> {
-    if ((await store.countDevices(ctx, userId)) >= maxDevices)
+  async function checkDeviceRoom(db: AccountDb, userId: string): Promise<void> {
+    if ((await store.countDevices(db, userId)) >= maxDevices)
       throw new PulseError(
         'forbidden',
         `you have ${maxDevices} devices, the most allowed: remove one (DELETE /api/devices/:id) or log in as one`,
@@ -94,13 +92,13 @@ export function createSessions(deps: AccountDeps, options: SessionOptions = {}) 
   }
 
   async function actorOf(user: UserRow, deviceId: string | null): Promise<Actor> {
-    const orgs = await read((ctx) => membershipsOf(ctx, user.id))
+    const orgs = await read((db) => membershipsOf(db, user.id))
     return { userId: user.id, orgIds: orgs.map((o) => o.orgId), deviceId, admin: user.isAdmin, scopeEpoch: user.scopeEpoch }
   }
 
   /** Ends every session of a device (its row locked by the caller) and tells every process. */
-  async function endSessions(ctx: SqlContext, device: { id: string; userId: string }): Promise<() => void> {
-    await store.endDeviceSessions(ctx, device.id, deps.now().toISOString())
+  async function endSessions(db: AccountDb, device: { id: string; userId: string }): Promise<() => void> {
+    await store.endDeviceSessions(db, device.id, deps.now().toISOString())
     return () => deps.announce({ type: 'session_ended', userId: device.userId, deviceId: device.id })
   }
 
@@ -125,7 +123,7 @@ export function createSessions(deps: AccountDeps, options: SessionOptions = {}) 
       let user: UserRow | undefined
       try {
         // A name no account can have is refused like a wrong password (and fast: it reveals nothing).
-        user = isUsername(name) ? await read((ctx) => findUserByName(ctx, name)) : undefined
+        user = isUsername(name) ? await read((db) => findUserByName(db, name)) : undefined
         // Spend the same time whether or not the user exists, so timing reveals no usernames.
         const ok = isUsername(name) && (await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH))
         if (!user || !ok) {
@@ -139,20 +137,20 @@ export function createSessions(deps: AccountDeps, options: SessionOptions = {}) 
       const found = user
       const at = deps.now().toISOString()
       const wanted = isDeviceId(input.deviceId) ? input.deviceId : undefined
-      const { device, epoch, refresh } = await sql(async (ctx) => {
-        const existing = wanted ? await store.findDevice(ctx, wanted) : undefined
+      const { device, epoch, refresh } = await sql(async (db) => {
+        const existing = wanted ? await store.findDevice(db, wanted) : undefined
         let chosen: store.DeviceRow
         if (existing && existing.userId === found.id) {
-          await lockRow(ctx, ACCOUNT_TABLES.devices, existing.id)
-          await store.touchDevice(ctx, existing.id, at)
+          await lockRow(db, 'pulse_devices', existing.id)
+          await store.touchDevice(db, existing.id, at)
           chosen = existing
         } else {
-          await checkDeviceRoom(ctx, found.id)
+          await checkDeviceRoom(db, found.id)
           chosen = { id: newDeviceId(), userId: found.id, name: deviceName, createdAt: at, lastSeenAt: at }
-          await store.insertDevice(ctx, chosen)
+          await store.insertDevice(db, chosen)
         }
-        const epoch = (await store.deviceEpoch(ctx, chosen.id)) ?? 0
-        return { device: chosen, epoch, refresh: await storeRefresh(ctx, found.id, chosen.id, uuidv7()) }
+        const epoch = (await store.deviceEpoch(db, chosen.id)) ?? 0
+        return { device: chosen, epoch, refresh: await storeRefresh(db, found.id, chosen.id, uuidv7()) }
       })
       const { token } = await tokens.sign(found.id, device.id, epoch)
       return { access: token, refresh, user: publicUser(found), device: { id: device.id, name: device.name } }
@@ -170,19 +168,19 @@ export function createSessions(deps: AccountDeps, options: SessionOptions = {}) 
       const hash = hashToken(token)
       const at = deps.now().toISOString()
       let announce: (() => void) | undefined
-      const outcome = await sql(async (ctx) => {
+      const outcome = await sql(async (db) => {
         announce = undefined // a transaction may run again (PostgreSQL retries transient failures)
-        const row = await store.findRefresh(ctx, hash)
-        if (!row || !(await lockRow(ctx, ACCOUNT_TABLES.devices, row.deviceId))) return 'invalid' as const
-        if (await store.claimRefresh(ctx, row.id, at)) {
-          const epoch = (await store.deviceEpoch(ctx, row.deviceId)) ?? 0
-          return { row, epoch, refresh: await storeRefresh(ctx, row.userId, row.deviceId, row.familyId) }
+        const row = await store.findRefresh(db, hash)
+        if (!row || !(await lockRow(db, 'pulse_devices', row.deviceId))) return 'invalid' as const
+        if (await store.claimRefresh(db, row.id, at)) {
+          const epoch = (await store.deviceEpoch(db, row.deviceId)) ?? 0
+          return { row, epoch, refresh: await storeRefresh(db, row.userId, row.deviceId, row.familyId) }
         }
-        const now = await store.findRefresh(ctx, hash)
+        const now = await store.findRefresh(db, hash)
         if (!now?.usedAt) return 'invalid' as const // revoked by a logout, or expired
         // A replay: a family with live tokens left is revoked, and the device signed out.
-        if ((await store.revokeRefreshFamily(ctx, now.familyId, at)) > 0)
-          announce = await endSessions(ctx, { id: now.deviceId, userId: now.userId })
+        if ((await store.revokeRefreshFamily(db, now.familyId, at)) > 0)
+          announce = await endSessions(db, { id: now.deviceId, userId: now.userId })
         return 'replayed' as const
       })
       announce?.()
@@ -202,12 +200,12 @@ export function createSessions(deps: AccountDeps, options: SessionOptions = {}) 
       if (!isRefreshTokenShape(token)) return
       const hash = hashToken(token)
       const at = deps.now().toISOString()
-      const announce = await sql(async (ctx) => {
-        const row = await store.findRefresh(ctx, hash)
-        if (!row || !(await lockRow(ctx, ACCOUNT_TABLES.devices, row.deviceId))) return undefined
-        const now = await store.findRefresh(ctx, hash)
+      const announce = await sql(async (db) => {
+        const row = await store.findRefresh(db, hash)
+        if (!row || !(await lockRow(db, 'pulse_devices', row.deviceId))) return undefined
+        const now = await store.findRefresh(db, hash)
         if (!now || now.usedAt || now.revokedAt || now.expiresAt <= at) return undefined
-        return endSessions(ctx, { id: now.deviceId, userId: now.userId })
+        return endSessions(db, { id: now.deviceId, userId: now.userId })
       })
       announce?.()
     },
@@ -217,7 +215,7 @@ export function createSessions(deps: AccountDeps, options: SessionOptions = {}) 
 
     /** The actor of verified claims: one read of the user and device, one of the memberships. */
     async actorForClaims(claims: AccessClaims): Promise<Authenticated> {
-      const found = await read((ctx) => store.findUserAndDevice(ctx, claims.userId, claims.deviceId))
+      const found = await read((db) => store.findUserAndDevice(db, claims.userId, claims.deviceId))
       if (!found) throw new PulseError('unauthenticated', 'the account or device no longer exists')
       if (found.epoch !== claims.sessionEpoch) throw sessionEnded()
       return {
@@ -231,7 +229,7 @@ export function createSessions(deps: AccountDeps, options: SessionOptions = {}) 
     async devices(actor: Actor): Promise<store.DeviceRow[]> {
       if (!actor.userId) return []
       const userId = actor.userId
-      return read((ctx) => store.devicesOf(ctx, userId))
+      return read((db) => store.devicesOf(db, userId))
     },
 
     /** `POST /api/devices`: registers another device of mine (at most `maxDevicesPerUser`). */
@@ -244,9 +242,9 @@ export function createSessions(deps: AccountDeps, options: SessionOptions = {}) 
         createdAt: deps.now().toISOString(),
         lastSeenAt: null,
       }
-      await sql(async (ctx) => {
-        await checkDeviceRoom(ctx, device.userId)
-        await store.insertDevice(ctx, device)
+      await sql(async (db) => {
+        await checkDeviceRoom(db, device.userId)
+        await store.insertDevice(db, device)
       })
       return device
     },
@@ -255,12 +253,12 @@ export function createSessions(deps: AccountDeps, options: SessionOptions = {}) 
     async removeDevice(actor: Actor, id: string): Promise<void> {
       if (!actor.userId || !isDeviceId(id)) throw new PulseError('not_found', 'no such device')
       const userId = actor.userId
-      const announce = await sql(async (ctx) => {
-        const device = await store.findDevice(ctx, id)
-        if (!device || device.userId !== userId || !(await lockRow(ctx, ACCOUNT_TABLES.devices, id)))
+      const announce = await sql(async (db) => {
+        const device = await store.findDevice(db, id)
+        if (!device || device.userId !== userId || !(await lockRow(db, 'pulse_devices', id)))
           throw new PulseError('not_found', 'no such device')
-        const done = await endSessions(ctx, device)
-        await store.deleteDevice(ctx, id)
+        const done = await endSessions(db, device)
+        await store.deleteDevice(db, id)
         return done
       })
       announce()

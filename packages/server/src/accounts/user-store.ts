@@ -1,8 +1,6 @@
 /** Reads and writes of users (PROTOCOL.md §9). Usernames are matched case-insensitively. */
-import { sql } from 'kysely'
-import type { SqlContext } from '../storage/sql-executor.ts'
-import { bool, isTrue, rows, run, str } from './account-sql.ts'
-import { ACCOUNT_TABLES as T } from './account-tables.ts'
+import { type SqlBool, sql } from 'kysely'
+import type { AccountDb } from './account-tables.ts'
 
 /** A user row. */
 export interface UserRow {
@@ -16,62 +14,65 @@ export interface UserRow {
   createdAt: string
 }
 
-/** Maps a `pulse_users` row (columns possibly prefixed by a join) to a UserRow. */
-export function toUser(r: Record<string, unknown>): UserRow {
-  return {
-    id: String(r.id),
-    username: String(r.username),
-    email: str(r.email),
-    passwordHash: String(r.password_hash),
-    isAdmin: isTrue(r.is_admin),
-    scopeEpoch: Number(r.scope_epoch ?? 0),
-    createdAt: String(r.created_at),
-  }
+/** The columns of `pulse_users` (aliased `u`) as a UserRow's fields. */
+export const USER_COLUMNS = [
+  'u.id',
+  'u.username',
+  'u.email',
+  'u.password_hash as passwordHash',
+  'u.is_admin as isAdmin',
+  'u.scope_epoch as scopeEpoch',
+  'u.created_at as createdAt',
+] as const
+
+/** A row selected with USER_COLUMNS as a UserRow. */
+export function toUser(row: Omit<UserRow, 'isAdmin'> & { isAdmin: SqlBool }): UserRow {
+  return { ...row, isAdmin: Boolean(row.isAdmin) }
 }
 
 /**
  * The user with this username in any case, if any. Should several differ only in case (rows
  * from before names were compared case-insensitively), the exact spelling wins, else the oldest.
  */
-export async function findUserByName(ctx: SqlContext, username: string): Promise<UserRow | undefined> {
-  const found = await rows(
-    ctx,
-    ctx.dialect.builder.selectFrom(T.users).selectAll().where(sql`lower(username)`, '=', username.toLowerCase()).orderBy('created_at'),
-  )
+export async function findUserByName(db: AccountDb, username: string): Promise<UserRow | undefined> {
+  const found = await db
+    .selectFrom('pulse_users as u')
+    .select(USER_COLUMNS)
+    .where(sql`lower(username)`, '=', username.toLowerCase())
+    .orderBy('created_at')
+    .execute()
   const exact = found.find((r) => r.username === username) ?? found[0]
-  return exact ? toUser(exact) : undefined
+  return exact && toUser(exact)
 }
 
 /** The user with this id, if any. */
-export async function findUserById(ctx: SqlContext, id: string): Promise<UserRow | undefined> {
-  const [r] = await rows(ctx, ctx.dialect.builder.selectFrom(T.users).selectAll().where('id', '=', id))
-  return r ? toUser(r) : undefined
+export async function findUserById(db: AccountDb, id: string): Promise<UserRow | undefined> {
+  const row = await db.selectFrom('pulse_users as u').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst()
+  return row && toUser(row)
 }
 
 /** Inserts a user. */
-export async function insertUser(ctx: SqlContext, u: UserRow): Promise<void> {
-  await run(
-    ctx,
-    ctx.dialect.builder.insertInto(T.users).values({
+export async function insertUser(db: AccountDb, u: UserRow): Promise<void> {
+  await db
+    .insertInto('pulse_users')
+    .values({
       id: u.id,
       username: u.username,
       email: u.email,
       password_hash: u.passwordHash,
-      is_admin: bool(ctx, u.isAdmin),
+      is_admin: u.isAdmin,
       scope_epoch: u.scopeEpoch,
       created_at: u.createdAt,
-    }),
-  )
+    })
+    .execute()
 }
 
 /** Raises users' scope epochs (their memberships changed). */
-export async function bumpScopeEpoch(ctx: SqlContext, userIds: readonly string[]): Promise<void> {
+export async function bumpScopeEpoch(db: AccountDb, userIds: readonly string[]): Promise<void> {
   if (userIds.length === 0) return
-  await run(
-    ctx,
-    ctx.dialect.builder
-      .updateTable(T.users)
-      .set({ scope_epoch: sql`scope_epoch + 1` })
-      .where('id', 'in', [...userIds]),
-  )
+  await db
+    .updateTable('pulse_users')
+    .set((eb) => ({ scope_epoch: eb('scope_epoch', '+', 1) }))
+    .where('id', 'in', [...userIds])
+    .execute()
 }

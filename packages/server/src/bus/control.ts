@@ -1,5 +1,5 @@
 /**
- * The bus's control channel (issue 8, finding 12): changes of who may see what, which every
+ * The bus's control channel: changes of who may see what, which every
  * process must act on at once, beside the commits. A process holding an open socket whose
  * credential or scope a message touches sends it `error` and closes it (PROTOCOL.md §6, §9);
  * the client reconnects, and its hello is checked against the state after the change.

@@ -1,4 +1,4 @@
-import { runBusSuite } from './bus-suite.ts'
+import { runBusSuite } from '@pulse/server/bus-suite'
 import { createMemoryBus } from './memory-bus.ts'
 
 runBusSuite('memory', async (count, onError) => {

@@ -6,7 +6,7 @@ import { SERVER_CLOCK_ID } from './clock-rules.ts'
 
 /** The caller of an engine function. */
 export interface Actor {
-  /** The user, or null for the system itself (CLI, jobs) and for API tokens (services). */
+  /** The user, or null for the system itself (CLI, jobs, a server started with `auth: false`) and for API tokens. */
   readonly userId: string | null
   /** The organizations the user belongs to. */
   readonly orgIds: readonly string[]

@@ -6,7 +6,7 @@
  * or a while has passed, even when the tiny probe row still fits.
  */
 import { isPulseError } from '@pulse/core'
-import type { Storage } from '../storage/storage.ts'
+import type { SqlStorage, Storage } from '../storage/storage.ts'
 
 /** What readiness reports. */
 export interface ReadyReport {
@@ -138,7 +138,7 @@ export function createReadiness(storage: Storage, options: ReadinessOptions = {}
  * `storage` with every transaction's outcome told to `readiness`: a write that the database
  * refused (not one the engine refused) makes the server unready for a while.
  */
-export function observeWrites(storage: Storage, readiness: Readiness): Storage {
+export function observeWrites(storage: SqlStorage, readiness: Readiness): SqlStorage {
   const observe = async <T>(run: () => Promise<T>): Promise<T> => {
     try {
       const result = await run()
@@ -152,6 +152,6 @@ export function observeWrites(storage: Storage, readiness: Readiness): Storage {
   return {
     ...storage,
     transaction: (fn, signal) => observe(() => storage.transaction(fn, signal)),
-    sqlTransaction: (fn, signal) => observe(() => storage.sqlTransaction(fn, signal)),
+    sql: { ...storage.sql, transaction: (fn, signal) => observe(() => storage.sql.transaction(fn, signal)) },
   }
 }

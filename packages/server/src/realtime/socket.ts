@@ -57,7 +57,7 @@ export interface RealtimeOptions {
   allowOrigin?: (origin: string | undefined, host: string | undefined) => boolean
 }
 
-/** The default `authenticate`, until accounts exist: full access, on the client's device. */
+/** The `authenticate` of a server without accounts (`auth: false`): full access, on the client's device. */
 export const systemAuthenticate: Authenticate = async (_token, clientId) => ({ ...SYSTEM_ACTOR, deviceId: clientId })
 
 function closeReason(reason: string): string {

@@ -63,6 +63,22 @@ function isUnstorableText(err: unknown): boolean {
 }
 
 /**
+ * True when a transaction failed for a reason a re-run may not meet again: a lock held past the
+ * busy timeout (SQLite), a serialization failure, a deadlock, a unique-key race on insert
+ * (PostgreSQL, whose concurrent transactions may insert one id at once).
+ */
+export function isTransient(err: unknown): boolean {
+  const code = field(err, 'code') ?? ''
+  return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED') || code === '40001' || code === '40P01' || code === '23505'
+}
+
+/** True when a unique index refused a row (PostgreSQL 23505, SQLite's UNIQUE constraint). */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = field(err, 'code')
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+}
+
+/**
  * `err` as the error to throw: a `database_unavailable` PulseError naming `what` (e.g.
  * "PostgreSQL at db:5432") when the database cannot be reached, `validation_failed` for text it
  * cannot store, else `err` itself.

@@ -1,21 +1,20 @@
 /**
- * What the shared storage code needs to know about a database: column types, how its driver
- * represents values, and a query builder that compiles to its SQL. Each dialect folder
- * (`sqlite/`, `postgres/`) provides one; queries, DDL and migrations are written once against it.
+ * The seam between Pulse's storage logic, written once (`sql-storage.ts`, `sql-tx.ts`, the
+ * migrations), and one SQL database, after Kysely's model. Each dialect folder (`sqlite/`,
+ * `postgres/`) provides a `SqlDriver`: the Kysely parts compiling for its database (adapter,
+ * query compiler, introspector), its column types, how it runs transactions and reads on its
+ * connections, and the write path's statements, hand-written next to their benchmarks.
  */
-import type { FieldSpec } from '@pulse/core'
-import { type DatabaseIntrospector, type DialectAdapter, DummyDriver, type Kysely, Kysely as KyselyClass, type QueryCompiler } from 'kysely'
-import type { ValueCodec } from './codec.ts'
+import type { FieldSpec, ModelDefinition } from '@pulse/core'
+import { type DatabaseConnection, type Dialect, type Expression, Kysely, type SqlBool } from 'kysely'
+import type { Database, ModelTables } from './database.ts'
+import type { ChangeEntry } from './storage.ts'
 
-/** Any table with any columns: Pulse's tables are named by model definitions at run time. */
-export type AnyDatabase = Record<string, Record<string, unknown>>
-
-/** The parts of a database that shared storage code depends on. */
+/** What queries and DDL need to know about a database. */
 export interface SqlDialect {
   readonly name: 'sqlite' | 'postgres'
-  readonly codec: ValueCodec
-  /** Builds and compiles queries for this database; it never executes anything. */
-  readonly builder: Kysely<AnyDatabase>
+  /** Kysely's parts for this database: adapter, query compiler, introspector. */
+  readonly kysely: Omit<Dialect, 'createDriver'>
   /** The SQL type of a field's column, as used in casts (`numeric(10,2)`, `text`). */
   columnType(spec: Pick<FieldSpec, 'kind' | 'precision' | 'scale'>): string
   /**
@@ -23,32 +22,88 @@ export interface SqlDialect {
    * NULL: validation enforces nullability, so making a field nullable never rebuilds a table.
    */
   columnDefinition(spec: Pick<FieldSpec, 'kind' | 'precision' | 'scale'>): string
-  /** DDL types of the system columns. */
-  readonly types: { readonly id: string; readonly integer: string; readonly json: string; readonly timestamp: string }
+  /**
+   * DDL types of the system columns. `serial` is a key numbered by the database, `position` a
+   * change-order position; with `autoIncrement` both are AUTOINCREMENT keys (never reused).
+   */
+  readonly types: Readonly<Record<'text' | 'integer' | 'json' | 'timestamp' | 'boolean' | 'serial' | 'position', string>> & {
+    readonly autoIncrement: boolean
+  }
   /** Decimals are stored as text and must be compared as numbers when ordering (SQLite). */
   readonly castDecimalForOrder: boolean
-  /** DDL creating Pulse's own tables, in their latest shape; every statement is idempotent (IF NOT EXISTS). */
-  readonly systemTables: readonly string[]
-  /**
-   * DDL bringing Pulse's own tables of an older storage format to the latest: entry `i` takes
-   * format `i + 1` to `i + 2`, so the latest format is `systemUpgrades.length + 1`. Both dialects
-   * list the same number of steps.
-   */
-  readonly systemUpgrades: readonly (readonly string[])[]
+  /** `column IN (values)` with the list as one parameter: its text is the same whatever the number of values. */
+  inList(column: string, values: readonly string[]): Expression<SqlBool>
+  /** SQL measuring the bytes of a column's stored value (`record-size.ts`). */
+  byteLength(quotedColumn: string): string
 }
 
-/** A Kysely instance that only compiles queries, for a dialect's adapter and compiler. */
-export function createCompileOnlyBuilder(parts: {
-  adapter: () => DialectAdapter
-  compiler: () => QueryCompiler
-  introspector: (db: Kysely<AnyDatabase>) => DatabaseIntrospector
-}): Kysely<AnyDatabase> {
-  return new KyselyClass<AnyDatabase>({
-    dialect: {
-      createAdapter: parts.adapter,
-      createDriver: () => new DummyDriver(),
-      createIntrospector: (db) => parts.introspector(db as Kysely<AnyDatabase>),
-      createQueryCompiler: parts.compiler,
-    },
-  })
+/** The write path's statements: batches in one round trip (PostgreSQL) or cached per-row statements (SQLite). */
+export interface HotStatements {
+  /** Inserts rows given in `recordColumns(model)` order. */
+  insertRecords(model: ModelDefinition, rows: readonly unknown[][]): Promise<void>
+  /** Replaces rows (matched by id, each id once) given in `recordColumns(model)` order; returns how many matched. */
+  updateRecords(model: ModelDefinition, rows: readonly unknown[][]): Promise<number>
+  /** Inserts history rows given in `HISTORY_COLUMNS` order. */
+  appendHistory(rows: readonly unknown[][]): Promise<void>
+  /**
+   * Replaces each record's change-order entry and returns the new positions, in order. Positions
+   * become visible in the order they were allocated: a reader never skips one (§2, no gaps).
+   */
+  appendChanges(entries: readonly ChangeEntry[]): Promise<number[]>
+  /** Sets one column of many rows, matched by id, to encoded values (migrations). */
+  setColumn(table: string, column: string, columnType: string, rows: readonly (readonly [id: string, value: unknown])[]): Promise<void>
+}
+
+/** One connection, held by a transaction or a read. */
+export interface SqlSession {
+  readonly dialect: SqlDialect
+  /** Typed queries on Pulse's tables. */
+  readonly db: Kysely<Database>
+  /** Queries on model tables. */
+  readonly models: Kysely<ModelTables>
+  /** The connection itself, for queries compiled once (`prepared.ts`). */
+  readonly connection: DatabaseConnection
+  readonly hot: HotStatements
+}
+
+/** A database's connections: transactions and reads, each on a session. */
+export interface SqlDriver {
+  readonly dialect: SqlDialect
+  /** The database as error messages name it ("the SQLite database ./pulse.db"), without credentials. */
+  readonly describe: string
+  /**
+   * Runs `fn` between BEGIN and COMMIT (ROLLBACK when it throws, or always when `commit` is
+   * false). Transactions do not interleave their effects. The storage re-runs `fn` after a
+   * transient failure (`isTransient`) and maps errors (`toStorageError`).
+   */
+  write<T>(fn: (session: SqlSession) => Promise<T>, options?: { signal?: AbortSignal | undefined; commit?: boolean }): Promise<T>
+  /** Runs reads beside writers, never waiting for them; with `snapshot`, all of them see one state. */
+  read<T>(fn: (session: SqlSession) => Promise<T>, options?: { signal?: AbortSignal | undefined; snapshot?: boolean }): Promise<T>
+  /** First thing in a migration's transaction: exclusive access, and where the tables go. */
+  prepareMigration(session: SqlSession): Promise<void>
+  close(): Promise<void>
+}
+
+/** A session on `connection`: Kysely compiles for `dialect` and runs every query there. */
+export function createSession(dialect: SqlDialect, connection: DatabaseConnection, hot: HotStatements): SqlSession {
+  const refuse = (): Promise<never> => Promise.reject(new Error('the storage runs transactions (SqlDriver.write)'))
+  const kyselyDialect: Dialect = {
+    ...dialect.kysely,
+    createDriver: () => ({
+      init: async () => {},
+      acquireConnection: async () => connection,
+      beginTransaction: refuse,
+      commitTransaction: refuse,
+      rollbackTransaction: refuse,
+      releaseConnection: async () => {},
+      destroy: async () => {},
+    }),
+  }
+  return {
+    dialect,
+    db: new Kysely<Database>({ dialect: kyselyDialect }),
+    models: new Kysely<ModelTables>({ dialect: kyselyDialect }),
+    connection,
+    hot,
+  }
 }

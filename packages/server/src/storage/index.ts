@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url'
 import { createPostgresStorage, type PostgresStorageOptions } from './postgres/postgres-storage.ts'
 import { createSqliteStorage } from './sqlite/sqlite-storage.ts'
-import type { Storage } from './storage.ts'
+import type { SqlStorage } from './storage.ts'
 
 export { createPostgresStorage, type PostgresStorageOptions } from './postgres/postgres-storage.ts'
 export { createSqliteStorage, type SqliteStorageOptions } from './sqlite/sqlite-storage.ts'
@@ -26,7 +26,7 @@ export function sqliteFilename(url: string): string {
  * Opens the storage a URL names: `postgres://…` or `postgresql://…` is PostgreSQL; `sqlite:<path>`,
  * `file:<path>` or a plain path is SQLite (`sqlite::memory:` for a private in-memory database).
  */
-export async function createStorage(url: string, options: StorageUrlOptions = {}): Promise<Storage> {
+export async function createStorage(url: string, options: StorageUrlOptions = {}): Promise<SqlStorage> {
   if (/^postgres(ql)?:\/\//i.test(url)) return createPostgresStorage({ connectionString: url, ...options })
   const filename = sqliteFilename(url)
   if (filename === '') throw new Error(`no SQLite file in the database URL "${url}"`)

@@ -7,14 +7,16 @@
  * of ascending, `id` included, so a keyset position means the same thing in both directions.
  */
 import { checkFieldValue, type FieldSpec, type ModelDefinition, PulseError } from '@pulse/core'
-import { type CompiledQuery, type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely'
+import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely'
 import { encodeValue } from './codec.ts'
-import type { AnyDatabase, SqlDialect } from './dialect.ts'
-import { ORDERABLE_SYSTEM_COLUMNS, recordColumns, requireField } from './naming.ts'
-import { recordSizeSql } from './record-size.ts'
-import type { ListQuery } from './storage.ts'
+import type { ModelTables } from './database.ts'
+import type { SqlSession } from './dialect.ts'
+import { ORDERABLE_SYSTEM_COLUMNS, requireField } from './naming.ts'
+import { decodeRecord, selectRecords } from './record-row.ts'
+import { pageLength, recordSizeSql } from './record-size.ts'
+import type { ListQuery, RecordPage, StoredRecord } from './storage.ts'
 
-type Eb = ExpressionBuilder<AnyDatabase, string>
+type Eb = ExpressionBuilder<ModelTables, string>
 
 // Caller-given values are meant to be canonical already; canonicalising here as well keeps a
 // filter such as "12.5" matching a stored "12.50" on SQLite, where decimals are text.
@@ -37,17 +39,9 @@ function orderTarget(model: ModelDefinition, field: string): OrderTarget {
   return { column: field, spec }
 }
 
-/**
- * Compiles the page query of `listRecords`; throws `bad_request` for unknown fields. With
- * `select: 'sizes'` it reads only each row's `id` and estimated wire size (`size`, see
- * `record-size.ts`), for deciding where a byte-bounded page ends before loading it.
- */
-export function buildListQuery(
-  dialect: SqlDialect,
-  model: ModelDefinition,
-  query: ListQuery,
-  select: 'records' | 'sizes' = 'records',
-): CompiledQuery {
+/** The page query of `listRecords`, without its selection; throws `bad_request` for unknown fields. */
+function pageQuery(s: SqlSession, model: ModelDefinition, query: ListQuery) {
+  const { dialect } = s
   const { limit } = query
   if (!Number.isSafeInteger(limit) || limit < 1) throw new PulseError('bad_request', 'limit must be a positive integer')
   const order = query.orderBy ?? { field: 'createdAt', direction: 'asc' }
@@ -59,23 +53,16 @@ export function buildListQuery(
   const operand = (e: Expression<unknown>): Expression<unknown> => (castReal ? sql`CAST(${e} AS REAL)` : e)
   const column = operand(sql.id(target.column))
   const param = (value: unknown): Expression<unknown> => {
-    const v = target.spec ? encodeValue(dialect.codec, target.spec, canonical(target.spec, value)) : value
+    const v = target.spec ? encodeValue(target.spec, canonical(target.spec, value)) : value
     return operand(sql`${v}`)
   }
 
-  const columns =
-    select === 'sizes'
-      ? [sql.id('id').as('id'), sql.raw<number>(recordSizeSql(dialect.name, model)).as('size')]
-      : recordColumns(model).map((c) => sql.id(c).as(c))
-  let q = dialect.builder.selectFrom(model.name).select(columns)
+  let q = s.models.selectFrom(model.name)
 
   for (const [field, value] of Object.entries(query.where ?? {})) {
     const spec = requireField(model, field, 'filter on')
     if (value === undefined) continue
-    q =
-      value === null
-        ? q.where(sql.id(field), 'is', null)
-        : q.where(sql.id(field), '=', encodeValue(dialect.codec, spec, canonical(spec, value)))
+    q = value === null ? q.where(sql.id(field), 'is', null) : q.where(sql.id(field), '=', encodeValue(spec, canonical(spec, value)))
   }
   if (!query.includeDeleted) q = q.where(sql.id('deletedAt'), 'is', null)
 
@@ -95,9 +82,32 @@ export function buildListQuery(
     })
   }
 
-  q = q
+  return q
     .orderBy(column, (ob) => (asc ? ob.asc().nullsFirst() : ob.desc().nullsLast()))
     .orderBy(sql.id('id'), asc ? 'asc' : 'desc')
     .limit(limit)
-  return q.compile()
+}
+
+/** A page of `listRecords`. */
+export async function listRecords(s: SqlSession, model: ModelDefinition, query: ListQuery): Promise<StoredRecord[]> {
+  return (await pageQuery(s, model, query).selectAll().execute()).map((row) => decodeRecord(model, row))
+}
+
+/**
+ * A page of `listRecords` bounded in bytes too (`Storage.listPage`): where it ends is decided from
+ * the records' estimated sizes (`record-size.ts`), read before any record is loaded.
+ */
+export async function listPage(s: SqlSession, model: ModelDefinition, query: ListQuery, maxBytes: number): Promise<RecordPage> {
+  const sizes = await pageQuery(s, model, { ...query, limit: query.limit + 1 })
+    .select(['id', sql.raw<number>(recordSizeSql(s.dialect, model)).as('size')])
+    .execute()
+  // At most `limit` records and `maxBytes` bytes; a larger first record comes alone.
+  const bytes = sizes.slice(0, query.limit).map((r) => Number(r.size))
+  const page = sizes.slice(0, pageLength(bytes, maxBytes))
+  const found = await selectRecords(
+    s,
+    model,
+    page.map((r) => r.id),
+  )
+  return { records: page.flatMap((r) => found.get(r.id) ?? []), more: sizes.length > page.length }
 }

@@ -1,9 +1,12 @@
 /**
- * Rows of Pulse's history and change-order tables, to and from their entries. The column
- * order here is the order every dialect's statements use.
+ * Rows of Pulse's history and change-order tables, to and from their entries, and their reads.
  */
-import { decodeJson, encodeJson, type ValueCodec } from './codec.ts'
-import type { ChangeEntry, ChangeRow, HistoryEntry, HistoryOp } from './storage.ts'
+import type { Kysely } from 'kysely'
+import { decodeJson, encodeJson } from './codec.ts'
+import type { Database } from './database.ts'
+import type { SqlSession } from './dialect.ts'
+import { prepared } from './prepared.ts'
+import type { ChangeFilter, ChangeRow, HistoryEntry } from './storage.ts'
 
 // A create's changes all have `old: null`; they are stored as `{"$create": {field: new}}`,
 // half the JSON of the general form. No field name starts with `$`, so the key is unambiguous.
@@ -28,44 +31,56 @@ function decodeChanges(stored: unknown): HistoryEntry['changes'] {
   return changes
 }
 
-/** pulse_history parameters: model, record_id, version, op, changes, user_id, device_id, request_id, at. */
+/** pulse_history columns, in the order `encodeHistory` gives their values. */
+export const HISTORY_COLUMNS = ['model', 'record_id', 'version', 'op', 'changes', 'user_id', 'device_id', 'request_id', 'at'] as const
+
+/** An entry's values in HISTORY_COLUMNS order. */
 export function encodeHistory(e: HistoryEntry): unknown[] {
   return [e.model, e.recordId, e.version, e.op, encodeChanges(e), e.userId, e.deviceId, e.requestId, e.at]
 }
 
-const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v))
+const historyAfter = prepared((s, p: { model: string; recordId: string; since: number }) =>
+  s.db
+    .selectFrom('pulse_history')
+    .select(['model', 'record_id as recordId', 'version', 'op', 'changes', 'user_id as userId', 'device_id as deviceId'])
+    .select(['request_id as requestId', 'at'])
+    .where('model', '=', p.model)
+    .where('record_id', '=', p.recordId)
+    .where('version', '>', p.since)
+    .orderBy('version')
+    .orderBy('id'),
+)
 
-/** A pulse_history row as an entry. */
-export function decodeHistory(codec: ValueCodec, row: Record<string, unknown>): HistoryEntry {
-  return {
-    model: String(row.model),
-    recordId: String(row.record_id),
-    version: Number(row.version),
-    op: String(row.op) as HistoryOp,
-    changes: decodeChanges(decodeJson(codec, row.changes)),
-    userId: str(row.user_id),
-    deviceId: str(row.device_id),
-    requestId: str(row.request_id),
-    at: String(row.at),
-  }
+/** The record's history entries with version > `since`, oldest first. */
+export async function selectHistory(s: SqlSession, model: string, recordId: string, since: number): Promise<HistoryEntry[]> {
+  const rows = await historyAfter(s, { model, recordId, since })
+  return rows.map((row) => ({ ...row, changes: decodeChanges(decodeJson(row.changes)) }))
 }
 
-/** pulse_changes parameters (without seq): model, record_id, version, owner_id, org_id, deleted, removed. */
-export function encodeChange(e: ChangeEntry, booleanAsInteger: boolean): unknown[] {
-  const bool = (v: boolean) => (booleanAsInteger ? (v ? 1 : 0) : v)
-  return [e.model, e.recordId, e.version, e.ownerId, e.orgId, bool(e.deleted), bool(e.removed === true)]
+/** Change-order entries after position `after` that pass the filter (§8), in order, at most `limit`. */
+export async function selectChanges(
+  s: SqlSession,
+  after: number,
+  limit: number,
+  { models, scope }: ChangeFilter = {},
+): Promise<ChangeRow[]> {
+  const { inList } = s.dialect
+  let q = s.db
+    .selectFrom('pulse_changes')
+    .select(['seq', 'model', 'record_id as recordId', 'version', 'owner_id as ownerId', 'org_id as orgId', 'deleted', 'removed'])
+    .where('seq', '>', after)
+  if (models) q = q.where(inList('model', models))
+  if (scope)
+    q = q.where((eb) => eb.or([inList('model', scope.globalModels), eb('owner_id', '=', scope.userId), inList('org_id', scope.orgIds)]))
+  const rows = await q.orderBy('seq').limit(limit).execute()
+  return rows.map((row) => ({ ...row, deleted: Boolean(row.deleted), removed: Boolean(row.removed) }))
 }
 
-/** A pulse_changes row as a change. */
-export function decodeChange(row: Record<string, unknown>): ChangeRow {
-  return {
-    seq: Number(row.seq),
-    model: String(row.model),
-    recordId: String(row.record_id),
-    version: Number(row.version),
-    ownerId: str(row.owner_id),
-    orgId: str(row.org_id),
-    deleted: row.deleted === true || row.deleted === 1,
-    removed: row.removed === true || row.removed === 1,
-  }
+/** The highest position in the change order, 0 when it is empty. */
+export async function selectHead(db: Kysely<Database>): Promise<number> {
+  const row = await db
+    .selectFrom('pulse_changes')
+    .select((eb) => eb.fn.max('seq').as('head'))
+    .executeTakeFirst()
+  return Number(row?.head ?? 0) || 0
 }

@@ -1,64 +1,52 @@
 /**
  * The data questions a migration plan asks (how many rows, how many values a step would lose)
- * and the data writes it makes, compiled per dialect and run through a SqlExecutor.
+ * and the data writes it makes, on model tables.
  */
 import { checkFieldValue, type FieldSpec, PulseError } from '@pulse/core'
-import { type CompiledQuery, sql } from 'kysely'
+import { sql } from 'kysely'
 import { decodeValue, encodeValue } from './codec.ts'
-import type { SqlContext } from './sql-executor.ts'
+import type { SqlSession } from './dialect.ts'
 
-function run(ctx: SqlContext, q: CompiledQuery): Promise<Record<string, unknown>[]> {
-  return ctx.exec.query(q.sql, q.parameters)
-}
-
-/** Rows in a table; with `column`, rows where that column is not NULL. */
-export async function countRows(ctx: SqlContext, table: string, column?: string): Promise<number> {
-  const counted = column === undefined ? sql`count(*)` : sql`count(${sql.id(column)})`
-  const rows = await run(ctx, ctx.dialect.builder.selectFrom(table).select(counted.as('n')).compile())
-  return Number(rows[0]?.n ?? 0)
+/** Rows in a model's table; with `column`, rows where that column is not NULL. */
+export async function countRows(s: SqlSession, table: string, column?: string): Promise<number> {
+  const counted = column === undefined ? sql<number>`count(*)` : sql<number>`count(${sql.id(column)})`
+  const row = await s.models.selectFrom(table).select(counted.as('n')).executeTakeFirst()
+  return Number(row?.n ?? 0)
 }
 
 /** Every row's id and decoded value of one column. */
 export async function readColumn(
-  ctx: SqlContext,
+  s: SqlSession,
   table: string,
   column: string,
   kind: Pick<FieldSpec, 'kind'>,
 ): Promise<{ id: string; value: unknown }[]> {
-  const q = ctx.dialect.builder
+  const rows = await s.models
     .selectFrom(table)
-    .select([sql.id('id').as('id'), sql.id(column).as('v')])
-    .compile()
-  const rows = await run(ctx, q)
-  return rows.map((r) => ({ id: String(r.id), value: decodeValue(ctx.dialect.codec, kind, r.v) }))
-}
-
-/** Deletes the rows of `table` whose `column` equals `value`. */
-export async function deleteWhere(ctx: SqlContext, table: string, column: string, value: string): Promise<void> {
-  const q = ctx.dialect.builder.deleteFrom(table).where(sql.id(column), '=', value).compile()
-  await ctx.exec.run(q.sql, q.parameters)
+    .select(['id', sql.id(column).as('v')])
+    .execute()
+  return rows.map((r) => ({ id: r.id, value: decodeValue(kind, r.v) }))
 }
 
 /** Sets `column` of every row to one canonical value. */
-export async function fillColumn(ctx: SqlContext, table: string, column: string, spec: FieldSpec, value: unknown): Promise<void> {
-  const q = ctx.dialect.builder
+export async function fillColumn(s: SqlSession, table: string, column: string, spec: FieldSpec, value: unknown): Promise<void> {
+  await s.models
     .updateTable(table)
-    .set({ [column]: encodeValue(ctx.dialect.codec, spec, value) })
-    .compile()
-  await ctx.exec.run(q.sql, q.parameters)
+    .set({ [column]: encodeValue(spec, value) })
+    .execute()
 }
 
 /** Writes canonical values into `column`, row by row (matched by id), in one batch. */
 export async function writeColumn(
-  ctx: SqlContext,
+  s: SqlSession,
   table: string,
   column: string,
   spec: FieldSpec,
   rows: readonly { id: string; value: unknown }[],
 ): Promise<void> {
   if (rows.length === 0) return
-  const encoded = rows.map((r) => [r.id, encodeValue(ctx.dialect.codec, spec, r.value)] as const)
-  await ctx.exec.setColumn(table, column, ctx.dialect.columnType(spec), encoded)
+  const encoded = rows.map((r) => [r.id, encodeValue(spec, r.value)] as const)
+  await s.hot.setColumn(table, column, s.dialect.columnType(spec), encoded)
 }
 
 /** How a new field gets its value on existing rows. */

@@ -1,11 +1,12 @@
 /**
- * DDL of model tables, compiled per dialect: the table with its system columns and one column
- * per field, and the indexes scoped pulls and default listing need.
+ * DDL of model tables, run on a session: the table with its system columns and one column per
+ * field, and the indexes scoped pulls and default listing need.
  */
 import type { FieldSpec, ModelDefinition } from '@pulse/core'
 import { sql } from 'kysely'
-import type { SqlDialect } from './dialect.ts'
-import { FIELD_VERSIONS_COLUMN, indexName } from './naming.ts'
+import { FIELD_VERSIONS_COLUMN } from './database.ts'
+import type { SqlSession } from './dialect.ts'
+import { indexName } from './naming.ts'
 
 /** An index of a model table. */
 export interface IndexDef {
@@ -36,52 +37,37 @@ export function modelIndexes(model: ModelDefinition): IndexDef[] {
   return indexes
 }
 
-/** CREATE TABLE for a model (without its indexes). */
-export function createTableSql(dialect: SqlDialect, model: ModelDefinition): string {
-  const t = dialect.types
-  let q = dialect.builder.schema
+/** Creates a model's table (without its indexes). */
+export async function createTable(s: SqlSession, model: ModelDefinition): Promise<void> {
+  const t = s.dialect.types
+  let q = s.db.schema
     .createTable(model.name)
-    .addColumn('id', sql.raw(t.id), (c) => c.primaryKey())
+    .addColumn('id', sql.raw(t.text), (c) => c.primaryKey())
     .addColumn('version', sql.raw(t.integer), (c) => c.notNull())
     .addColumn('vclock', sql.raw(t.json), (c) => c.notNull())
     .addColumn('createdAt', sql.raw(t.timestamp), (c) => c.notNull())
     .addColumn('updatedAt', sql.raw(t.timestamp), (c) => c.notNull())
     .addColumn('deletedAt', sql.raw(t.timestamp))
     .addColumn(FIELD_VERSIONS_COLUMN, sql.raw(t.json), (c) => c.notNull())
-  for (const [field, spec] of model.specs) q = q.addColumn(field, sql.raw(dialect.columnDefinition(spec)))
-  return q.compile().sql
+  for (const [field, spec] of model.specs) q = q.addColumn(field, sql.raw(s.dialect.columnDefinition(spec)))
+  await q.execute()
 }
 
-/** CREATE INDEX for one index of `table`. */
-export function createIndexSql(dialect: SqlDialect, table: string, index: IndexDef): string {
-  let q = dialect.builder.schema
+/** Creates one index of `table`. */
+export async function createIndex(s: SqlSession, table: string, index: IndexDef): Promise<void> {
+  let q = s.db.schema
     .createIndex(index.name)
     .ifNotExists()
     .on(table)
     .columns([...index.columns])
   for (const column of index.partial ? index.columns : []) q = q.where(sql.id(column), 'is not', null)
-  return q.compile().sql
+  await q.execute()
 }
 
-/** DROP INDEX IF EXISTS (index names are unique per database or schema). */
-export function dropIndexSql(dialect: SqlDialect, index: IndexDef): string {
-  return dialect.builder.schema.dropIndex(index.name).ifExists().compile().sql
-}
-
-/** ALTER TABLE … ADD COLUMN for a field. */
-export function addColumnSql(dialect: SqlDialect, table: string, field: string, spec: FieldSpec): string {
-  return dialect.builder.schema
+/** Adds a field's column. */
+export async function addColumn(s: SqlSession, table: string, field: string, spec: FieldSpec): Promise<void> {
+  await s.db.schema
     .alterTable(table)
-    .addColumn(field, sql.raw(dialect.columnDefinition(spec)))
-    .compile().sql
-}
-
-/** ALTER TABLE … DROP COLUMN. */
-export function dropColumnSql(dialect: SqlDialect, table: string, field: string): string {
-  return dialect.builder.schema.alterTable(table).dropColumn(field).compile().sql
-}
-
-/** DROP TABLE. */
-export function dropTableSql(dialect: SqlDialect, table: string): string {
-  return dialect.builder.schema.dropTable(table).compile().sql
+    .addColumn(field, sql.raw(s.dialect.columnDefinition(spec)))
+    .execute()
 }

@@ -1,25 +1,10 @@
 /**
- * Names of Pulse's tables and columns, and the one place identifiers are quoted. A model's
- * table is named exactly as the model and each field's column exactly as the field; every
- * identifier reaches SQL quoted, never spliced raw.
+ * Names of model tables, columns and indexes, and the one place identifiers are quoted. A
+ * model's table is named exactly as the model and each field's column exactly as the field;
+ * every identifier reaches SQL quoted, never spliced raw.
  */
 import { type FieldSpec, type ModelDefinition, PulseError } from '@pulse/core'
-
-/** Pulse's own tables. */
-export const PULSE_TABLES = {
-  changes: 'pulse_changes',
-  history: 'pulse_history',
-  clients: 'pulse_clients',
-  meta: 'pulse_meta',
-  schema: 'pulse_schema',
-  conflicts: 'pulse_conflicts',
-} as const
-
-/** The column holding per-field versions (StoredRecord.fieldVersions) as JSON. */
-export const FIELD_VERSIONS_COLUMN = '_fv'
-
-/** System columns of every model table, in table order, before the model's fields. */
-export const SYSTEM_COLUMNS = ['id', 'version', 'vclock', 'createdAt', 'updatedAt', 'deletedAt', FIELD_VERSIONS_COLUMN] as const
+import { SYSTEM_COLUMNS } from './database.ts'
 
 /** System columns a list may be ordered by (ListOrder). */
 export const ORDERABLE_SYSTEM_COLUMNS: ReadonlySet<string> = new Set(['createdAt', 'updatedAt', 'id'])

@@ -8,8 +8,8 @@
  * is close to the JSON size; only values full of characters JSON escapes come out larger.
  */
 import type { FieldKind, ModelDefinition } from '@pulse/core'
+import type { SqlDialect } from './dialect.ts'
 import { quoteIdent } from './naming.ts'
-import type { RecordPage, StoredRecord } from './storage.ts'
 
 /** Bytes a record costs beyond its values: id, version, timestamps, punctuation. */
 export const RECORD_OVERHEAD_BYTES = 200
@@ -21,13 +21,8 @@ const NULL_BYTES = 4
 const VARIABLE: ReadonlySet<FieldKind> = new Set(['string', 'text', 'json', 'set', 'decimal'])
 
 /** SQL (no parameters) computing the estimated wire size of a row of `model`, in bytes. */
-export function recordSizeSql(dialect: 'sqlite' | 'postgres', model: ModelDefinition): string {
-  // PostgreSQL's octet_length takes text (jsonb is rendered; text is measured without detoasting).
-  // SQLite's measures text and blobs from the record header without reading them.
-  const bytes = (column: string) =>
-    dialect === 'postgres'
-      ? `COALESCE(octet_length(${quoteIdent(column)}::text), ${NULL_BYTES})`
-      : `COALESCE(octet_length(${quoteIdent(column)}), ${NULL_BYTES})`
+export function recordSizeSql(dialect: SqlDialect, model: ModelDefinition): string {
+  const bytes = (column: string) => `COALESCE(${dialect.byteLength(quoteIdent(column))}, ${NULL_BYTES})`
   let fixed = RECORD_OVERHEAD_BYTES
   const parts = [bytes('vclock')]
   for (const [name, spec] of model.specs) {
@@ -47,34 +42,4 @@ export function pageLength(sizes: readonly number[], maxBytes: number): number {
     if (total > maxBytes && i > 0) return i
   }
   return sizes.length
-}
-
-/** A row of a sizes query: a record's `id` and estimated wire `size`. */
-export type SizeRow = Readonly<Record<string, unknown>>
-
-/** Sizes by id, from rows of `selectSizesByIds`. */
-export function sizesById(rows: readonly SizeRow[]): Map<string, number> {
-  return new Map(rows.map((r) => [String(r.id), Number(r.size)]))
-}
-
-/**
- * Where a list page ends (`Storage.listPage`): `rows` are the sizes of up to `limit + 1` records
- * in order; the page takes at most `limit` of them and no more bytes than `pageLength` allows.
- */
-export function cutListPage(rows: readonly SizeRow[], limit: number, maxBytes: number): { ids: string[]; more: boolean } {
-  const n = pageLength(
-    rows.slice(0, limit).map((r) => Number(r.size)),
-    maxBytes,
-  )
-  return { ids: rows.slice(0, n).map((r) => String(r.id)), more: rows.length > n }
-}
-
-/** The page of records named by `ids`, in that order (`found` holds them by id). */
-export function recordPage(ids: readonly string[], found: ReadonlyMap<string, StoredRecord>, more: boolean): RecordPage {
-  const records: StoredRecord[] = []
-  for (const id of ids) {
-    const record = found.get(id)
-    if (record) records.push(record)
-  }
-  return { records, more }
 }

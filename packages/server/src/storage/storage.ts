@@ -1,10 +1,14 @@
 /**
- * The one storage seam of Pulse. The engine holds all the logic (validation, versions, clocks,
- * conflicts); a Storage only keeps rows and answers queries, inside transactions. Two
- * implementations, SQLite and PostgreSQL, pass the same conformance suite (`storage-suite.ts`).
+ * The storage seams of Pulse. `Storage` is the engine's: the engine holds all the logic
+ * (validation, versions, clocks, conflicts); a Storage only keeps records, their history, the
+ * change order, clients and conflicts, and answers queries, inside transactions. Nothing in it
+ * is SQL. `SqlStorage` adds typed SQL access for the stores beside the engine (accounts).
+ * Both implementations, SQLite and PostgreSQL, pass the same conformance suite
+ * (`runStorageSuite`, exported as `@pulse/server/storage-suite`).
  */
 import type { Conflict, ModelDefinition, Schema } from '@pulse/core'
-import type { SqlContext } from './sql-executor.ts'
+import type { Kysely } from 'kysely'
+import type { Database } from './database.ts'
 
 /** A record as stored: system fields, per-field versions, and model field values. */
 export interface StoredRecord {
@@ -238,19 +242,26 @@ export interface Storage {
   headPosition(signal?: AbortSignal): Promise<number>
   /** Conflicts, newest first. */
   listConflicts(query: ConflictQuery, signal?: AbortSignal): Promise<Conflict[]>
-  /**
-   * Runs SQL written once against the dialect's query builder (`ctx.dialect.builder`), in one
-   * transaction: for Pulse's own small tables (accounts, tokens) that need no hot path.
-   */
-  sqlTransaction<T>(fn: (ctx: SqlContext) => Promise<T>, signal?: AbortSignal): Promise<T>
-  /**
-   * Runs reads written against the dialect's builder outside any transaction, beside writers
-   * (SQLite: on the reader connection, not waiting for the writer). Only for reads.
-   */
-  sqlRead<T>(fn: (ctx: SqlContext) => Promise<T>, signal?: AbortSignal): Promise<T>
   /** Writes a row and reads it back; throws when the database cannot do both. */
   probe(signal?: AbortSignal): Promise<void>
   close(): Promise<void>
+}
+
+/**
+ * Pulse's tables as one typed Kysely database, for stores beside the engine that keep their own
+ * tables in it (accounts add theirs with `db.withTables`). Queries run on the `db` given, which
+ * is bound to one connection for the length of `fn`; Kysely's own `transaction()` is refused.
+ */
+export interface SqlDatabase {
+  /** Runs `fn` in one write transaction, as `Storage.transaction` does (re-run on a transient failure). */
+  transaction<T>(fn: (db: Kysely<Database>) => Promise<T>, signal?: AbortSignal): Promise<T>
+  /** Runs reads beside writers, never waiting for them (SQLite: on the reader connection). Only for reads. */
+  read<T>(fn: (db: Kysely<Database>) => Promise<T>, signal?: AbortSignal): Promise<T>
+}
+
+/** A Storage on a SQL database, which other stores can share. */
+export interface SqlStorage extends Storage {
+  readonly sql: SqlDatabase
 }
 
 /** Thrown by `migrate` when steps would lose data and `allowDataLoss` was not given. */

@@ -3,9 +3,8 @@
  * orders by code point exactly as SQLite's BINARY does and lists page the same on both.
  */
 import type { FieldSpec } from '@pulse/core'
-import { PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely'
-import { createCompileOnlyBuilder, type SqlDialect } from '../dialect.ts'
-import { PULSE_TABLES as T } from '../naming.ts'
+import { type DatabaseIntrospector, type Kysely, PostgresAdapter, PostgresQueryCompiler, sql, type TableMetadata } from 'kysely'
+import type { SqlDialect } from '../dialect.ts'
 
 const TEXT = 'text COLLATE "C"'
 
@@ -34,45 +33,45 @@ function columnType(spec: Pick<FieldSpec, 'kind' | 'precision' | 'scale'>): stri
   }
 }
 
-function columnDefinition(spec: Pick<FieldSpec, 'kind' | 'precision' | 'scale'>): string {
-  const type = columnType(spec)
-  return type === 'text' ? TEXT : type
+/**
+ * The tables of the current schema only (Kysely's own introspector reads every schema of the
+ * database, and a database may hold many Pulse schemas).
+ */
+function createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+  const getTables = async (): Promise<TableMetadata[]> => {
+    const { rows } = await sql<{ name: string; columns: string }>`
+      SELECT table_name AS "name", json_agg(json_build_object('name', column_name, 'dataType', data_type,
+        'isNullable', is_nullable = 'YES', 'isAutoIncrementing', false, 'hasDefaultValue', column_default IS NOT NULL)
+        ORDER BY ordinal_position) AS "columns"
+      FROM information_schema.columns WHERE table_schema = current_schema() GROUP BY table_name`.execute(db)
+    return rows.map((r) => ({ name: r.name, isView: false, columns: JSON.parse(r.columns) }))
+  }
+  return { getSchemas: async () => [], getTables, getMetadata: async () => ({ tables: await getTables() }) }
 }
 
 /** Name of the sequence handing out change positions. */
 export const CHANGES_SEQUENCE = 'pulse_changes_seq'
 
-const SYSTEM_TABLES = [
-  `CREATE SEQUENCE IF NOT EXISTS "${CHANGES_SEQUENCE}"`,
-  `CREATE TABLE IF NOT EXISTS "${T.changes}" ("seq" bigint PRIMARY KEY, "model" ${TEXT} NOT NULL, "record_id" ${TEXT} NOT NULL, "version" bigint NOT NULL, "owner_id" ${TEXT}, "org_id" ${TEXT}, "deleted" boolean NOT NULL, "removed" boolean NOT NULL DEFAULT false)`,
-  `CREATE UNIQUE INDEX IF NOT EXISTS "${T.changes}__model_record_id_removed_idx" ON "${T.changes}" ("model", "record_id", "removed")`,
-  `CREATE TABLE IF NOT EXISTS "${T.history}" ("id" bigserial PRIMARY KEY, "model" ${TEXT} NOT NULL, "record_id" ${TEXT} NOT NULL, "version" bigint NOT NULL, "op" text NOT NULL, "changes" jsonb NOT NULL, "user_id" ${TEXT}, "device_id" ${TEXT}, "request_id" ${TEXT}, "at" timestamptz NOT NULL)`,
-  `CREATE INDEX IF NOT EXISTS "${T.history}__model_record_id_version_idx" ON "${T.history}" ("model", "record_id", "version")`,
-  `CREATE TABLE IF NOT EXISTS "${T.clients}" ("client_id" ${TEXT} PRIMARY KEY, "last_mid" bigint NOT NULL, "owner" ${TEXT}, "updated_at" timestamptz NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS "${T.meta}" ("key" ${TEXT} PRIMARY KEY, "value" text, "updated_at" timestamptz NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS "${T.schema}" ("model" ${TEXT} PRIMARY KEY, "definition" json NOT NULL, "updated_at" timestamptz NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS "${T.conflicts}" ("id" ${TEXT} PRIMARY KEY, "model" ${TEXT} NOT NULL, "record_id" ${TEXT} NOT NULL, "fields" jsonb NOT NULL, "base" jsonb NOT NULL, "local" jsonb NOT NULL, "remote" jsonb NOT NULL, "client_id" ${TEXT}, "user_id" ${TEXT}, "created_at" timestamptz NOT NULL, "status" text NOT NULL, "resolution" jsonb)`,
-  `CREATE INDEX IF NOT EXISTS "${T.conflicts}__user_id_created_at_idx" ON "${T.conflicts}" ("user_id", "created_at")`,
-  // Scoped listings walk conflicts newest first and stop at the page's end (§5).
-  `CREATE INDEX IF NOT EXISTS "${T.conflicts}__created_at_id_idx" ON "${T.conflicts}" ("created_at", "id")`,
-]
-
 /** The PostgreSQL dialect. */
 export const postgresDialect: SqlDialect = {
   name: 'postgres',
-  codec: { booleanAsInteger: false, jsonParsedByDriver: true },
-  builder: createCompileOnlyBuilder({
-    adapter: () => new PostgresAdapter(),
-    compiler: () => new PostgresQueryCompiler(),
-    introspector: (db) => new PostgresIntrospector(db),
-  }),
+  kysely: { createAdapter: () => new PostgresAdapter(), createQueryCompiler: () => new PostgresQueryCompiler(), createIntrospector },
   columnType,
-  columnDefinition,
-  types: { id: TEXT, integer: 'bigint', json: 'jsonb', timestamp: 'timestamptz' },
+  columnDefinition: (spec) => (columnType(spec) === 'text' ? TEXT : columnType(spec)),
+  types: {
+    text: TEXT,
+    integer: 'bigint',
+    json: 'jsonb',
+    timestamp: 'timestamptz',
+    boolean: 'boolean',
+    serial: 'bigserial',
+    // Positions come from CHANGES_SEQUENCE, allocated under a lock (postgres-statements.ts).
+    position: 'bigint',
+    autoIncrement: false,
+  },
   castDecimalForOrder: false,
-  systemTables: SYSTEM_TABLES,
-  systemUpgrades: [
-    // 1 → 2: a clientId belongs to whoever first pushed as it (§4).
-    [`ALTER TABLE "${T.clients}" ADD COLUMN IF NOT EXISTS "owner" ${TEXT}`],
-  ],
+  // One array parameter: a fixed statement text whatever the number of values.
+  inList: (column, values) => sql<boolean>`${sql.ref(column)} = ANY(${values}::text[])`,
+  // octet_length takes text: jsonb is rendered; text is measured without detoasting.
+  byteLength: (column) => `octet_length(${column}::text)`,
 }

@@ -4,7 +4,7 @@
  * is typed structurally: only the methods Pulse calls.
  */
 import pg from 'pg'
-import { toStorageError, unavailableReason } from '../connection-errors.ts'
+import { unavailableReason } from '../connection-errors.ts'
 import { pulseTypes } from './postgres-types.ts'
 
 /** A query result: rows as objects, and how many rows a write touched. */
@@ -73,16 +73,11 @@ export function describeTarget(connectionString: string): string {
 }
 
 /**
- * Runs `fn` with a pooled client. A client whose connection broke is destroyed instead of
- * going back to the pool. Errors come out mapped (`database_unavailable`) by `what`.
+ * Runs `fn` between BEGIN and COMMIT (ROLLBACK when it throws, or when `commit` is false) on a
+ * pooled client. A client whose connection broke is destroyed instead of going back to the pool.
  */
-export async function withClient<T>(pool: PgPool, what: string, fn: (client: PgClient, markBroken: () => void) => Promise<T>): Promise<T> {
-  let client: PgClient
-  try {
-    client = await pool.connect()
-  } catch (err) {
-    throw toStorageError(err, what)
-  }
+export async function transactionOn<T>(pool: PgPool, fn: (client: PgClient) => Promise<T>, commit = true): Promise<T> {
+  const client = await pool.connect()
   let broken = false
   // A checked-out client whose connection drops emits 'error' with no pool listener attached:
   // unheard, that would crash the process. The failing query rejects as well, so note it only.
@@ -91,12 +86,19 @@ export async function withClient<T>(pool: PgPool, what: string, fn: (client: PgC
   }
   client.on('error', onClientError)
   try {
-    return await fn(client, () => {
-      broken = true
-    })
+    await client.query('BEGIN')
+    try {
+      const result = await fn(client)
+      await client.query(commit ? 'COMMIT' : 'ROLLBACK')
+      return result
+    } catch (err) {
+      // A failed ROLLBACK leaves the session in an unknown state: the client is destroyed.
+      await client.query('ROLLBACK').catch(onClientError)
+      throw err
+    }
   } catch (err) {
     broken ||= unavailableReason(err) !== undefined
-    throw toStorageError(err, what)
+    throw err
   } finally {
     client.removeListener('error', onClientError)
     client.release(broken)

@@ -2,7 +2,7 @@
  * How pg turns PostgreSQL values into JavaScript, per pool (never the global pg.types, which
  * other code in the process may rely on): int8 → number, numeric → string as PostgreSQL prints
  * it (padded to the column's scale), date → 'YYYY-MM-DD', timestamptz → ISO `…Z` with ms,
- * json/jsonb → parsed.
+ * json/jsonb → their text, as SQLite returns JSON (the shared code parses it).
  */
 import pg from 'pg'
 
@@ -30,8 +30,8 @@ const PARSERS: Record<number, Parser> = {
   [OID.date]: (text) => text,
   [OID.timestamp]: parseTimestamp,
   [OID.timestamptz]: parseTimestamp,
-  [OID.json]: (text) => JSON.parse(text),
-  [OID.jsonb]: (text) => JSON.parse(text),
+  [OID.json]: (text) => text,
+  [OID.jsonb]: (text) => text,
 }
 
 /** The `types` option of a pg Pool or Client with Pulse's parsers. */

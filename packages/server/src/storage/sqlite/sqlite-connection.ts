@@ -1,15 +1,18 @@
 /**
- * One better-sqlite3 connection with its prepared statements cached by SQL text. The driver is
- * typed structurally: only the methods Pulse calls.
+ * One better-sqlite3 connection with its prepared statements cached by SQL text, and the same
+ * connection as Kysely runs queries on it. The driver is typed structurally: only the methods
+ * Pulse calls.
  */
 import { closeSync, openSync } from 'node:fs'
 import Database from 'better-sqlite3'
+import type { CompiledQuery, DatabaseConnection, QueryResult } from 'kysely'
 
 /** The parts of a better-sqlite3 statement Pulse calls. */
 export interface SqliteStatement {
+  /** True when the statement returns rows (a SELECT, or RETURNING). */
+  readonly reader: boolean
   run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint }
   all(...params: unknown[]): unknown[]
-  get(...params: unknown[]): unknown
 }
 
 /** The parts of a better-sqlite3 database Pulse calls. */
@@ -33,6 +36,35 @@ export interface SqliteConnection {
 // Statement texts are made per model and query shape, so the set is small; the bound only
 // guards against a caller that builds many distinct list queries.
 const MAX_CACHED_STATEMENTS = 1000
+
+/**
+ * Parameters as SQLite binds them, changed in place: booleans as 0/1 (it has no boolean type),
+ * arrays as JSON text (lists are read with `json_each`, see `inList`).
+ */
+export function bindable(params: unknown[]): unknown[] {
+  for (let i = 0; i < params.length; i++) {
+    const p = params[i]
+    if (typeof p === 'boolean') params[i] = p ? 1 : 0
+    else if (Array.isArray(p)) params[i] = JSON.stringify(p)
+  }
+  return params
+}
+
+/** `conn` as Kysely's connection: each compiled query runs from the statement cache. */
+export function kyselyConnection(conn: SqliteConnection): DatabaseConnection {
+  return {
+    async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+      const stmt = conn.statement(query.sql)
+      const params = bindable([...query.parameters])
+      if (stmt.reader) return { rows: stmt.all(params) as R[] }
+      const { changes } = stmt.run(params)
+      return { rows: [], numAffectedRows: BigInt(changes) }
+    },
+    streamQuery(): AsyncIterableIterator<QueryResult<never>> {
+      throw new Error('Pulse does not stream queries')
+    },
+  }
+}
 
 /** Wraps an open database with a statement cache. */
 export function wrapConnection(db: SqliteDatabase): SqliteConnection {

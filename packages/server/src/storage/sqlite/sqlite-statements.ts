@@ -1,40 +1,24 @@
 /**
- * The SQL texts of SQLite's hot paths, made once per model: one row per statement, run from
- * the statement cache (better-sqlite3 calls are synchronous and cheap, so a cached statement
- * per row inside the transaction beats building multi-row statements). Lists of values travel
- * as one JSON array parameter (`json_each`), so one text serves any number of values.
+ * SQLite's write path (benchmarked by bench/write.ts, bench/sync.ts and
+ * `insert-throughput.bench.ts` beside this file): one cached statement per row inside the
+ * transaction. better-sqlite3 calls are synchronous and cheap, so this beats building
+ * multi-row statements; the texts are made once per model.
  */
 import type { ModelDefinition } from '@pulse/core'
-import { CONFLICT_COLUMNS } from '../conflict-rows.ts'
-import { quoteIdent, recordColumns, PULSE_TABLES as T } from '../naming.ts'
-import { recordSizeSql } from '../record-size.ts'
-import type { ChangeFilter } from '../storage.ts'
+import type { HotStatements } from '../dialect.ts'
+import { HISTORY_COLUMNS } from '../log-rows.ts'
+import { quoteIdent, recordColumns } from '../naming.ts'
+import { bindable, type SqliteConnection } from './sqlite-connection.ts'
 
-/** Statements on one model's table. */
-export interface ModelStatements {
-  readonly selectById: string
-  /** Takes the ids as one JSON array parameter. */
-  readonly selectByIds: string
-  /** `id` and `size` (estimated wire bytes) of the rows named, like `selectByIds`. */
-  readonly selectSizesByIds: string
-  readonly insert: string
-  /** Parameters: every column but id, in table order, then the id. */
-  readonly update: string
-}
+const cache = new WeakMap<ModelDefinition, { insert: string; update: string }>()
 
-const cache = new WeakMap<ModelDefinition, ModelStatements>()
-
-/** The statements of a model's table. */
-export function modelStatements(model: ModelDefinition): ModelStatements {
+/** The insert (every column, in table order) and update (every column but id, then the id) of a model's table. */
+function modelStatements(model: ModelDefinition): { insert: string; update: string } {
   let s = cache.get(model)
   if (s) return s
   const table = quoteIdent(model.name)
   const columns = recordColumns(model).map(quoteIdent)
-  const select = `SELECT ${columns.join(', ')} FROM ${table}`
   s = {
-    selectById: `${select} WHERE "id" = ?`,
-    selectByIds: `${select} WHERE "id" IN (SELECT value FROM json_each(?))`,
-    selectSizesByIds: `SELECT "id", ${recordSizeSql('sqlite', model)} AS "size" FROM ${table} WHERE "id" IN (SELECT value FROM json_each(?))`,
     insert: `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
     update: `UPDATE ${table} SET ${columns
       .slice(1)
@@ -45,46 +29,44 @@ export function modelStatements(model: ModelDefinition): ModelStatements {
   return s
 }
 
-const HISTORY_COLUMNS = `"model", "record_id", "version", "op", "changes", "user_id", "device_id", "request_id", "at"`
-const CHANGE_COLUMNS = `"seq", "model", "record_id", "version", "owner_id", "org_id", "deleted", "removed"`
-const conflictColumns = CONFLICT_COLUMNS.map(quoteIdent).join(', ')
+const INSERT_HISTORY = `INSERT INTO "pulse_history" (${HISTORY_COLUMNS.map(quoteIdent).join(', ')}) VALUES (${HISTORY_COLUMNS.map(() => '?').join(', ')})`
+/**
+ * REPLACE deletes the record's earlier entry (unique on model, record_id, removed) and inserts
+ * the new one with the next AUTOINCREMENT position: one statement where DELETE + INSERT took two.
+ */
+const REPLACE_CHANGE = `INSERT OR REPLACE INTO "pulse_changes" ("model", "record_id", "version", "owner_id", "org_id", "deleted", "removed") VALUES (?, ?, ?, ?, ?, ?, ?)`
 
-/** Statements on Pulse's own tables. */
-export const SQL = {
-  insertHistory: `INSERT INTO "${T.history}" (${HISTORY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  selectHistory: `SELECT ${HISTORY_COLUMNS} FROM "${T.history}" WHERE "model" = ? AND "record_id" = ? AND "version" > ? ORDER BY "version", "id"`,
-  /**
-   * REPLACE deletes the record's earlier entry (unique on model, record_id) and inserts the new
-   * one with the next AUTOINCREMENT position: one statement where DELETE + INSERT took two.
-   */
-  replaceChange: `INSERT OR REPLACE INTO "${T.changes}" ("model", "record_id", "version", "owner_id", "org_id", "deleted", "removed") VALUES (?, ?, ?, ?, ?, ?, ?)`,
-  claimClient: `INSERT INTO "${T.clients}" ("client_id", "last_mid", "owner", "updated_at") VALUES (?, 0, ?, ?) ON CONFLICT ("client_id") DO UPDATE SET "owner" = COALESCE("${T.clients}"."owner", excluded."owner") RETURNING "last_mid", "owner"`,
-  setClientMid: `INSERT INTO "${T.clients}" ("client_id", "last_mid", "updated_at") VALUES (?, ?, ?) ON CONFLICT ("client_id") DO UPDATE SET "last_mid" = excluded."last_mid", "updated_at" = excluded."updated_at"`,
-  setMeta: `INSERT INTO "${T.meta}" ("key", "value", "updated_at") VALUES (?, ?, ?) ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", "updated_at" = excluded."updated_at"`,
-  getMeta: `SELECT "value" FROM "${T.meta}" WHERE "key" = ?`,
-  headPosition: `SELECT COALESCE(MAX("seq"), 0) AS "head" FROM "${T.changes}"`,
-  insertConflict: `INSERT INTO "${T.conflicts}" (${conflictColumns}) VALUES (${CONFLICT_COLUMNS.map(() => '?').join(', ')})`,
-  selectConflict: `SELECT ${conflictColumns} FROM "${T.conflicts}" WHERE "id" = ?`,
-  updateConflict: `UPDATE "${T.conflicts}" SET ${CONFLICT_COLUMNS.slice(1)
-    .map((c) => `${quoteIdent(c)} = ?`)
-    .join(', ')} WHERE "id" = ?`,
-} as const
+/** The hot statements on the writer connection (inside its transaction). */
+export function sqliteStatements(conn: SqliteConnection): HotStatements {
+  return {
+    async insertRecords(model, rows) {
+      const stmt = conn.statement(modelStatements(model).insert)
+      for (const row of rows) stmt.run(bindable(row))
+    },
 
-const IN_LIST = '(SELECT value FROM json_each(?))'
+    async updateRecords(model, rows) {
+      const stmt = conn.statement(modelStatements(model).update)
+      let matched = 0
+      for (const row of rows) matched += stmt.run(bindable([...row.slice(1), row[0]])).changes
+      return matched
+    },
 
-/** The statement and parameters reading the change order after `after` through `filter` (§8). */
-export function readChangesQuery(after: number, limit: number, filter: ChangeFilter | undefined): { sql: string; params: unknown[] } {
-  let sql = `SELECT ${CHANGE_COLUMNS} FROM "${T.changes}" WHERE "seq" > ?`
-  const params: unknown[] = [after]
-  if (filter?.models) {
-    sql += ` AND "model" IN ${IN_LIST}`
-    params.push(JSON.stringify(filter.models))
+    async appendHistory(rows) {
+      const stmt = conn.statement(INSERT_HISTORY)
+      for (const row of rows) stmt.run(row)
+    },
+
+    async appendChanges(entries) {
+      // Transactions are serialised on the one writer, so positions commit in allocation order.
+      const stmt = conn.statement(REPLACE_CHANGE)
+      return entries.map((e) =>
+        Number(stmt.run(e.model, e.recordId, e.version, e.ownerId, e.orgId, e.deleted ? 1 : 0, e.removed ? 1 : 0).lastInsertRowid),
+      )
+    },
+
+    async setColumn(table, column, _columnType, rows) {
+      const stmt = conn.statement(`UPDATE ${quoteIdent(table)} SET ${quoteIdent(column)} = ? WHERE "id" = ?`)
+      for (const [id, value] of rows) stmt.run(bindable([value, id]))
+    },
   }
-  if (filter?.scope) {
-    const { globalModels, userId, orgIds } = filter.scope
-    sql += ` AND ("model" IN ${IN_LIST} OR "owner_id" = ? OR "org_id" IN ${IN_LIST})`
-    params.push(JSON.stringify(globalModels), userId, JSON.stringify(orgIds))
-  }
-  params.push(limit)
-  return { sql: `${sql} ORDER BY "seq" LIMIT ?`, params }
 }

@@ -2,7 +2,7 @@
  * Models and records the storage conformance suite works with.
  */
 import { defineModel, defineSchema, f, type ModelDefinition, uuidv7 } from '@pulse/core'
-import type { Storage, StoredRecord } from '../storage.ts'
+import type { ChangeEntry, HistoryEntry, Storage, StoredRecord } from '../storage.ts'
 
 /** Gives the suite's tests the storage of the running test. */
 export interface SuiteContext {
@@ -81,6 +81,34 @@ export function makeRecord(model: ModelDefinition, values: Record<string, unknow
 export async function insert(storage: Storage, model: ModelDefinition, records: readonly StoredRecord[]): Promise<void> {
   await storage.transaction((tx) => tx.insertRecords(model, records))
 }
+
+/** A change-order entry of an `item` record, version 1 unless overridden. */
+export const change = (recordId: string, over: Partial<ChangeEntry> = {}): ChangeEntry => ({
+  model: 'item',
+  recordId,
+  version: 1,
+  ownerId: null,
+  orgId: null,
+  deleted: false,
+  ...over,
+})
+
+/** A history entry of an `item` record at `version`. */
+export const history = (recordId: string, version: number, over: Partial<HistoryEntry> = {}): HistoryEntry => ({
+  model: 'item',
+  recordId,
+  version,
+  op: version === 1 ? 'create' : 'update',
+  changes: { name: { old: version === 1 ? null : `v${version - 1}`, new: `v${version}` } },
+  userId: uuidv7(),
+  deviceId: 'dev_a',
+  requestId: `req-${version}`,
+  at: at(version),
+  ...over,
+})
+
+/** Resolves after `ms`. */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Field values that are hard to store: every kind, with its edge cases. */
 export function awkwardValues(): Record<string, unknown>[] {

@@ -3,33 +3,7 @@
  */
 import { uuidv7 } from '@pulse/core'
 import { describe, expect, it } from 'vitest'
-import type { ChangeEntry, HistoryEntry } from '../storage.ts'
-import { at, insert, item, makeRecord, nth, type SuiteContext, suiteSchema } from './fixtures.ts'
-
-const change = (recordId: string, over: Partial<ChangeEntry> = {}): ChangeEntry => ({
-  model: 'item',
-  recordId,
-  version: 1,
-  ownerId: null,
-  orgId: null,
-  deleted: false,
-  ...over,
-})
-
-const history = (recordId: string, version: number, over: Partial<HistoryEntry> = {}): HistoryEntry => ({
-  model: 'item',
-  recordId,
-  version,
-  op: version === 1 ? 'create' : 'update',
-  changes: { name: { old: version === 1 ? null : `v${version - 1}`, new: `v${version}` } },
-  userId: uuidv7(),
-  deviceId: 'dev_a',
-  requestId: `req-${version}`,
-  at: at(version),
-  ...over,
-})
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+import { at, change, history, insert, item, makeRecord, nth, type SuiteContext, sleep, suiteSchema } from './fixtures.ts'
 
 /** Tests of history, change order, purge and probe. */
 export function logTests(ctx: SuiteContext): void {

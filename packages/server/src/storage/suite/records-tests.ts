@@ -4,7 +4,7 @@
 import { uuidv7 } from '@pulse/core'
 import { describe, expect, it } from 'vitest'
 import type { StoredRecord } from '../storage.ts'
-import { at, awkwardValues, insert, item, kinds, makeRecord, nth, type SuiteContext, suiteSchema } from './fixtures.ts'
+import { at, awkwardValues, change, history, insert, item, kinds, makeRecord, nth, type SuiteContext, suiteSchema } from './fixtures.ts'
 
 /** Tests of records and transactions. */
 export function recordTests(ctx: SuiteContext): void {
@@ -93,21 +93,9 @@ export function recordTests(ctx: SuiteContext): void {
       await expect(
         s.transaction(async (tx) => {
           await tx.insertRecords(item, [r])
-          await tx.appendHistory([
-            {
-              model: 'item',
-              recordId: r.id,
-              version: 1,
-              op: 'create',
-              changes: {},
-              userId: null,
-              deviceId: null,
-              requestId: null,
-              at: at(0),
-            },
-          ])
+          await tx.appendHistory([history(r.id, 1)])
           await tx.setClientMid('dev_rb', 9)
-          await tx.appendChanges([{ model: 'item', recordId: r.id, version: 1, ownerId: null, orgId: null, deleted: false }])
+          await tx.appendChanges([change(r.id)])
           throw failure
         }),
       ).rejects.toBe(failure)

@@ -59,5 +59,20 @@ export function sizeTests(ctx: SuiteContext): void {
       expect(all.more).toBe(false)
       expect((await s.listPage(item, { where: { run: 'none' }, limit: 5 }, 1000)).records).toEqual([])
     })
+
+    it('read one state each while other reads and writes go on, and never hide a commit from a later read', async () => {
+      const s = ctx.storage()
+      await s.migrate(suiteSchema)
+      await insert(
+        s,
+        item,
+        Array.from({ length: 30 }, (_, i) => makeRecord(item, { run: 'c', rank: i }, { createdAt: at(i) })),
+      )
+      const pages = Array.from({ length: 8 }, () => s.listPage(item, { where: { run: 'c' }, limit: 50 }, 10_000_000))
+      const late = makeRecord(item, { run: 'c', rank: 99 }, { createdAt: at(99) })
+      await insert(s, item, [late])
+      expect(await s.getRecord(item, late.id)).toEqual(late)
+      for (const page of await Promise.all(pages)) expect(page.records.length === 30 || page.records.length === 31).toBe(true)
+    })
   })
 }

@@ -1,0 +1,40 @@
+/**
+ * Pulse's own tables (`database.ts`), created in their latest shape on both databases from one
+ * description in the dialect's column types, and the steps upgrading older storage formats.
+ */
+import { sql } from 'kysely'
+import type { SqlDialect, SqlSession } from './dialect.ts'
+
+function systemTables({ types: t }: SqlDialect): string[] {
+  // AUTOINCREMENT keys are never reused: appendChanges replaces a record's entry, which may be
+  // the newest, and a plain rowid would hand out that position again (§2: never reused).
+  const key = t.autoIncrement ? 'PRIMARY KEY AUTOINCREMENT' : 'PRIMARY KEY'
+  const [text, int, json, time, bool] = [t.text, t.integer, t.json, t.timestamp, t.boolean]
+  return [
+    `CREATE TABLE IF NOT EXISTS "pulse_changes" ("seq" ${t.position} ${key}, "model" ${text} NOT NULL, "record_id" ${text} NOT NULL, "version" ${int} NOT NULL, "owner_id" ${text}, "org_id" ${text}, "deleted" ${bool} NOT NULL, "removed" ${bool} NOT NULL DEFAULT false)`,
+    `CREATE UNIQUE INDEX IF NOT EXISTS "pulse_changes__model_record_id_removed_idx" ON "pulse_changes" ("model", "record_id", "removed")`,
+    `CREATE TABLE IF NOT EXISTS "pulse_history" ("id" ${t.serial} ${key}, "model" ${text} NOT NULL, "record_id" ${text} NOT NULL, "version" ${int} NOT NULL, "op" ${text} NOT NULL, "changes" ${json} NOT NULL, "user_id" ${text}, "device_id" ${text}, "request_id" ${text}, "at" ${time} NOT NULL)`,
+    `CREATE INDEX IF NOT EXISTS "pulse_history__model_record_id_version_idx" ON "pulse_history" ("model", "record_id", "version")`,
+    `CREATE TABLE IF NOT EXISTS "pulse_clients" ("client_id" ${text} PRIMARY KEY, "last_mid" ${int} NOT NULL, "owner" ${text}, "updated_at" ${time} NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS "pulse_meta" ("key" ${text} PRIMARY KEY, "value" ${text}, "updated_at" ${time} NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS "pulse_schema" ("model" ${text} PRIMARY KEY, "definition" ${json} NOT NULL, "updated_at" ${time} NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS "pulse_conflicts" ("id" ${text} PRIMARY KEY, "model" ${text} NOT NULL, "record_id" ${text} NOT NULL, "fields" ${json} NOT NULL, "base" ${json} NOT NULL, "local" ${json} NOT NULL, "remote" ${json} NOT NULL, "client_id" ${text}, "user_id" ${text}, "created_at" ${time} NOT NULL, "status" ${text} NOT NULL, "resolution" ${json})`,
+    `CREATE INDEX IF NOT EXISTS "pulse_conflicts__user_id_created_at_idx" ON "pulse_conflicts" ("user_id", "created_at")`,
+    // Scoped listings walk conflicts newest first and stop at the page's end (§5).
+    `CREATE INDEX IF NOT EXISTS "pulse_conflicts__created_at_id_idx" ON "pulse_conflicts" ("created_at", "id")`,
+  ]
+}
+
+/** Creates every system table and index that is missing (idempotent). */
+export async function createSystemTables(s: SqlSession): Promise<void> {
+  for (const ddl of systemTables(s.dialect)) await sql.raw(ddl).execute(s.db)
+}
+
+/**
+ * The steps bringing Pulse's tables of an older storage format to the latest: entry `i` takes
+ * format `i + 1` to `i + 2`, so the latest format is `SYSTEM_UPGRADES.length + 1`.
+ */
+export const SYSTEM_UPGRADES: readonly ((s: SqlSession) => Promise<unknown>)[] = [
+  // 1 → 2: a clientId belongs to whoever first pushed as it (§4).
+  (s) => sql.raw(`ALTER TABLE "pulse_clients" ADD COLUMN "owner" ${s.dialect.types.text}`).execute(s.db),
+]
