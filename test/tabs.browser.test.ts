@@ -94,6 +94,9 @@ describe.skipIf(!haveChromium())('three tabs of one store in Chromium', { timeou
     for (const t of tabs)
       await expect.poll(async () => (await t.state('live')).titles, { timeout: TIMEOUT_MS }).toEqual(['live 0', 'live 0'])
     expect((await third.state('live')).tab).toBe('follower')
+    // Its push answered before answers are held (a push still in flight would hold the burst behind it).
+    await expect.poll(async () => (await onServer('live')).length, { timeout: TIMEOUT_MS }).toBe(2)
+    await expect.poll(async () => (await owner.state('live')).pending, { timeout: TIMEOUT_MS }).toBe(0)
 
     // The owner's push answers are held: its first push of the burst lands on the server, unanswered.
     await owner.hold(true)
