@@ -1,5 +1,5 @@
 /**
- * The server's write path — check, decide, persist (packages/server/src/engine/write.ts) —
+ * The server's write path — check, decide, persist — through the public `createEngine`,
  * with no database: its transactions run over tables held in memory, and the routes the
  * convergence world calls (push, pull, PATCH, DELETE, history, resolve) are answered from them,
  * as a server with accounts off answers them (every caller is the system actor). Lets the
@@ -9,10 +9,18 @@
  * Tables are copied at the start of each transaction and kept only when it returns, so a
  * refused atomic write or a failing batch leaves nothing behind, as on a database.
  */
-import { type Conflict, createHlc, ERROR_CODES, isPulseError, parsePushRequest, type Schema } from '@pulse/core'
-import { type ChangeEntry, type HistoryEntry, type StorageTx, type StoredRecord, systemContext, toWire } from '@pulse/server'
-import { pushMutations } from '../../packages/server/src/engine/push.ts'
-import { applyWrites, type WriteDeps, type WriteOp } from '../../packages/server/src/engine/write.ts'
+import { type Conflict, ERROR_CODES, isPulseError, parsePushRequest, type Schema } from '@pulse/core'
+import {
+  type ChangeEntry,
+  createEngine,
+  type HistoryEntry,
+  type Storage,
+  type StorageTx,
+  type StoredRecord,
+  systemContext,
+  toWire,
+  type WriteOp,
+} from '@pulse/server'
 import type { Api } from './sim-client.ts'
 
 interface Tables {
@@ -105,8 +113,10 @@ function refusal(error: unknown): Reply {
 export function memoryServer(schema: Schema): Api {
   let tables: Tables = { records: new Map(), history: new Map(), clients: new Map(), conflicts: new Map(), changes: new Map(), seq: 0 }
   let queue: Promise<unknown> = Promise.resolve()
-  const deps: WriteDeps = {
-    storage: {
+  // The engine's one write path over these tables: only `transaction` is a storage here (the
+  // routes below answer reads from the tables themselves); any other storage call is an error.
+  const storage = new Proxy(
+    {
       // One transaction at a time, on a copy that replaces the tables only when it returns.
       transaction<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T> {
         const run = queue.then(async () => {
@@ -119,13 +129,17 @@ export function memoryServer(schema: Schema): Api {
         return run
       },
     },
-    schema,
-    now: () => new Date(),
-    hlc: createHlc(() => Date.now()),
-    onCommit: () => {},
-  }
+    {
+      get(target, name) {
+        if (name in target) return target[name as keyof typeof target]
+        if (name === 'then') return undefined
+        throw new Error(`the memory server's storage has no ${String(name)}`)
+      },
+    },
+  ) as unknown as Storage
+  const engine = createEngine({ storage, schema })
   const ctx = systemContext('memory')
-  const write = async (op: WriteOp) => (await applyWrites(deps, ctx, [op], { atomic: true })).outcomes[0]
+  const write = async (op: WriteOp) => (await engine.write(ctx, [op], { atomic: true })).outcomes[0]
 
   function pull(query: URLSearchParams): Reply {
     const after = Number(query.get('cursor') ?? 0)
@@ -142,7 +156,7 @@ export function memoryServer(schema: Schema): Api {
     if (api !== 'api') return reply(404)
     try {
       if (method === 'POST' && first === 'sync' && second === 'push') {
-        return reply(200, await pushMutations(deps, ctx, parsePushRequest(body)))
+        return reply(200, await engine.push(ctx, parsePushRequest(body)))
       }
       if (method === 'GET' && first === 'sync' && second === 'pull') return pull(url.searchParams)
       if (method === 'POST' && first === 'sync' && second === 'conflicts' && third && fourth === 'resolve') {

@@ -238,9 +238,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       },
     }
   } catch (e) {
-    await app?.close().catch(() => {})
-    await bus?.close().catch(() => {})
-    await storage.close().catch(() => {})
+    // The start-up failure is what the caller hears; a failure to clean up after it is logged.
+    await app?.close().catch(logError('closing the HTTP server after a failed start'))
+    await bus?.close().catch(logError('closing the bus after a failed start'))
+    await storage.close().catch(logError('closing the storage after a failed start'))
     throw e
   }
 }
