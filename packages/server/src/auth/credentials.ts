@@ -1,8 +1,8 @@
 /**
  * The shapes of the credentials Pulse hands out (PROTOCOL.md §9), checked before anything else
  * is done with a presented one: a credential of the wrong shape or length is refused at once,
- * before it is hashed, looked up, counted or kept anywhere (issue 8: a limiter keyed by raw
- * 1 MiB tokens grew without bound).
+ * before it is hashed, looked up, counted or kept anywhere (a limiter keyed by raw 1 MiB tokens
+ * would grow without bound).
  */
 
 /** Longest access token accepted, in characters (Pulse's JWTs are about 300). */

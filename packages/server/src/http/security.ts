@@ -1,5 +1,5 @@
 /**
- * Security headers on every response, and CORS for the configured origins (issue 5). A
+ * Security headers on every response, and CORS for the configured origins. A
  * browser on another origin may call the API only when its origin is listed; same-origin
  * pages (the web apps Pulse serves) need no listing.
  */

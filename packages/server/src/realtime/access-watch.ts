@@ -1,5 +1,5 @@
 /**
- * Acting on access changes at once (issue 8, finding 12; PROTOCOL.md §6): the bus's control
+ * Acting on access changes at once (PROTOCOL.md §6): the bus's control
  * channel says whose memberships changed, which device signed out, which API token was revoked;
  * every open socket of this process that the change concerns is told (`error scope_changed` or
  * `error unauthenticated`) and closed with 4401, so its client reconnects under the new state.
