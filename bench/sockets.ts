@@ -12,7 +12,7 @@
  */
 import { type ServerChild, spawnServer } from './server-child.ts'
 import { type Fleet, spawnFleets, sumConnected } from './fleet.ts'
-import { nowMs, percentile, printTable, QUICK, report, sized, warmUp } from './support.ts'
+import { nowMs, percentile, printTable, probeHealth, QUICK, report, sized, warmUp } from './support.ts'
 
 const N = Number(process.argv[2] ?? 20_000)
 const PER_FLEET = 5_000
@@ -38,21 +38,6 @@ interface Measured {
   failed: number
   retries: number
   limitNote: string
-}
-
-/** GETs /api/v1/healthz every 25 ms until `untilMs` has passed; returns each answer's latency. */
-async function probeHealth(url: string, forMs: number): Promise<number[]> {
-  const samples: number[] = []
-  const end = nowMs() + forMs
-  while (nowMs() < end) {
-    const t0 = nowMs()
-    const res = await fetch(`${url}/api/v1/healthz`)
-    await res.arrayBuffer()
-    if (res.status !== 200) throw new Error(`healthz answered ${res.status}`)
-    samples.push(nowMs() - t0)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  return samples
 }
 
 async function measure(kind: 'bare' | 'pulse'): Promise<Measured> {

@@ -236,3 +236,26 @@ export function taskData(i: number) {
     dueDate: '2026-12-24',
   }
 }
+
+/**
+ * GETs `/api/v1/healthz` every `everyMs` until `stop` resolves (or `forMs` has passed); returns
+ * each answer's latency in ms.
+ */
+export async function probeHealth(url: string, stop: number | Promise<unknown>, everyMs = 25): Promise<number[]> {
+  const samples: number[] = []
+  let stopped = false
+  const end = typeof stop === 'number' ? nowMs() + stop : Number.POSITIVE_INFINITY
+  if (typeof stop !== 'number')
+    void stop.finally(() => {
+      stopped = true
+    })
+  while (!stopped && nowMs() < end) {
+    const t0 = nowMs()
+    const res = await fetch(`${url}/api/v1/healthz`)
+    await res.arrayBuffer()
+    if (res.status !== 200) throw new Error(`healthz answered ${res.status}`)
+    samples.push(nowMs() - t0)
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+  return samples
+}
