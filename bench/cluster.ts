@@ -21,10 +21,15 @@ const CONCURRENCY = 16
 const GAP_MS = 20
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
-const itemBodies = (n: number, tag: string) => Array.from({ length: n }, (_, i) => JSON.stringify({ name: `${tag} ${i}`, price: `${i % 1000}.99` }))
+const itemBodies = (n: number, tag: string) =>
+  Array.from({ length: n }, (_, i) => JSON.stringify({ name: `${tag} ${i}`, price: `${i % 1000}.99` }))
 
 /** Writes DELIVERIES items on `writer`, spaced; returns per-write last delivery and every delivery, ms. */
-async function deliveries(writer: ServerChild, fleet: Fleet, tag: string): Promise<{ last: number[]; each: number[]; missing: number; pokes: number }> {
+async function deliveries(
+  writer: ServerChild,
+  fleet: Fleet,
+  tag: string,
+): Promise<{ last: number[]; each: number[]; missing: number; pokes: number }> {
   fleet.watch()
   const sentAt = new Map<string, number>()
   for (let k = 0; k < DELIVERIES; k++) {
@@ -74,7 +79,10 @@ async function main(): Promise<void> {
     // API tokens are per process database rows: both processes share the database, so either token works on both.
     const tokenB = { 'x-auth-token': b.tokens[0] as string }
     await warmUp('REST creates on both processes', () =>
-      Promise.all([postLoad(`${a.url}/api/items`, tokenA, itemBodies(500, 'warm a'), CONCURRENCY), postLoad(`${b.url}/api/items`, tokenB, itemBodies(500, 'warm b'), CONCURRENCY)]),
+      Promise.all([
+        postLoad(`${a.url}/api/items`, tokenA, itemBodies(500, 'warm a'), CONCURRENCY),
+        postLoad(`${b.url}/api/items`, tokenB, itemBodies(500, 'warm b'), CONCURRENCY),
+      ]),
     )
     const oneMs = await postLoad(`${a.url}/api/items`, tokenA, itemBodies(WRITES, 'one'), CONCURRENCY)
     const half = Math.floor(WRITES / 2)
@@ -87,11 +95,16 @@ async function main(): Promise<void> {
 
     fleet = await spawnFleet({ url: b.url, count: SOCKETS, tokens: b.tokens, prefix: 'cluster', wave: 100 })
     const connected = await fleet.connect()
-    if (connected.caughtUp < SOCKETS) throw new Error(`only ${connected.caughtUp} of ${SOCKETS} clients caught up: ${connected.errors.join('; ')}`)
-    await warmUp('writes on A and B delivered to the sockets on B', async () => {
-      await deliveries(a, fleet as Fleet, `warm-a-${Math.random()}`)
-      await deliveries(b, fleet as Fleet, `warm-b-${Math.random()}`)
-    }, 0)
+    if (connected.caughtUp < SOCKETS)
+      throw new Error(`only ${connected.caughtUp} of ${SOCKETS} clients caught up: ${connected.errors.join('; ')}`)
+    await warmUp(
+      'writes on A and B delivered to the sockets on B',
+      async () => {
+        await deliveries(a, fleet as Fleet, `warm-a-${Math.random()}`)
+        await deliveries(b, fleet as Fleet, `warm-b-${Math.random()}`)
+      },
+      0,
+    )
     const same = await deliveries(b, fleet, 'same')
     const cross = await deliveries(a, fleet, 'cross')
     const row = (what: string, d: Awaited<ReturnType<typeof deliveries>>) => ({

@@ -179,7 +179,12 @@ function runFleet(config: FleetConfig): void {
       const timer = setTimeout(() => retry('no catch-up in time'), CATCH_UP_TIMEOUT_MS)
       ws.on('open', () => {
         ws.send(
-          JSON.stringify({ type: 'hello', token: config.tokens[i % Math.max(1, config.tokens.length)], clientId: `${config.prefix}-${i}`, cursor: m.cursor }),
+          JSON.stringify({
+            type: 'hello',
+            token: config.tokens[i % Math.max(1, config.tokens.length)],
+            clientId: `${config.prefix}-${i}`,
+            cursor: m.cursor,
+          }),
         )
       })
       ws.on('message', (data) => {
@@ -200,7 +205,10 @@ function runFleet(config: FleetConfig): void {
           } else if (watching)
             for (const c of msg.changes ?? []) {
               const name = c.record.name
-              if (name) (arrivals[name] ??= []).push(at)
+              if (!name) continue
+              const seen = arrivals[name]
+              if (seen) seen.push(at)
+              else arrivals[name] = [at]
             }
         } else if (msg.type === 'poke') {
           pokes += 1
@@ -221,7 +229,10 @@ function runFleet(config: FleetConfig): void {
       for (let i = 0; i < config.count; i += Number.isFinite(wave) ? wave : config.count) {
         const n = Number.isFinite(wave) ? Math.min(wave, config.count - i) : config.count
         const results = await Promise.all(Array.from({ length: n }, (_, k) => connectOne(i + k)))
-        for (const ok of results) ok ? (caughtUp += 1) : (failed += 1)
+        for (const ok of results) {
+          if (ok) caughtUp += 1
+          else failed += 1
+        }
       }
       const answer: Connected = {
         type: 'connected',

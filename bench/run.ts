@@ -33,7 +33,11 @@ interface BenchSpec {
 /** Every benchmark `npm run bench` runs, in order. */
 export const BENCHES: Record<string, BenchSpec> = {
   write: { full: ['50000'], quick: ['10000'], baselines: ['fastify-json-route'] },
-  sync: { full: ['20000', '100000'], quick: ['4000', '20000'], baselines: ['sqlite-insert', 'pg-insert', 'sqlite-indexed-read', 'pg-indexed-read'] },
+  sync: {
+    full: ['20000', '100000'],
+    quick: ['4000', '20000'],
+    baselines: ['sqlite-insert', 'pg-insert', 'sqlite-indexed-read', 'pg-indexed-read'],
+  },
   fanout: { full: ['1000', '100'], quick: ['1000', '40'], baselines: ['ws-broadcast', 'ws-relay'] },
   client: { full: ['10000', '2000'], quick: ['2000', '300'], baselines: ['ws-relay-2'] },
   sockets: { full: ['20000'], quick: ['3000'], baselines: [] },
@@ -113,7 +117,7 @@ function printRows(figures: Row[]): void {
 
 async function main(): Promise<void> {
   const { names, json, quick, cpuProf } = parseArgs(process.argv.slice(2))
-  const chosen = names.length > 0 ? names : Object.keys(BENCHES).map((name) => ({ name }))
+  const chosen: { name: string; args?: string[] }[] = names.length > 0 ? names : Object.keys(BENCHES).map((name) => ({ name }))
   for (const { name } of chosen)
     if (!BENCHES[name]) throw new Error(`no benchmark named ${name} (have: ${Object.keys(BENCHES).join(', ')})`)
   const dir = mkdtempSync(join(tmpdir(), 'pulse-bench-run-'))
@@ -158,7 +162,12 @@ async function main(): Promise<void> {
     const reportOut: BenchReport = {
       startedAt: started,
       quick,
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? '',
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+      },
       runs,
       baselines,
       figures,

@@ -69,7 +69,11 @@ export interface ServerChild {
   close(): Promise<void>
 }
 
-function ask<T extends ServerMessage['type']>(child: ChildProcess, request: Request, answer: T): Promise<Extract<ServerMessage, { type: T }>> {
+function ask<T extends ServerMessage['type']>(
+  child: ChildProcess,
+  request: Request,
+  answer: T,
+): Promise<Extract<ServerMessage, { type: T }>> {
   return new Promise((resolve, reject) => {
     const onMessage = (m: ServerMessage) => {
       if (m.type === answer) {
@@ -187,7 +191,7 @@ async function serve(config: ServerConfig): Promise<void> {
   let close: () => Promise<void>
   let sockets: () => number
   let url: string
-  let tokens: string[] = []
+  const tokens: string[] = []
   let server: RunningServer | undefined
   if (config.kind === 'bare') {
     const bare = await bareServer(config)
@@ -205,7 +209,9 @@ async function serve(config: ServerConfig): Promise<void> {
       port: 0,
       logger: { level: 'warn' },
       ...(config.bus ? { bus: await createRedisBus(config.bus, { ...(config.busChannel ? { channel: config.busChannel } : {}) }) } : {}),
-      auth: auth ? { secret: 'bench secret of at least thirty-two chars', tokenRatePerSecond: 1_000_000, apiTokenRatePerSecond: 1_000_000 } : false,
+      auth: auth
+        ? { secret: 'bench secret of at least thirty-two chars', tokenRatePerSecond: 1_000_000, apiTokenRatePerSecond: 1_000_000 }
+        : false,
       maxConnectionsPerAddress: 0,
       docs: false,
       demoPages: false,
@@ -217,7 +223,8 @@ async function serve(config: ServerConfig): Promise<void> {
     server = running
     const accounts = running.accounts
     if (accounts)
-      for (let i = 0; i < (config.apiTokens ?? 0); i++) tokens.push((await accounts.createApiToken({ name: `bench ${i}`, admin: true })).token)
+      for (let i = 0; i < (config.apiTokens ?? 0); i++)
+        tokens.push((await accounts.createApiToken({ name: `bench ${i}`, admin: true })).token)
     url = running.url
     let open = 0
     running.app.server.on('upgrade', (_req, socket) => {

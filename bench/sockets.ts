@@ -10,8 +10,9 @@
  *
  *   node --import tsx bench/sockets.ts [N=20000]
  */
-import { type ServerChild, spawnServer } from './server-child.ts'
+
 import { type Fleet, spawnFleets, sumConnected } from './fleet.ts'
+import { type ServerChild, spawnServer } from './server-child.ts'
 import { nowMs, percentile, printTable, probeHealth, QUICK, report, sized, warmUp } from './support.ts'
 
 const N = Number(process.argv[2] ?? 20_000)
@@ -50,10 +51,14 @@ async function measure(kind: 'bare' | 'pulse'): Promise<Measured> {
   try {
     // Warm the server's paths (HTTP, upgrade, hello, catch-up) before the empty figure.
     const warm = await spawnFleets(200, 200, () => ({ url: server.url, count: 200, tokens: server.tokens, prefix: `warm-${kind}` }))
-    await warmUp(`${kind}: 200 clients connect, say hello, catch up and leave; healthz`, async () => {
-      await Promise.all(warm.map((f) => f.connect()))
-      await probeHealth(server.url, 200)
-    }, 0)
+    await warmUp(
+      `${kind}: 200 clients connect, say hello, catch up and leave; healthz`,
+      async () => {
+        await Promise.all(warm.map((f) => f.connect()))
+        await probeHealth(server.url, 200)
+      },
+      0,
+    )
     await Promise.all(warm.map((f) => f.close()))
     await new Promise((r) => setTimeout(r, 500))
     const empty = await server.stats()
@@ -66,7 +71,7 @@ async function measure(kind: 'bare' | 'pulse'): Promise<Measured> {
         : ''
     if (limitNote) console.log(`  ${limitNote}: holding ${target} of ${N}`)
     const t0 = nowMs()
-    fleets = await spawnFleets(target, PER_FLEET, (from, count, i) => ({
+    fleets = await spawnFleets(target, PER_FLEET, (_from, count, i) => ({
       url: server.url,
       count,
       tokens: server.tokens,
@@ -124,9 +129,34 @@ async function main(): Promise<void> {
   })
   printTable('Idle sockets on one process', [row('bare ws loop', bare), row('Pulse (SQLite, accounts on)', pulse)])
   const note = `${N.toLocaleString('en-US')} asked${pulse.limitNote ? `; ${pulse.limitNote}` : ''}`
-  report({ path: 'idle authenticated sockets held on one process', figure: pulse.held, unit: 'sockets', better: 'higher', aim: AIM_SOCKETS, baselineName: 'bare ws loop', baseline: bare.held, note })
-  report({ path: 'memory per idle socket (RSS)', figure: pulse.rssKB, unit: 'KB', better: 'lower', aim: AIM_KB, baselineName: 'bare ws loop', baseline: bare.rssKB, note: `${pulse.held} sockets` })
-  report({ path: 'memory per idle socket (heap + external)', figure: pulse.heapKB, unit: 'KB', better: 'lower', baselineName: 'bare ws loop', baseline: bare.heapKB })
+  report({
+    path: 'idle authenticated sockets held on one process',
+    figure: pulse.held,
+    unit: 'sockets',
+    better: 'higher',
+    aim: AIM_SOCKETS,
+    baselineName: 'bare ws loop',
+    baseline: bare.held,
+    note,
+  })
+  report({
+    path: 'memory per idle socket (RSS)',
+    figure: pulse.rssKB,
+    unit: 'KB',
+    better: 'lower',
+    aim: AIM_KB,
+    baselineName: 'bare ws loop',
+    baseline: bare.rssKB,
+    note: `${pulse.held} sockets`,
+  })
+  report({
+    path: 'memory per idle socket (heap + external)',
+    figure: pulse.heapKB,
+    unit: 'KB',
+    better: 'lower',
+    baselineName: 'bare ws loop',
+    baseline: bare.heapKB,
+  })
   report({
     path: `event-loop delay p99, idle, heartbeat ${HEARTBEAT_MS / 1000} s`,
     figure: pulse.eldP99,
@@ -136,7 +166,14 @@ async function main(): Promise<void> {
     baseline: bare.eldP99,
     note: `${pulse.held} sockets, re-check every ${RECHECK_MS / 1000} s`,
   })
-  report({ path: 'healthz p99, idle sockets', figure: pulse.healthP99, unit: 'ms', better: 'lower', baselineName: 'bare ws loop', baseline: bare.healthP99 })
+  report({
+    path: 'healthz p99, idle sockets',
+    figure: pulse.healthP99,
+    unit: 'ms',
+    better: 'lower',
+    baselineName: 'bare ws loop',
+    baseline: bare.healthP99,
+  })
 }
 
 await main()

@@ -134,6 +134,7 @@ export function reportBaseline(name: string, figure: number, unit: string, note?
 /** A number for a table: integers with separators, small ones with a few decimals. */
 export function formatFigure(n: number): string {
   if (!Number.isFinite(n)) return String(n)
+  if (Number.isInteger(n)) return n.toLocaleString('en-US')
   if (Math.abs(n) >= 100) return Math.round(n).toLocaleString('en-US')
   if (Math.abs(n) >= 10) return n.toFixed(1)
   return n.toFixed(2)
@@ -163,7 +164,11 @@ export const epochMs = (): number => performance.timeOrigin + performance.now()
  * The command that runs a TypeScript file in a child Node with the soft file limit raised to
  * the hard one (`ulimit -n`: Node cannot raise it itself). Node options as this process's.
  */
-export function nodeUnderShell(file: string, args: readonly string[] = [], execArgv: readonly string[] = process.execArgv): [string, string[]] {
+export function nodeUnderShell(
+  file: string,
+  args: readonly string[] = [],
+  execArgv: readonly string[] = process.execArgv,
+): [string, string[]] {
   const script = 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"'
   return ['sh', ['-c', script, 'sh', process.execPath, ...execArgv, file, ...args]]
 }
@@ -212,7 +217,10 @@ const t0 = performance.now()
 Promise.all(Array.from({ length: concurrency }, loop)).then(() => parentPort.postMessage({ ms: performance.now() - t0 }), (e) => parentPort.postMessage({ error: String(e) }))
 `
   return new Promise<number>((resolve, reject) => {
-    const worker = new Worker(code, { eval: true, workerData: { url, headers: { 'content-type': 'application/json', ...headers }, bodies, concurrency } })
+    const worker = new Worker(code, {
+      eval: true,
+      workerData: { url, headers: { 'content-type': 'application/json', ...headers }, bodies, concurrency },
+    })
     worker.once('message', (m: { error?: string; ms: number }) => {
       void worker.terminate()
       if (m.error) reject(new Error(m.error))
