@@ -80,8 +80,8 @@ async function main(): Promise<void> {
     const tokenB = { 'x-auth-token': b.tokens[0] as string }
     await warmUp('REST creates on both processes', () =>
       Promise.all([
-        postLoad(`${a.url}/api/items`, tokenA, itemBodies(500, 'warm a'), CONCURRENCY),
-        postLoad(`${b.url}/api/items`, tokenB, itemBodies(500, 'warm b'), CONCURRENCY),
+        postLoad(`${a.url}/api/items`, tokenA, itemBodies(sized(500, 200), 'warm a'), CONCURRENCY),
+        postLoad(`${b.url}/api/items`, tokenB, itemBodies(sized(500, 200), 'warm b'), CONCURRENCY),
       ]),
     )
     const oneMs = await postLoad(`${a.url}/api/items`, tokenA, itemBodies(WRITES, 'one'), CONCURRENCY)

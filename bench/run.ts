@@ -16,7 +16,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { cpus, tmpdir, totalmem } from 'node:os'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { BaselineFigure, Figure } from './support.ts'
@@ -42,7 +42,7 @@ export const BENCHES: Record<string, BenchSpec> = {
   client: { full: ['10000', '2000'], quick: ['2000', '300'], baselines: ['ws-relay-2'] },
   sockets: { full: ['20000'], quick: ['3000'], baselines: [] },
   'reconnect-storm': { full: ['1000', '10000'], quick: ['200', '2000'], baselines: ['sqlite-indexed-read'] },
-  cluster: { full: ['20000', '200'], quick: ['4000', '50'], baselines: [] },
+  cluster: { full: ['20000', '200'], quick: ['1000', '50'], baselines: [] },
 }
 
 /** A figure with its baseline joined in. */
@@ -56,6 +56,8 @@ export interface BenchReport {
   startedAt: string
   quick: boolean
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string }
+  /** The 1-minute load average before and after the run: figures taken on a busy machine are noisy. */
+  load: { before: number; after: number }
   /** Wall time of each benchmark process, and whether it exited cleanly. */
   runs: { bench: string; args: string[]; ms: number; ok: boolean }[]
   baselines: (BaselineFigure & { bench: string })[]
@@ -129,6 +131,7 @@ async function main(): Promise<void> {
   const execArgv = ['--conditions=@pulse/source', '--import', 'tsx']
   const runs: BenchReport['runs'] = []
   const started = new Date().toISOString()
+  const loadBefore = loadavg()[0] as number
 
   const run = (name: string, args: string[]) => {
     const file = fileURLToPath(new URL(`./${name}.ts`, import.meta.url))
@@ -158,6 +161,9 @@ async function main(): Promise<void> {
   const { baselines, figures } = joinFigures(lines)
   printRows(figures)
   console.log(`\n${runs.map((r) => `${r.bench} ${(r.ms / 1000).toFixed(0)} s${r.ok ? '' : ' FAILED'}`).join(', ')}`)
+  console.log(
+    `load average (1 min) ${loadBefore.toFixed(1)} before, ${(loadavg()[0] as number).toFixed(1)} after, on ${cpus().length} cores`,
+  )
   if (json) {
     const reportOut: BenchReport = {
       startedAt: started,
@@ -168,6 +174,7 @@ async function main(): Promise<void> {
         memoryGiB: Math.round(totalmem() / 2 ** 30),
         node: process.version,
       },
+      load: { before: loadBefore, after: loadavg()[0] as number },
       runs,
       baselines,
       figures,
