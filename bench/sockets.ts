@@ -89,7 +89,10 @@ async function measure(kind: 'bare' | 'pulse'): Promise<Measured> {
     server.resetEld()
     const health = await probeHealth(server.url, IDLE_WINDOW_MS)
     const idle = await server.stats()
-    const held = idle.sockets
+    // Sockets held: the descriptors opened since the empty measurement (the same count for both
+    // servers), beside the server's own count of open connections.
+    const held = idle.fds - empty.fds
+    console.log(`  ${kind}: ${held} descriptors held open after the idle window (server's own count: ${idle.sockets})`)
     return {
       held,
       rssKB: (idle.rss - empty.rss) / 1024 / Math.max(1, held),
