@@ -1,7 +1,8 @@
 /** Shared pieces of the benchmarks: timing, percentiles, printing, database choice. */
-import { mkdtempSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Worker } from 'node:worker_threads'
 import pg from 'pg'
 
 /** Milliseconds since an arbitrary origin, sub-millisecond. */
@@ -54,4 +55,215 @@ export async function withPgSchema<T>(url: string, fn: (schema: string) => Promi
 export function printTable(title: string, rows: Record<string, string | number>[]): void {
   console.log(`\n${title}`)
   console.table(rows)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The protocol between `bench/run.ts` and each benchmark (bench/README.md, "Protocol").
+//
+// A benchmark reports each figure as one JSON line appended to the file named by BENCH_OUT
+// (absent: the figure is only printed). `run.ts` joins a figure that names a baseline
+// (`baselineName`) with that baseline's figure from the same run, computes `ratio`
+// (figure / baseline) and prints the table. BENCH_QUICK=1 asks for smaller sizes.
+// ---------------------------------------------------------------------------------------------
+
+/** Whether the run asked for quick sizes (`npm run bench -- --quick`). */
+export const QUICK = process.env.BENCH_QUICK === '1'
+
+/** The full size, or the quick one under `--quick`. */
+export const sized = (full: number, quick: number): number => (QUICK ? quick : full)
+
+/** One figure of a benchmark, as written to BENCH_OUT. */
+export interface Figure {
+  /** The path measured, as in the README table: "REST create, SQLite". */
+  path: string
+  figure: number
+  /** `req/s`, `records/s`, `ms`, `KB`, `sockets`… */
+  unit: string
+  /** Whether a higher figure is better (throughput) or a lower one (latency, memory). */
+  better: 'higher' | 'lower'
+  /** The aim the issue sets, in `unit` (absent: none). */
+  aim?: number
+  /** The raw baseline measured in this run: its name, and its figure when the bench measured it itself. */
+  baselineName?: string
+  baseline?: number
+  /** figure / baseline, when the baseline is known. */
+  ratio?: number
+  /** Anything that qualifies the figure (sizes, database). */
+  note?: string
+}
+
+/** A raw baseline's figure: what the machine does with no Pulse in the way. */
+export interface BaselineFigure {
+  baseline: true
+  name: string
+  figure: number
+  unit: string
+  note?: string
+}
+
+function writeLine(line: object): void {
+  const out = process.env.BENCH_OUT
+  if (out) appendFileSync(out, `${JSON.stringify({ bench: benchName(), ...line })}\n`)
+}
+
+function benchName(): string {
+  const main = process.argv[1] ?? ''
+  return main.replace(/^.*\//, '').replace(/\.ts$/, '')
+}
+
+/** Reports a figure: printed at once, and written to BENCH_OUT for the table. */
+export function report(figure: Figure): void {
+  const withRatio =
+    figure.baseline !== undefined && figure.ratio === undefined && figure.baseline !== 0
+      ? { ...figure, ratio: figure.figure / figure.baseline }
+      : figure
+  console.log(
+    `  figure: ${figure.path}: ${formatFigure(figure.figure)} ${figure.unit}` +
+      (figure.baseline !== undefined ? ` (baseline ${figure.baselineName ?? ''} ${formatFigure(figure.baseline)})` : ''),
+  )
+  writeLine(withRatio)
+}
+
+/** Reports a raw baseline's figure. */
+export function reportBaseline(name: string, figure: number, unit: string, note?: string): void {
+  console.log(`  baseline: ${name}: ${formatFigure(figure)} ${unit}`)
+  const line: BaselineFigure = { baseline: true, name, figure, unit, ...(note ? { note } : {}) }
+  writeLine(line)
+}
+
+/** A number for a table: integers with separators, small ones with a few decimals. */
+export function formatFigure(n: number): string {
+  if (!Number.isFinite(n)) return String(n)
+  if (Number.isInteger(n)) return n.toLocaleString('en-US')
+  if (Math.abs(n) >= 100) return Math.round(n).toLocaleString('en-US')
+  if (Math.abs(n) >= 10) return n.toFixed(1)
+  return n.toFixed(2)
+}
+
+/** How long the warm-up lasts: the first seconds after start are 25–45 % slower (JIT). */
+export const WARM_UP_MS = sized(3000, 1500)
+
+/**
+ * Runs `fn` repeatedly, unmeasured, until `minMs` have passed (at least once), so the JIT has
+ * compiled the paths measured next. Says so on the output.
+ */
+export async function warmUp(what: string, fn: () => unknown, minMs = WARM_UP_MS): Promise<void> {
+  const t0 = nowMs()
+  let rounds = 0
+  do {
+    await fn()
+    rounds += 1
+  } while (nowMs() - t0 < minMs)
+  console.log(`  warm-up (not measured): ${what}, ${rounds} round${rounds === 1 ? '' : 's'} in ${Math.round(nowMs() - t0)} ms`)
+}
+
+/** Milliseconds since the epoch, sub-millisecond: comparable between processes on one machine. */
+export const epochMs = (): number => performance.timeOrigin + performance.now()
+
+/**
+ * The command that runs a TypeScript file in a child Node with the soft file limit raised to
+ * the hard one (`ulimit -n`: Node cannot raise it itself). Node options as this process's.
+ */
+export function nodeUnderShell(
+  file: string,
+  args: readonly string[] = [],
+  execArgv: readonly string[] = process.execArgv,
+): [string, string[]] {
+  const script = 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"'
+  return ['sh', ['-c', script, 'sh', process.execPath, ...execArgv, file, ...args]]
+}
+
+/** The number of file descriptors this process may open (its soft limit). */
+export function openFileLimit(): number {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'))
+    const soft = Number(line?.split(/\s+/)[3])
+    return Number.isFinite(soft) ? soft : Number.NaN
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** Descriptors this process has open now (Linux). */
+export function openFiles(): number {
+  try {
+    return readdirSync('/proc/self/fd').length
+  } catch {
+    return Number.NaN
+  }
+}
+
+/**
+ * The load generator of the REST figures and their bare-Fastify baseline (one and the same):
+ * `concurrency` loops of POSTs in a worker thread (the machine's other core) until every body
+ * is answered with 201. Returns the milliseconds it took.
+ */
+export function postLoad(url: string, headers: Record<string, string>, bodies: readonly string[], concurrency: number): Promise<number> {
+  const code = `
+const { parentPort, workerData } = require('node:worker_threads')
+const { url, headers, bodies, concurrency } = workerData
+let next = 0
+async function loop() {
+  while (next < bodies.length) {
+    const i = next++
+    const res = await fetch(url, { method: 'POST', headers, body: bodies[i] })
+    if (res.status !== 201) throw new Error('POST answered ' + res.status)
+    await res.arrayBuffer()
+  }
+}
+const t0 = performance.now()
+Promise.all(Array.from({ length: concurrency }, loop)).then(() => parentPort.postMessage({ ms: performance.now() - t0 }), (e) => parentPort.postMessage({ error: String(e) }))
+`
+  return new Promise<number>((resolve, reject) => {
+    const worker = new Worker(code, {
+      eval: true,
+      workerData: { url, headers: { 'content-type': 'application/json', ...headers }, bodies, concurrency },
+    })
+    worker.once('message', (m: { error?: string; ms: number }) => {
+      void worker.terminate()
+      if (m.error) reject(new Error(m.error))
+      else resolve(m.ms)
+    })
+    worker.once('error', reject)
+  })
+}
+
+/** The organization every benchmark task belongs to. */
+export const BENCH_ORG = '0192f0b4-1c6a-7000-8000-00000000b0a1'
+
+/** A task record's data as the write and REST figures and their baselines send it. */
+export function taskData(i: number) {
+  return {
+    orgId: BENCH_ORG,
+    title: `Task ${i}`,
+    description: 'Something to do, described at some length.',
+    priority: i % 6,
+    tags: ['bench', `t${i % 10}`],
+    dueDate: '2026-12-24',
+  }
+}
+
+/**
+ * GETs `/api/v1/healthz` every `everyMs` until `stop` resolves (or `forMs` has passed); returns
+ * each answer's latency in ms.
+ */
+export async function probeHealth(url: string, stop: number | Promise<unknown>, everyMs = 25): Promise<number[]> {
+  const samples: number[] = []
+  let stopped = false
+  const end = typeof stop === 'number' ? nowMs() + stop : Number.POSITIVE_INFINITY
+  if (typeof stop !== 'number')
+    void stop.finally(() => {
+      stopped = true
+    })
+  while (!stopped && nowMs() < end) {
+    const t0 = nowMs()
+    const res = await fetch(`${url}/api/v1/healthz`)
+    await res.arrayBuffer()
+    if (res.status !== 200) throw new Error(`healthz answered ${res.status}`)
+    samples.push(nowMs() - t0)
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+  return samples
 }

@@ -9,10 +9,11 @@
 import { defineSchema, type Mutation, uuidv7 } from '@pulse/core'
 import { createPostgresStorage, createSqliteStorage, type RunningServer, type SqlStorage, startServer, systemContext } from '@pulse/server'
 import config from '../examples/tasks/pulse.config.ts'
-import { benchPgUrl, nowMs, printTable, rate, tempSqlite, withPgSchema } from './support.ts'
+import { benchPgUrl, nowMs, printTable, rate, report, tempSqlite, warmUp, withPgSchema } from './support.ts'
 
-const PUSH_N = Number(process.argv[2] ?? 20_000)
-const PULL_N = Number(process.argv[3] ?? 100_000)
+// `let`: the warm-up runs at a tenth of the size.
+let PUSH_N = Number(process.argv[2] ?? 20_000)
+let PULL_N = Number(process.argv[3] ?? 100_000)
 const BATCH = 100
 const DEVICES = 4
 const schema = defineSchema(config.models)
@@ -146,6 +147,7 @@ async function measure(label: string, makeStorage: () => Promise<SqlStorage>): P
   try {
     const push = await pushPhase(server)
     const pullMs = await pullPhase(server)
+    reportSync(label, push.updateMs, push.createMs, pullMs)
     return {
       database: label,
       'push creates': rate(PUSH_N, push.createMs),
@@ -161,7 +163,44 @@ async function measure(label: string, makeStorage: () => Promise<SqlStorage>): P
   }
 }
 
+/** The figures for bench/run.ts's table (not during the warm-up). */
+let reporting = false
+function reportSync(label: string, updateMs: number, createMs: number, pullMs: number): void {
+  if (!reporting) return
+  const sqlite = label === 'SQLite'
+  report({
+    path: `push batches of ${BATCH}, concurrent updates (conflict-checked, merged), ${label}`,
+    figure: (PUSH_N / updateMs) * 1000,
+    unit: 'mutations/s',
+    better: 'higher',
+    aim: sqlite ? 60_000 : 25_000,
+    baselineName: sqlite ? 'sqlite-insert' : 'pg-insert',
+  })
+  report({
+    path: `push batches of ${BATCH}, creates, ${label}`,
+    figure: (PUSH_N / createMs) * 1000,
+    unit: 'mutations/s',
+    better: 'higher',
+    baselineName: sqlite ? 'sqlite-insert' : 'pg-insert',
+  })
+  report({
+    path: `pull ${PULL_N.toLocaleString('en-US')}-record initial sync, ${label}`,
+    figure: (PULL_N / pullMs) * 1000,
+    unit: 'records/s',
+    better: 'higher',
+    aim: sqlite ? 250_000 : 150_000,
+    baselineName: sqlite ? 'sqlite-indexed-read' : 'pg-indexed-read',
+  })
+}
+
 async function main(): Promise<void> {
+  const [pushN, pullN] = [PUSH_N, PULL_N]
+  ;[PUSH_N, PULL_N] = [Math.ceil(pushN / 10), Math.ceil(pullN / 10)]
+  await warmUp('push and pull on SQLite at a tenth of the size', () =>
+    measure('SQLite', () => createSqliteStorage({ filename: tempSqlite('warm') })),
+  )
+  ;[PUSH_N, PULL_N] = [pushN, pullN]
+  reporting = true
   console.log(
     `Sync throughput over HTTP: ${DEVICES} devices push ${PUSH_N.toLocaleString('en-US')} creates then ${PUSH_N.toLocaleString('en-US')} concurrent updates in batches of ${BATCH}; one client pulls ${PULL_N.toLocaleString('en-US')} records`,
   )

@@ -12,7 +12,7 @@ import { createEngine, createPostgresStorage, createSqliteStorage, type SqlStora
 import Database from 'better-sqlite3'
 import pg from 'pg'
 import config from '../examples/tasks/pulse.config.ts'
-import { benchPgUrl, nowMs, printTable, rate, tempSqlite, withPgSchema } from './support.ts'
+import { benchPgUrl, nowMs, printTable, rate, report, tempSqlite, warmUp, withPgSchema } from './support.ts'
 
 const N = Number(process.argv[2] ?? 50_000)
 const BATCH = 500
@@ -178,11 +178,36 @@ async function restWrites(storage: SqlStorage, n: number): Promise<number> {
   }
 }
 
+/** The figures for bench/run.ts's table. */
+function reportWrites(database: 'SQLite' | 'PostgreSQL', rawMs: number, engineMs: number, restMs: number): void {
+  report({
+    path: `REST create, 1 record/request, ${REST_CONCURRENCY} in flight, ${database}`,
+    figure: (REST_N / restMs) * 1000,
+    unit: 'req/s',
+    better: 'higher',
+    aim: database === 'SQLite' ? 10_000 : 5_000,
+    baselineName: 'fastify-json-route',
+  })
+  report({
+    path: `write path, batches of ${BATCH}, ${database}`,
+    figure: (N / engineMs) * 1000,
+    unit: 'records/s',
+    better: 'higher',
+    baselineName: `raw ${database} insert, batches of ${BATCH}`,
+    baseline: (N / rawMs) * 1000,
+  })
+}
+
 async function main(): Promise<void> {
   console.log(
     `Write throughput: ${N.toLocaleString('en-US')} records through the write path (batches of ${BATCH}), ${REST_N.toLocaleString('en-US')} through REST (${REST_CONCURRENCY} in flight)`,
   )
   const rows: Record<string, string | number>[] = []
+  await warmUp('write path and REST on SQLite, small', async () => {
+    rawSqlite(5_000)
+    await engineWrites(await createSqliteStorage({ filename: tempSqlite('warm') }), 5_000)
+    await restWrites(await createSqliteStorage({ filename: tempSqlite('warm-rest') }), 1_000)
+  })
   const rawS = rawSqlite(N)
   const engS = await engineWrites(await createSqliteStorage({ filename: tempSqlite('engine') }), N)
   const restS = await restWrites(await createSqliteStorage({ filename: tempSqlite('rest') }), REST_N)
@@ -193,6 +218,7 @@ async function main(): Promise<void> {
     'vs raw': `${((rawS / engS) * 100).toFixed(1)} %`,
     'REST (1 per request)': rate(REST_N, restS),
   })
+  reportWrites('SQLite', rawS, engS, restS)
   const url = await benchPgUrl()
   if (url) {
     const rawP = await rawPg(url, N)
@@ -207,6 +233,7 @@ async function main(): Promise<void> {
       'vs raw': `${((rawP / engP) * 100).toFixed(1)} %`,
       'REST (1 per request)': rate(REST_N, restP),
     })
+    reportWrites('PostgreSQL', rawP, engP, restP)
   }
   printTable('records/s (higher is better); aim: SQLite write path ≥ 30 % of raw', rows)
 }
