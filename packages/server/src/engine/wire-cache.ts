@@ -13,7 +13,8 @@
  *
  * Bounded: at most `maxBytes` (default 64 MiB) of entries, counted as the string bytes V8 holds
  * (one byte a character for Latin-1 text, two otherwise) plus a fixed cost per entry for the
- * key, the entry object and its map slot; the least recently used go first.
+ * key, the entry object and its map slot; the least recently used go first. An entry larger than
+ * a sixteenth of the bound is not kept.
  */
 import type { ModelDefinition } from '@pulse/core'
 import type { StoredRecord } from '../storage/storage.ts'
@@ -92,7 +93,8 @@ export function createWireCache(maxBytes: number = DEFAULT_WIRE_CACHE_BYTES): Wi
         scope: scopeOf(model, record.values),
         cost: (latin1 ? json.length : json.length * 2) + key.length * 2 + ENTRY_OVERHEAD_BYTES,
       }
-      if (model.rules.read || entry.cost > maxBytes) return entry
+      // A record larger than a sixteenth of the bound is not kept: a few huge ones would flush the rest.
+      if (model.rules.read || entry.cost > maxBytes / 16) return entry
       const held = entries.get(key)
       if (held) {
         if (held.version > record.version) return entry
