@@ -120,7 +120,7 @@ describe('createWireCache', () => {
     cache.put(model, record(id, 2, 'two'))
     cache.put(model, record(id, 1, 'one'))
     expect(cache.get('card', id, 1)).toBeUndefined()
-    expect(JSON.parse(cache.get('card', id, 2)?.json ?? 'null').record.title).toBe('two')
+    expect(JSON.parse(cache.get('card', id, 2)?.json.toString() ?? 'null').record.title).toBe('two')
     cache.put(model, record(id, 3, 'three'))
     expect(cache.get('card', id, 2)).toBeUndefined()
     expect(cache.count).toBe(1)
@@ -130,11 +130,14 @@ describe('createWireCache', () => {
     expect(cache.count).toBeLessThan(200)
   })
 
-  it('counts text beyond Latin-1 at two bytes a character', () => {
-    const cache = createWireCache(1_000_000)
+  it('counts encoded bytes, and keeps no record larger than a sixteenth of the bound', () => {
+    const cache = createWireCache(100_000)
     const a = cache.put(model, record(uuidv7(), 1, 'a'.repeat(1000)))
     const b = cache.put(model, record(uuidv7(), 1, '\u4e00'.repeat(1000)))
-    expect(b.cost - a.cost).toBeGreaterThanOrEqual(1000)
-    expect(b.bytes - a.bytes).toBe(2000)
+    expect(b.cost - a.cost).toBe(2000)
+    const huge = record(uuidv7(), 1, 'h'.repeat(7000))
+    cache.put(model, huge)
+    expect(cache.get('card', huge.id, 1)).toBeUndefined()
+    expect(cache.count).toBe(2)
   })
 })

@@ -45,7 +45,7 @@ export interface PullPage {
   /** The changes, decoded (on first use) from `wire`. */
   readonly changes: Change[]
   /** Each change encoded, in order: what `encodePage` sends. */
-  readonly wire: readonly string[]
+  readonly wire: readonly Buffer[]
   cursor: string
   hasMore: boolean
 }
@@ -86,8 +86,8 @@ async function loadRecords(
 }
 
 /** The encoded removal change of a record (§8). */
-function removalJson(model: string, id: string): string {
-  return JSON.stringify({ model, record: { id }, removed: true })
+function removalJson(model: string, id: string): Buffer {
+  return Buffer.from(JSON.stringify({ model, record: { id }, removed: true }))
 }
 
 /**
@@ -102,10 +102,10 @@ export async function wireChangesFor(
   rows: readonly ChangeRow[],
   hits: readonly (WireEntry | undefined)[],
   signal?: AbortSignal,
-): Promise<string[]> {
+): Promise<Buffer[]> {
   const misses = rows.filter((r, i) => !r.removed && !hits[i])
   const records = misses.length > 0 ? await loadRecords(storage, schema, misses, signal) : undefined
-  const out: string[] = []
+  const out: Buffer[] = []
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i] as ChangeRow
     const model = schema.models.get(row.model) as ModelDefinition | undefined
@@ -155,7 +155,7 @@ async function rowSizes(
     const found = await storage.recordSizes(schema.model(name), ids, signal)
     for (const [id, size] of found) sizes.set(`${name}\u0000${id}`, size)
   }
-  return rows.map((r, i) => (r.removed ? REMOVAL_BYTES : (hits[i]?.bytes ?? sizes.get(`${r.model}\u0000${r.recordId}`) ?? 0)))
+  return rows.map((r, i) => (r.removed ? REMOVAL_BYTES : (hits[i]?.json.length ?? sizes.get(`${r.model}\u0000${r.recordId}`) ?? 0)))
 }
 
 /**
@@ -164,18 +164,25 @@ async function rowSizes(
  * (`"type":"changes","id":"…",` on a socket), empty over HTTP.
  */
 export function encodePage(page: PullPage, head = ''): Buffer {
-  return Buffer.from(`{${head}"changes":[${page.wire.join(',')}],"cursor":${JSON.stringify(page.cursor)},"hasMore":${page.hasMore}}`)
+  const parts: Buffer[] = [Buffer.from(`{${head}"changes":[`)]
+  page.wire.forEach((w, i) => {
+    if (i > 0) parts.push(COMMA)
+    parts.push(w)
+  })
+  parts.push(Buffer.from(`],"cursor":${JSON.stringify(page.cursor)},"hasMore":${page.hasMore}}`))
+  return Buffer.concat(parts)
 }
+const COMMA = Buffer.from(',')
 
 /** A page whose `changes` are decoded from its encoded form only when asked for. */
-function makePage(wire: string[], cursor: string, hasMore: boolean): PullPage {
+function makePage(wire: Buffer[], cursor: string, hasMore: boolean): PullPage {
   let decoded: Change[] | undefined
   return {
     wire,
     cursor,
     hasMore,
     get changes() {
-      decoded ??= wire.map((w) => JSON.parse(w) as Change)
+      decoded ??= wire.map((w) => JSON.parse(w.toString('utf8')) as Change)
       return decoded
     },
   }

@@ -11,10 +11,11 @@
  * organization of its version. Models with a read rule (a function of the whole record) are
  * never cached: their records are loaded and checked as before.
  *
- * Bounded: at most `maxBytes` (default 64 MiB) of entries, counted as the string bytes V8 holds
- * (one byte a character for Latin-1 text, two otherwise) plus a fixed cost per entry for the
- * key, the entry object and its map slot; the least recently used go first. An entry larger than
- * a sixteenth of the bound is not kept.
+ * Bounded: at most `maxBytes` (default 64 MiB) of entries, counted as their encoded bytes (held
+ * outside the JavaScript heap) plus a fixed cost per entry for the entry object, the buffer's
+ * header and the map slot. Eviction is second-chance (a clock): the oldest entry goes unless it
+ * was used since it was last passed over, so a hit costs one map read. An entry larger than a
+ * sixteenth of the bound is not kept.
  */
 import type { ModelDefinition } from '@pulse/core'
 import type { StoredRecord } from '../storage/storage.ts'
@@ -23,25 +24,26 @@ import { type RecordScope, scopeOf } from './scope.ts'
 
 /** Default bound of the cache, in bytes. */
 export const DEFAULT_WIRE_CACHE_BYTES = 64 * 1024 * 1024
-/** What an entry costs beyond its strings: the entry object, the map slot, the numbers. */
-const ENTRY_OVERHEAD_BYTES = 96
+/** What an entry costs beyond its bytes: the entry object, the Buffer object, the map slot and key. */
+const ENTRY_OVERHEAD_BYTES = 256
 
 /** One record's change, encoded. */
 export interface WireEntry {
+  model: string
   version: number
-  /** `{"model":…,"record":{…}}`, as a pull page carries it. */
-  json: string
-  /** Its UTF-8 length: what it adds to a page. */
-  bytes: number
+  /** `{"model":…,"record":{…}}` in UTF-8, as a pull page carries it. */
+  json: Buffer
   /** The owner and organization of this version, for per-reader scope (§8). */
   scope: RecordScope
   /** What it counts against the bound. */
   cost: number
+  /** Used since the clock last passed it. */
+  used: boolean
 }
 
 /** The cache of one process. */
 export interface WireCache {
-  /** The entry of exactly this version of the record, if held (and marks it recently used). */
+  /** The entry of exactly this version of the record, if held. */
   get(model: string, id: string, version: number): WireEntry | undefined
   /** Encodes a record's change and keeps it (unless a newer version is held); returns it. */
   put(model: ModelDefinition, record: StoredRecord): WireEntry
@@ -51,61 +53,64 @@ export interface WireCache {
   readonly count: number
 }
 
-function isLatin1(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0xff) return false
-  return true
-}
-
 /** The pull change of a record, encoded. */
-export function encodeChange(model: string, record: StoredRecord): string {
-  return JSON.stringify({ model, record: toWire(record) })
+export function encodeChange(model: string, record: StoredRecord): Buffer {
+  const text = JSON.stringify({ model, record: toWire(record) })
+  // Its own memory, not a slice of Node's shared pool: an evicted entry frees what it counted.
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text))
+  bytes.write(text)
+  return bytes
 }
 
 /** A cache of at most `maxBytes` (0 keeps nothing: every call encodes afresh). */
 export function createWireCache(maxBytes: number = DEFAULT_WIRE_CACHE_BYTES): WireCache {
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new RangeError(`a wire cache bound is a byte count, got ${maxBytes}`)
-  // Insertion order is recency order: a hit moves its entry to the end.
+  // By record id (the model is checked on the entry: ids are unique in practice, and two
+  // records sharing one only take turns). Insertion order is the clock's order.
   const entries = new Map<string, WireEntry>()
   let size = 0
 
-  const remove = (key: string, entry: WireEntry): void => {
-    entries.delete(key)
+  const remove = (id: string, entry: WireEntry): void => {
+    entries.delete(id)
     size -= entry.cost
   }
 
   return {
     get(model, id, version) {
-      const key = `${model}\u0000${id}`
-      const entry = entries.get(key)
-      if (!entry || entry.version !== version) return undefined
-      entries.delete(key)
-      entries.set(key, entry)
+      const entry = entries.get(id)
+      if (!entry || entry.version !== version || entry.model !== model) return undefined
+      entry.used = true
       return entry
     },
     put(model, record) {
-      const key = `${model.name}\u0000${record.id}`
       const json = encodeChange(model.name, record)
-      const latin1 = isLatin1(json)
       const entry: WireEntry = {
+        model: model.name,
         version: record.version,
         json,
-        bytes: latin1 ? Buffer.byteLength(json) : Buffer.byteLength(json, 'utf8'),
         scope: scopeOf(model, record.values),
-        cost: (latin1 ? json.length : json.length * 2) + key.length * 2 + ENTRY_OVERHEAD_BYTES,
+        cost: json.length + ENTRY_OVERHEAD_BYTES,
+        used: false,
       }
       // A record larger than a sixteenth of the bound is not kept: a few huge ones would flush the rest.
       if (model.rules.read || entry.cost > maxBytes / 16) return entry
-      const held = entries.get(key)
+      const held = entries.get(record.id)
       if (held) {
-        if (held.version > record.version) return entry
-        remove(key, held)
+        if (held.model === model.name && held.version > record.version) return entry
+        remove(record.id, held)
       }
-      entries.set(key, entry)
+      entries.set(record.id, entry)
       size += entry.cost
       while (size > maxBytes) {
         const oldest = entries.entries().next()
         if (oldest.done) break
-        remove(oldest.value[0], oldest.value[1])
+        const [id, e] = oldest.value
+        entries.delete(id)
+        if (e.used) {
+          // A second chance: to the back of the clock.
+          e.used = false
+          entries.set(id, e)
+        } else size -= e.cost
       }
       return entry
     },
