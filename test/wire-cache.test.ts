@@ -78,6 +78,28 @@ describe('pulls from the wire cache', () => {
     expect(scoped.changes.every((c) => (c.record as { orgId?: string }).orgId === ORG_A)).toBe(true)
   })
 
+  it('never serves a purged record\u2019s state for one created again under its id (in another process)', async () => {
+    const base = await createSqliteStorage({ filename: join(mkdtempSync(join(tmpdir(), 'pulse-wire-cache-')), 'db.sqlite') })
+    open.push(base)
+    await base.migrate(schema)
+    const here = createEngine({ storage: base, schema })
+    const later = new Date(Date.now() + 2 * 86_400_000)
+    const elsewhere = createEngine({ storage: base, schema, now: () => later })
+    const ctx = systemContext()
+    const id = uuidv7()
+    await here.write(ctx, [{ op: 'create', model: 'card', id, data: { title: 'first life', orgId: ORG_A } }])
+    await here.write(ctx, [{ op: 'update', model: 'card', id, data: { title: 'first life, edited' } }])
+    await here.write(ctx, [{ op: 'delete', model: 'card', id }])
+    // This process holds the tombstone, version 3; another purges it, and the id lives again.
+    expect((await here.pull(ctx, { cursor: null })).changes[0]?.record).toMatchObject({ version: 3 })
+    expect(await elsewhere.purgeTombstones(1)).toBe(1)
+    await elsewhere.write(ctx, [{ op: 'create', model: 'card', id, data: { title: 'second life', orgId: ORG_A } }])
+    await elsewhere.write(ctx, [{ op: 'update', model: 'card', id, data: { title: 'second life, edited' } }])
+    await elsewhere.write(ctx, [{ op: 'update', model: 'card', id, data: { title: 'second life, again' } }])
+    const [change] = (await here.pull(ctx, { cursor: null })).changes
+    expect(change?.record).toMatchObject({ version: 3, title: 'second life, again', deletedAt: null })
+  })
+
   it('reads a record once when the cache did not hold it, then serves it from the cache', async () => {
     const { engine, reads } = await setup(0)
     const ctx = systemContext()
@@ -114,30 +136,35 @@ describe('createWireCache', () => {
     values: { title, orgId: ORG_A },
   })
 
-  it('holds one version a record, never an older one over a newer, within its bound', () => {
+  it('holds one state a record, at its position, never an earlier over a later, within its bound', () => {
     const cache = createWireCache(10_000)
     const id = uuidv7()
-    cache.put(model, record(id, 2, 'two'))
-    cache.put(model, record(id, 1, 'one'))
-    expect(cache.get('card', id, 1)).toBeUndefined()
-    expect(JSON.parse(cache.get('card', id, 2)?.json.toString() ?? 'null').record.title).toBe('two')
-    cache.put(model, record(id, 3, 'three'))
-    expect(cache.get('card', id, 2)).toBeUndefined()
+    cache.put(model, record(id, 2, 'two'), 20)
+    cache.put(model, record(id, 1, 'one'), 10)
+    expect(cache.get('card', id, 10, 1)).toBeUndefined()
+    expect(JSON.parse(cache.get('card', id, 20, 2)?.json.toString() ?? 'null').record.title).toBe('two')
+    cache.put(model, record(id, 3, 'three'), 30)
+    expect(cache.get('card', id, 20, 2)).toBeUndefined()
     expect(cache.count).toBe(1)
+    // Purged and created again under the same id: its versions start over, its positions do not.
+    expect(cache.get('card', id, 90, 3)).toBeUndefined()
+    // A state whose position is not known is encoded, not kept.
+    cache.put(model, record(id, 4, 'four'), undefined)
+    expect(cache.get('card', id, 30, 3)).toBeDefined()
 
-    for (let i = 0; i < 200; i++) cache.put(model, record(uuidv7(), 1, `r${i}`))
+    for (let i = 0; i < 200; i++) cache.put(model, record(uuidv7(), 1, `r${i}`), 100 + i)
     expect(cache.size).toBeLessThanOrEqual(10_000)
     expect(cache.count).toBeLessThan(200)
   })
 
   it('counts encoded bytes, and keeps no record larger than a sixteenth of the bound', () => {
     const cache = createWireCache(100_000)
-    const a = cache.put(model, record(uuidv7(), 1, 'a'.repeat(1000)))
-    const b = cache.put(model, record(uuidv7(), 1, '\u4e00'.repeat(1000)))
+    const a = cache.put(model, record(uuidv7(), 1, 'a'.repeat(1000)), 1)
+    const b = cache.put(model, record(uuidv7(), 1, '\u4e00'.repeat(1000)), 2)
     expect(b.cost - a.cost).toBe(2000)
     const huge = record(uuidv7(), 1, 'h'.repeat(7000))
-    cache.put(model, huge)
-    expect(cache.get('card', huge.id, 1)).toBeUndefined()
+    cache.put(model, huge, 3)
+    expect(cache.get('card', huge.id, 3, 1)).toBeUndefined()
     expect(cache.count).toBe(2)
   })
 })

@@ -127,7 +127,7 @@ export function createEngine(options: EngineOptions): Engine {
     hlc: createHlc(() => now().getTime()),
     onCommit(changes: readonly CommittedChange[]) {
       // Serialised once, as committed: a pull of these versions concatenates them.
-      for (const c of changes) if (!c.removedFrom) cache.put(c.model, c.record)
+      for (const c of changes) if (!c.removedFrom) cache.put(c.model, c.record, c.seq)
       for (const l of listeners) {
         try {
           l(changes)

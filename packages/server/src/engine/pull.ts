@@ -123,7 +123,8 @@ export async function wireChangesFor(
     }
     const record = records?.get(`${row.model}\u0000${row.recordId}`)
     if (!record || !inScope(actor, model, record)) continue
-    out.push(cache.put(model, record).json)
+    // Kept only when it is the state the row names (a later one's position is not known yet).
+    out.push(cache.put(model, record, record.version === row.version ? row.seq : undefined).json)
   }
   return out
 }
@@ -232,7 +233,7 @@ export async function pull(
   }
   const read = await storage.readChanges(position, limit, filter, ctx.signal)
   // Changes the cache holds at the version read need neither a size estimate nor a record read.
-  const hits = read.map((r) => (r.removed ? undefined : cache.get(r.model, r.recordId, r.version)))
+  const hits = read.map((r) => (r.removed ? undefined : cache.get(r.model, r.recordId, r.seq, r.version)))
   const sizes = await rowSizes(storage, schema, read, hits, ctx.signal)
   // §3: the page ends at the byte bound too; where is decided before any record is loaded.
   const length = pageLength(sizes, bounds.maxPageBytes)

@@ -4,10 +4,11 @@
  * is then the change-order read plus a concatenation of these strings, with no record read and
  * no serialisation for the records found here. Records a pull had to load are kept too.
  *
- * Correct under updates: an entry is keyed by model and id and holds one version; a pull uses it
- * only for a change-order row of exactly that version (a record's state at a version never
- * changes: every accepted change makes a new one, §1), and a newer state replaces an older one,
- * never the reverse. Scope is still decided per reader: an entry carries the owner and
+ * Correct under updates: an entry is keyed by record and holds the state committed at one
+ * change-order position; a pull uses it only for the change-order row at exactly that position
+ * (and version). Positions are never reused (docs/change-order.md), so a record purged and
+ * created again under the same id, whose versions start over, never meets a stale entry; a
+ * later position replaces an earlier one, never the reverse. Scope is still decided per reader: an entry carries the owner and
  * organization of its version. Models with a read rule (a function of the whole record) are
  * never cached: their records are loaded and checked as before.
  *
@@ -31,6 +32,8 @@ const ENTRY_OVERHEAD_BYTES = 256
 export interface WireEntry {
   model: string
   version: number
+  /** The change-order position this state was committed at. */
+  seq: number
   /** `{"model":…,"record":{…}}` in UTF-8, as a pull page carries it. */
   json: Buffer
   /** The owner and organization of this version, for per-reader scope (§8). */
@@ -43,10 +46,14 @@ export interface WireEntry {
 
 /** The cache of one process. */
 export interface WireCache {
-  /** The entry of exactly this version of the record, if held. */
-  get(model: string, id: string, version: number): WireEntry | undefined
-  /** Encodes a record's change and keeps it (unless a newer version is held); returns it. */
-  put(model: ModelDefinition, record: StoredRecord): WireEntry
+  /** The entry of the record as committed at position `seq` (with this version), if held. */
+  get(model: string, id: string, seq: number, version: number): WireEntry | undefined
+  /**
+   * Encodes a record's change as committed at position `seq` and keeps it (unless a later
+   * position is held); returns it. `seq` undefined: encoded, not kept (a state whose position
+   * is not known).
+   */
+  put(model: ModelDefinition, record: StoredRecord, seq: number | undefined): WireEntry
   /** Bytes held now (at most the bound). */
   readonly size: number
   /** Entries held now. */
@@ -76,27 +83,28 @@ export function createWireCache(maxBytes: number = DEFAULT_WIRE_CACHE_BYTES): Wi
   }
 
   return {
-    get(model, id, version) {
+    get(model, id, seq, version) {
       const entry = entries.get(id)
-      if (!entry || entry.version !== version || entry.model !== model) return undefined
+      if (!entry || entry.seq !== seq || entry.version !== version || entry.model !== model) return undefined
       entry.used = true
       return entry
     },
-    put(model, record) {
+    put(model, record, seq) {
       const json = encodeChange(model.name, record)
       const entry: WireEntry = {
         model: model.name,
         version: record.version,
+        seq: seq ?? -1,
         json,
         scope: scopeOf(model, record.values),
         cost: json.length + ENTRY_OVERHEAD_BYTES,
         used: false,
       }
       // A record larger than a sixteenth of the bound is not kept: a few huge ones would flush the rest.
-      if (model.rules.read || entry.cost > maxBytes / 16) return entry
+      if (seq === undefined || model.rules.read || entry.cost > maxBytes / 16) return entry
       const held = entries.get(record.id)
       if (held) {
-        if (held.model === model.name && held.version > record.version) return entry
+        if (held.seq > seq) return entry
         remove(record.id, held)
       }
       entries.set(record.id, entry)
