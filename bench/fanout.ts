@@ -3,7 +3,10 @@
  * clients connected and caught up in this one. Then:
  *  - fan-out: K single-record REST writes, spaced, each timed from the write call until the
  *    last of the 1,000 clients has parsed the change;
- *  - end to end: a push over one client's socket, timed until another client has the change.
+ *  - end to end: a push over one client's socket, timed until another client has the change;
+ *  - baseline, in the same run: a bare `ws` server in the same child broadcasting a frame of the
+ *    same size to 1,000 bare sockets when one of them sends it a frame (no Pulse at all), timed
+ *    until the last has it: the floor the fan-out figures are read against.
  * Loopback only; bounded in count and time.
  *
  *   node --import tsx bench/fanout.ts [clients=1000] [writes=100]
@@ -12,7 +15,7 @@ import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { defineSchema, uuidv7 } from '@pulse/core'
 import { startServer } from '@pulse/server'
-import WebSocket from 'ws'
+import WebSocket, { WebSocketServer } from 'ws'
 import config from '../examples/tasks/pulse.config.ts'
 import { nowMs, percentile, printTable, report, sized, tempSqlite } from './support.ts'
 
@@ -51,7 +54,17 @@ async function serve(): Promise<void> {
   process.on('message', (m) => {
     if (m === 'report') process.send?.({ dispatch })
   })
-  process.send?.({ url: server.url })
+  // The baseline: a bare ws broadcast loop, what the socket layer alone costs.
+  const bare = new WebSocketServer({ port: 0, perMessageDeflate: false })
+  await new Promise<void>((resolve) => bare.once('listening', () => resolve()))
+  bare.on('connection', (socket) => {
+    socket.on('message', (data) => {
+      const frame = Buffer.from(data as Buffer)
+      for (const c of bare.clients) c.send(frame, { binary: false })
+    })
+  })
+  const port = (bare.address() as { port: number }).port
+  process.send?.({ url: server.url, bareUrl: `ws://127.0.0.1:${port}` })
   process.on('disconnect', () => {
     server.close().then(
       () => process.exit(0),
@@ -100,8 +113,10 @@ function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
 
 async function main(): Promise<void> {
   const child = fork(fileURLToPath(import.meta.url), ['--serve'], { execArgv: process.execArgv, stdio: 'inherit' })
-  const url = await withTimeout(
-    new Promise<string>((resolve) => child.once('message', (m) => resolve((m as { url: string }).url))),
+  const { url, bareUrl } = await withTimeout(
+    new Promise<{ url: string; bareUrl: string }>((resolve) =>
+      child.once('message', (m) => resolve(m as { url: string; bareUrl: string })),
+    ),
     'server start',
   )
   try {
@@ -175,6 +190,16 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, GAP_MS))
     }
 
+    // What a Pulse live message of one item weighs, for the baseline's frame.
+    const sample = JSON.stringify({
+      type: 'changes',
+      changes: [{ model: 'item', record: { id: uuidv7(), version: 1, vclock: { s: 1 }, name: 'fanout-0', price: '1.00' } }],
+      cursor: 'x'.repeat(12),
+      hasMore: false,
+    })
+    for (const c of clients) c.ws.terminate()
+    const bare = await bareBaseline(bareUrl, clients.length, sample)
+
     const row = (what: string, values: number[]) => ({
       what,
       n: values.length,
@@ -191,7 +216,10 @@ async function main(): Promise<void> {
       row(`clients: first has it → last has it`, spread),
       row(`write call → last of ${clients.length} clients has it`, fanOut),
       row('push on one socket → visible on another', endToEnd),
+      row(`baseline: bare ws, a frame in → broadcast → last of ${clients.length} has it`, bare),
     ])
+    const ratio = percentile(fanOut, 99) / percentile(bare, 99)
+    console.log(`fan-out p99 is ${ratio.toFixed(2)}× the bare ws broadcast's p99 in this run`)
     const p99 = percentile(fanOut, 99)
     console.log(`fan-out p99 ${p99.toFixed(1)} ms against a target of ${TARGET_P99_MS} ms: ${p99 <= TARGET_P99_MS ? 'met' : 'NOT met'}`)
     report({
@@ -218,10 +246,49 @@ async function main(): Promise<void> {
       aim: 15,
       baselineName: 'ws-relay-p99',
     })
-    for (const c of clients) c.ws.terminate()
   } finally {
     child.disconnect()
   }
+}
+
+/** The bare broadcast: 1,000 plain sockets; one sends a frame, the server relays it to all. */
+async function bareBaseline(url: string, count: number, frame: string): Promise<number[]> {
+  const sockets: WebSocket[] = []
+  for (let i = 0; i < count; i += 100) {
+    const batch = Array.from(
+      { length: Math.min(100, count - i) },
+      () =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const ws = new WebSocket(url, { perMessageDeflate: false })
+          ws.once('open', () => resolve(ws))
+          ws.once('error', reject)
+        }),
+    )
+    sockets.push(...(await withTimeout(Promise.all(batch), 'bare sockets connecting')))
+  }
+  const times: number[] = []
+  for (let k = 0; k < WRITES; k++) {
+    let remaining = sockets.length
+    let last = 0
+    const all = new Promise<void>((resolve) => {
+      for (const ws of sockets) {
+        ws.removeAllListeners('message')
+        ws.on('message', (data) => {
+          JSON.parse(data.toString())
+          last = nowMs()
+          remaining -= 1
+          if (remaining === 0) resolve()
+        })
+      }
+    })
+    const t0 = nowMs()
+    sockets[0]?.send(frame)
+    await withTimeout(all, `bare broadcast ${k}`)
+    times.push(last - t0)
+    await new Promise((r) => setTimeout(r, GAP_MS))
+  }
+  for (const ws of sockets) ws.terminate()
+  return times
 }
 
 if (process.argv.includes('--serve')) await serve()

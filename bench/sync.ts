@@ -2,13 +2,27 @@
  * Sync throughput (issue 3), over HTTP against a real server, on SQLite and PostgreSQL:
  * - push: devices push batches of 100 mutations (creates, then updates of records another
  *   device changed concurrently, so every update is clock-compared and field-resolved);
- * - pull: one client's initial sync of N records, pages of 5,000.
+ * - pull: one client's initial sync of N records, pages of 5,000, over HTTP; beside it, in the
+ *   same run, the engine's pull in process with its wire cache (as committed) and with none
+ *   (every record read and serialised), and the floor: a raw read of the N ids by primary key.
  *
  *   node --import tsx bench/sync.ts [PUSH_N] [PULL_N]
  */
 import { defineSchema, type Mutation, uuidv7 } from '@pulse/core'
-import { createPostgresStorage, createSqliteStorage, type RunningServer, type SqlStorage, startServer, systemContext } from '@pulse/server'
+import {
+  createEngine,
+  createPostgresStorage,
+  createSqliteStorage,
+  type Engine,
+  type RunningServer,
+  type SqlStorage,
+  startServer,
+  systemContext,
+} from '@pulse/server'
+import Database from 'better-sqlite3'
+import pg from 'pg'
 import config from '../examples/tasks/pulse.config.ts'
+import { encodePage } from '../packages/server/src/engine/pull.ts'
 import { benchPgUrl, nowMs, printTable, rate, report, tempSqlite, warmUp, withPgSchema } from './support.ts'
 
 // `let`: the warm-up runs at a tenth of the size.
@@ -106,6 +120,22 @@ async function pushPhase(
   return { createMs, followMs, updateMs, statuses }
 }
 
+/** Times a full pull of every item through `engine` in process, pages of 5,000 encoded for sending. */
+async function enginePull(engine: Engine): Promise<number> {
+  const ctx = systemContext()
+  let cursor: string | null = null
+  let received = 0
+  const t0 = nowMs()
+  for (;;) {
+    const page = await engine.pull(ctx, { cursor, limit: 5000, models: ['item'] }, (p) => void encodePage(p))
+    received += page.wire.length
+    cursor = page.cursor
+    if (!page.hasMore) break
+  }
+  if (received < PULL_N) throw new Error(`pulled ${received} of ${PULL_N}`)
+  return nowMs() - t0
+}
+
 /** Seeds PULL_N records through the engine, then times a full initial pull over HTTP. */
 async function pullPhase(server: RunningServer): Promise<number> {
   const ctx = systemContext()
@@ -134,7 +164,10 @@ async function pullPhase(server: RunningServer): Promise<number> {
   return ms
 }
 
-async function measure(label: string, makeStorage: () => Promise<SqlStorage>): Promise<Record<string, string | number>> {
+/** The floor: every item id read by primary key, straight from the database, in ms. */
+type RawRead = () => Promise<number>
+
+async function measure(label: string, makeStorage: () => Promise<SqlStorage>, raw: RawRead): Promise<Record<string, string | number>> {
   // Accounts on, as in production: requests carry an admin API token.
   const server = await startServer({
     schema,
@@ -148,6 +181,9 @@ async function measure(label: string, makeStorage: () => Promise<SqlStorage>): P
     const push = await pushPhase(server)
     const pullMs = await pullPhase(server)
     reportSync(label, push.updateMs, push.createMs, pullMs)
+    const warmMs = await enginePull(server.engine)
+    const coldMs = await enginePull(createEngine({ storage: server.engine.storage, schema, wireCacheBytes: 0 }))
+    const rawMs = await raw()
     return {
       database: label,
       'push creates': rate(PUSH_N, push.createMs),
@@ -157,6 +193,10 @@ async function measure(label: string, makeStorage: () => Promise<SqlStorage>): P
         .map(([k, v]) => `${k} ${v}`)
         .join(', '),
       [`pull ${PULL_N.toLocaleString('en-US')} records`]: rate(PULL_N, pullMs),
+      'engine pull, cached': rate(PULL_N, warmMs),
+      'engine pull, no cache': rate(PULL_N, coldMs),
+      'raw id read': rate(PULL_N, rawMs),
+      'pull / raw': (rawMs / pullMs).toFixed(2),
     }
   } finally {
     await server.close()
@@ -193,21 +233,57 @@ function reportSync(label: string, updateMs: number, createMs: number, pullMs: n
   })
 }
 
+/** The floor of a pull on SQLite: every id of the table read by its primary key, raw. */
+function sqliteRawOf(file: string): RawRead {
+  return async () => {
+    const db = new Database(file, { readonly: true })
+    try {
+      const t0 = nowMs()
+      const ids = db.prepare('SELECT id FROM "item" ORDER BY id').raw().all()
+      if (ids.length < PULL_N) throw new Error(`read ${ids.length} ids`)
+      return nowMs() - t0
+    } finally {
+      db.close()
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const [pushN, pullN] = [PUSH_N, PULL_N]
   ;[PUSH_N, PULL_N] = [Math.ceil(pushN / 10), Math.ceil(pullN / 10)]
+  const warmFile = tempSqlite('warm')
   await warmUp('push and pull on SQLite at a tenth of the size', () =>
-    measure('SQLite', () => createSqliteStorage({ filename: tempSqlite('warm') })),
+    measure('SQLite', () => createSqliteStorage({ filename: warmFile }), sqliteRawOf(warmFile)),
   )
   ;[PUSH_N, PULL_N] = [pushN, pullN]
   reporting = true
   console.log(
     `Sync throughput over HTTP: ${DEVICES} devices push ${PUSH_N.toLocaleString('en-US')} creates then ${PUSH_N.toLocaleString('en-US')} concurrent updates in batches of ${BATCH}; one client pulls ${PULL_N.toLocaleString('en-US')} records`,
   )
-  const rows = [await measure('SQLite', () => createSqliteStorage({ filename: tempSqlite('sync') }))]
+  const file = tempSqlite('sync')
+  const rows = [await measure('SQLite', () => createSqliteStorage({ filename: file }), sqliteRawOf(file))]
   const url = await benchPgUrl()
   if (url)
-    rows.push(await withPgSchema(url, (s) => measure('PostgreSQL', () => createPostgresStorage({ connectionString: url, schema: s }))))
+    rows.push(
+      await withPgSchema(url, (s) =>
+        measure(
+          'PostgreSQL',
+          () => createPostgresStorage({ connectionString: url, schema: s }),
+          async () => {
+            const client = new pg.Client({ connectionString: url })
+            await client.connect()
+            try {
+              const t0 = nowMs()
+              const { rows: ids } = await client.query({ text: `SELECT id FROM "${s}"."item" ORDER BY id`, rowMode: 'array' })
+              if (ids.length < PULL_N) throw new Error(`read ${ids.length} ids`)
+              return nowMs() - t0
+            } finally {
+              await client.end()
+            }
+          },
+        ),
+      ),
+    )
   printTable('mutations/s and records/s (aims on SQLite: push ≥ 60k/s, pull ≥ 250k/s)', rows)
 }
 

@@ -4,7 +4,10 @@ import type { RetryOptions } from './pusher.ts'
 
 /** Timings and limits of the loop. */
 export interface SyncTimings {
-  /** Wait after a local write before pushing, to batch a burst of edits. */
+  /**
+   * Under load (a push under way, or one started this recently), wait this long after a local
+   * write before pushing, to batch a stream of edits. Idle, a write is pushed on the next turn.
+   */
   readonly pushDebounceMs: number
   /** Over HTTP (no socket), how often to pull, push and try the socket again. */
   readonly pollIntervalMs: number

@@ -1,7 +1,10 @@
 /**
  * The sync loop's work over its connected channel: pulls to the end when asked (a poke, a
- * reconnect, a poll, `sync()`), pushes what may go (debounced after local writes, and again
- * when a backed-off mutation is due); one pull and one push at a time. It knows nothing of
+ * reconnect, a poll, `sync()`), pushes what may go (after local writes, and again when a
+ * backed-off mutation is due); one pull and one push at a time. The push after a local write
+ * is adaptive: when idle (no push under way, none started within the debounce) it goes on the
+ * next turn, so one write is sent at once and the writes of one turn together; under load it
+ * waits the debounce, so a stream of writes goes in batches, one push per debounce at most. It knows nothing of
  * connection states: the loop hands it the current channel and hears of every failure
  * through `failed`, where it decides whether the channel is lost.
  */
@@ -20,7 +23,7 @@ export interface SyncWorkOptions {
   reporter: SyncReporter
   status: StatusStore
   clock: Clock
-  /** Wait after a local write before pushing, to batch a burst of edits. */
+  /** Under load (a push under way or just started), wait this long after a local write before pushing, to batch. */
   pushDebounceMs: number
   /** Aborted when the client closes. */
   signal: AbortSignalLike
@@ -38,7 +41,7 @@ export interface SyncWork {
   pullSoon(): void
   /** Pushes what may go through the current channel. */
   pushSoon(): void
-  /** A local write happened: push after the debounce. */
+  /** A local write happened: push on the next turn when idle, after the debounce under load. */
   localWrite(): void
   /** Pulls to the end, then pushes, through `channel`; rejects with what stopped it (after `failed` heard of it). */
   syncNow(channel: SyncChannel, signal?: AbortSignalLike): Promise<void>
@@ -55,6 +58,9 @@ export function createSyncWork(options: SyncWorkOptions): SyncWork {
   let cancelDebounce: (() => void) | undefined
   let cancelDue: (() => void) | undefined
   let stopped = false
+  /** Pushes under way, and when the last one started (the load the debounce answers). */
+  let pushesInFlight = 0
+  let lastPushAt = Number.NEGATIVE_INFINITY
 
   const pull = (through: SyncChannel, signal: AbortSignalLike = options.signal): Promise<void> =>
     reporter.track(pullToEnd(replica, through, signal, options.resynced))
@@ -87,10 +93,13 @@ export function createSyncWork(options: SyncWorkOptions): SyncWork {
     cancelDue = undefined
     // Nothing waits: no push, and no blip of `syncing` in the status.
     if (replica.outbox.counts().pending === 0) return
+    pushesInFlight += 1
+    lastPushAt = clock.now()
     try {
       pushing = options.pusher.run(through)
       await reporter.track(pushing)
     } finally {
+      pushesInFlight -= 1
       const due = replica.outbox.nextDueAt()
       const now = clock.now()
       if (due !== undefined && due > now && !stopped) cancelDue = clock.after(due - now, pushSoon)
@@ -108,7 +117,8 @@ export function createSyncWork(options: SyncWorkOptions): SyncWork {
     pushSoon,
     localWrite() {
       if (cancelDebounce || stopped) return
-      cancelDebounce = clock.after(options.pushDebounceMs, () => {
+      const busy = pushesInFlight > 0 || clock.now() - lastPushAt < options.pushDebounceMs
+      cancelDebounce = clock.after(busy ? options.pushDebounceMs : 0, () => {
         cancelDebounce = undefined
         pushSoon()
       })

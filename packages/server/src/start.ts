@@ -71,6 +71,8 @@ export interface StartOptions {
   maxPageBytes?: number
   /** Bytes of pull and list pages being loaded and sent at once, across all callers (default 32 MiB). */
   maxPullBytesInFlight?: number
+  /** Bytes of encoded changes kept so pulls serialise each change once (default 64 MiB; 0: none). */
+  wireCacheBytes?: number
   /** `/api/v1/readyz` probes the database at most this often (default 5 s). */
   readyProbeIntervalMs?: number
   /**
@@ -184,6 +186,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       onError: logError('a commit listener failed'),
       ...(options.maxPageBytes !== undefined ? { maxPageBytes: options.maxPageBytes } : {}),
       ...(options.maxPullBytesInFlight !== undefined ? { maxPullBytesInFlight: options.maxPullBytesInFlight } : {}),
+      ...(options.wireCacheBytes !== undefined ? { wireCacheBytes: options.wireCacheBytes } : {}),
     })
     app = await createHttpServer({
       engine,

@@ -20,6 +20,7 @@ import type { Context } from './context.ts'
 import { DEFAULT_MAX_PAGE_BYTES, type PageBounds, type PullPage, type PullRequest, pull } from './pull.ts'
 import { pushMutations } from './push.ts'
 import { inScope, scopeFilter } from './scope.ts'
+import { createWireCache, DEFAULT_WIRE_CACHE_BYTES } from './wire-cache.ts'
 import { applyWrites, type CommittedChange, type WriteOp, type WriteOptions, type WriteResult } from './write.ts'
 
 /** A page of a list. */
@@ -92,6 +93,11 @@ export interface EngineOptions {
    * 32 MiB): a page waits for room before it is loaded. Bounds the memory of concurrent pulls.
    */
   maxPullBytesInFlight?: number
+  /**
+   * Bytes of encoded changes kept for pulls (default 64 MiB, 0: none): each record's change is
+   * serialised once, when it commits or is first pulled, and pages are concatenated from these.
+   */
+  wireCacheBytes?: number
 }
 
 /** Default bytes of pages in flight at once (eight full pages). */
@@ -113,12 +119,15 @@ export function createEngine(options: EngineOptions): Engine {
     maxPageBytes: options.maxPageBytes ?? DEFAULT_MAX_PAGE_BYTES,
     budget: createByteBudget(options.maxPullBytesInFlight ?? DEFAULT_MAX_PULL_BYTES_IN_FLIGHT),
   }
+  const cache = createWireCache(options.wireCacheBytes ?? DEFAULT_WIRE_CACHE_BYTES)
   const deps = {
     storage,
     schema,
     now,
     hlc: createHlc(() => now().getTime()),
     onCommit(changes: readonly CommittedChange[]) {
+      // Serialised once, as committed: a pull of these versions concatenates them.
+      for (const c of changes) if (!c.removedFrom) cache.put(c.model, c.record, c.seq)
       for (const l of listeners) {
         try {
           l(changes)
@@ -187,7 +196,7 @@ export function createEngine(options: EngineOptions): Engine {
       return storage.listHistory(model, record.id, ctx.signal)
     },
     push: (ctx, request) => pushMutations(deps, ctx, request),
-    pull: (ctx, request, deliver) => pull(storage, schema, ctx, request, bounds, deliver),
+    pull: (ctx, request, deliver) => pull(storage, schema, ctx, request, bounds, cache, deliver),
     listConflicts: (ctx, request = {}) => listConflicts(storage, schema, ctx, request),
     async resolveConflict(ctx, id, choice, data) {
       const { outcomes } = await applyWrites(deps, ctx, [{ op: 'resolve', conflictId: id, choice, data }], { atomic: true })

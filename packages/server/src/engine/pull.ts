@@ -16,8 +16,8 @@ import { pageLength } from '../storage/record-size.ts'
 import type { ChangeFilter, ChangeRow, Storage, StoredRecord } from '../storage/storage.ts'
 import type { ByteBudget } from './byte-budget.ts'
 import type { Actor, Context } from './context.ts'
-import { toWire } from './records.ts'
-import { inScope } from './scope.ts'
+import { inScope, inScopeOf } from './scope.ts'
+import type { WireCache, WireEntry } from './wire-cache.ts'
 
 /** A pull request, decoded by the transport. */
 export interface PullRequest {
@@ -40,9 +40,12 @@ export interface PageBounds {
   budget: ByteBudget
 }
 
-/** A page of changes, with the raw positions for the live stream. */
+/** A page of changes. */
 export interface PullPage {
-  changes: Change[]
+  /** The changes, decoded (on first use) from `wire`. */
+  readonly changes: Change[]
+  /** Each change encoded, in order: what `encodePage` sends. */
+  readonly wire: readonly Buffer[]
   cursor: string
   hasMore: boolean
 }
@@ -82,35 +85,65 @@ async function loadRecords(
   return out
 }
 
-/** Turns change rows into wire changes the actor may see. */
-export async function changesFor(
-  storage: Storage,
-  schema: Schema,
-  actor: Actor,
-  rows: readonly ChangeRow[],
-  signal?: AbortSignal,
-): Promise<Change[]> {
-  const records = await loadRecords(storage, schema, rows, signal)
-  const changes: Change[] = []
-  for (const row of rows) {
-    // §8: the record left a scope this reader is in (the storage filtered by that scope).
-    if (row.removed) {
-      if (schema.models.has(row.model)) changes.push({ model: row.model, record: { id: row.recordId }, removed: true })
-      continue
-    }
-    const model = schema.models.get(row.model) as ModelDefinition | undefined
-    const record = records.get(`${row.model}\u0000${row.recordId}`)
-    if (!model || !record || !inScope(actor, model, record)) continue
-    changes.push({ model: row.model, record: toWire(record) })
-  }
-  return changes
+/** The encoded removal change of a record (§8). */
+function removalJson(model: string, id: string): Buffer {
+  return Buffer.from(JSON.stringify({ model, record: { id }, removed: true }))
 }
 
-/** The estimated wire size of each row's record (removals cost a little; records gone since cost nothing). */
-async function rowSizes(storage: Storage, schema: Schema, rows: readonly ChangeRow[], signal?: AbortSignal): Promise<number[]> {
+/**
+ * Turns change rows into the encoded changes the actor may see: from the wire cache when it
+ * holds the row's version, otherwise loaded (one read per model), encoded and cached.
+ */
+export async function wireChangesFor(
+  storage: Storage,
+  schema: Schema,
+  cache: WireCache,
+  actor: Actor,
+  rows: readonly ChangeRow[],
+  hits: readonly (WireEntry | undefined)[],
+  signal?: AbortSignal,
+): Promise<Buffer[]> {
+  const misses = rows.filter((r, i) => !r.removed && !hits[i])
+  const records = misses.length > 0 ? await loadRecords(storage, schema, misses, signal) : undefined
+  const out: Buffer[] = []
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as ChangeRow
+    const model = schema.models.get(row.model) as ModelDefinition | undefined
+    if (!model) continue // a model dropped from the configuration: its changes are no longer served
+    // §8: the record left a scope this reader is in (the storage filtered by that scope).
+    if (row.removed) {
+      out.push(removalJson(row.model, row.recordId))
+      continue
+    }
+    const hit = hits[i]
+    if (hit) {
+      // The scope of exactly the version the change order names (what the storage filtered by).
+      if (inScopeOf(actor, model, hit.scope)) out.push(hit.json)
+      continue
+    }
+    const record = records?.get(`${row.model}\u0000${row.recordId}`)
+    if (!record || !inScope(actor, model, record)) continue
+    // Kept only when it is the state the row names (a later one's position is not known yet).
+    out.push(cache.put(model, record, record.version === row.version ? row.seq : undefined).json)
+  }
+  return out
+}
+
+/**
+ * The wire size of each row's record: exact for those the cache holds, estimated by the
+ * storage for the rest (removals cost a little; records gone since cost nothing).
+ */
+async function rowSizes(
+  storage: Storage,
+  schema: Schema,
+  rows: readonly ChangeRow[],
+  hits: readonly (WireEntry | undefined)[],
+  signal?: AbortSignal,
+): Promise<number[]> {
   const byModel = new Map<string, string[]>()
-  for (const r of rows) {
-    if (r.removed || !schema.models.has(r.model)) continue
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i] as ChangeRow
+    if (r.removed || hits[i] || !schema.models.has(r.model)) continue
     let ids = byModel.get(r.model)
     if (!ids) {
       ids = []
@@ -123,7 +156,37 @@ async function rowSizes(storage: Storage, schema: Schema, rows: readonly ChangeR
     const found = await storage.recordSizes(schema.model(name), ids, signal)
     for (const [id, size] of found) sizes.set(`${name}\u0000${id}`, size)
   }
-  return rows.map((r) => (r.removed ? REMOVAL_BYTES : (sizes.get(`${r.model}\u0000${r.recordId}`) ?? 0)))
+  return rows.map((r, i) => (r.removed ? REMOVAL_BYTES : (hits[i]?.json.length ?? sizes.get(`${r.model}\u0000${r.recordId}`) ?? 0)))
+}
+
+/**
+ * A page as sent: one JSON object, `{<head>"changes":[…],"cursor":…,"hasMore":…}`, built by
+ * concatenating the encoded changes (nothing is serialised again). `head` is what comes before
+ * (`"type":"changes","id":"…",` on a socket), empty over HTTP.
+ */
+export function encodePage(page: PullPage, head = ''): Buffer {
+  const parts: Buffer[] = [Buffer.from(`{${head}"changes":[`)]
+  page.wire.forEach((w, i) => {
+    if (i > 0) parts.push(COMMA)
+    parts.push(w)
+  })
+  parts.push(Buffer.from(`],"cursor":${JSON.stringify(page.cursor)},"hasMore":${page.hasMore}}`))
+  return Buffer.concat(parts)
+}
+const COMMA = Buffer.from(',')
+
+/** A page whose `changes` are decoded from its encoded form only when asked for. */
+function makePage(wire: Buffer[], cursor: string, hasMore: boolean): PullPage {
+  let decoded: Change[] | undefined
+  return {
+    wire,
+    cursor,
+    hasMore,
+    get changes() {
+      decoded ??= wire.map((w) => JSON.parse(w.toString('utf8')) as Change)
+      return decoded
+    },
+  }
 }
 
 /**
@@ -140,6 +203,7 @@ export async function pull(
   ctx: Context,
   request: PullRequest,
   bounds: PageBounds,
+  cache: WireCache,
   deliver?: (page: PullPage) => void | Promise<void>,
 ): Promise<PullPage> {
   const limit = request.limit ?? DEFAULT_PULL_LIMIT
@@ -168,7 +232,9 @@ export async function pull(
     )
   }
   const read = await storage.readChanges(position, limit, filter, ctx.signal)
-  const sizes = await rowSizes(storage, schema, read, ctx.signal)
+  // Changes the cache holds at the version read need neither a size estimate nor a record read.
+  const hits = read.map((r) => (r.removed ? undefined : cache.get(r.model, r.recordId, r.seq, r.version)))
+  const sizes = await rowSizes(storage, schema, read, hits, ctx.signal)
   // §3: the page ends at the byte bound too; where is decided before any record is loaded.
   const length = pageLength(sizes, bounds.maxPageBytes)
   const rows = read.slice(0, length)
@@ -177,9 +243,9 @@ export async function pull(
   try {
     const last = rows[rows.length - 1]
     const hasMore = length < read.length || read.length === limit
-    const changes = await changesFor(storage, schema, ctx.actor, rows, ctx.signal)
+    const wire = await wireChangesFor(storage, schema, cache, ctx.actor, rows, hits.slice(0, length), ctx.signal)
     const end = Math.max(last ? last.seq : position, hasMore ? 0 : head)
-    const page = { changes, cursor: encodeCursor(end, currentEpoch), hasMore }
+    const page = makePage(wire, encodeCursor(end, currentEpoch), hasMore)
     if (deliver) await deliver(page)
     return page
   } finally {

@@ -1,7 +1,8 @@
 /**
  * Sending one commit to every live connection (PROTOCOL.md §6), serialised once per distinct
- * view: connections that may see the same things (same scope, same models filter) share one
- * encoded message. A connection that is behind, or whose send buffer is full, gets one poke, and
+ * message: connections that may see the same things (same scope, same models filter) share one
+ * encoded message, and so do views that happen to see the same changes of this commit (the
+ * members of one organization, say): each change is encoded once, each distinct message once. A connection that is behind, or whose send buffer is full, gets one poke, and
  * so does one whose share of a commit is larger than a pull page: it pulls it in pages (§3, §6).
  */
 import { encodeCursor, type ModelDefinition, type Schema, type WireRecord } from '@pulse/core'
@@ -106,22 +107,33 @@ export function createFanOut(options: FanOutOptions): (message: BusMessage, conn
     // One encoded message per view (and, rarely, per starting position): undefined when the
     // view sees nothing of this commit.
     const encoded = new Map<string, Buffer | undefined | typeof TOO_LARGE>()
+    // Views that see the same changes with the same cursor (the members of one organization,
+    // each a view of their own) share one message too: keyed by what it holds, not who gets it.
+    const byContent = new Map<string, Buffer | typeof TOO_LARGE>()
 
     const encode = (connection: LiveConnection, after: number): Buffer | undefined | typeof TOO_LARGE => {
       prepared ??= prepare()
-      const parts: string[] = []
+      const seen: number[] = []
       let length = 0
-      for (const p of prepared) {
+      for (let i = 0; i < prepared.length; i++) {
+        const p = prepared[i] as Prepared
         if (p.seq <= after || !p.model) continue
         if (connection.models && !connection.models.has(p.model.name)) continue
         if (p.removedFrom ? !inScopeOf(connection.actor, p.model, p.removedFrom) : !inScope(connection.actor, p.model, p.record)) continue
-        parts.push(p.json)
+        seen.push(i)
         length += p.json.length
       }
-      if (parts.length === 0) return undefined
+      if (seen.length === 0) return undefined
       if (length > maxMessage) return TOO_LARGE
-      const cursor = JSON.stringify(encodeCursor(message.last, connection.actor.scopeEpoch ?? 0))
-      return Buffer.from(`{"type":"changes","changes":[${parts.join(',')}],"cursor":${cursor},"hasMore":false}`)
+      const epoch = connection.actor.scopeEpoch ?? 0
+      const key = `${epoch}\u0001${seen.join(',')}`
+      const shared = byContent.get(key)
+      if (shared) return shared
+      const cursor = JSON.stringify(encodeCursor(message.last, epoch))
+      const parts = seen.map((i) => (prepared as Prepared[])[i]?.json)
+      const payload = Buffer.from(`{"type":"changes","changes":[${parts.join(',')}],"cursor":${cursor},"hasMore":false}`)
+      byContent.set(key, payload)
+      return payload
     }
 
     for (const connection of connections) {

@@ -35,6 +35,27 @@ describe('flow control', () => {
     expect(t.calls).toEqual(['pause', 'resume'])
   })
 
+  it('sends the frames of one turn in one write: corked at the first, uncorked at the turn\u2019s end', async () => {
+    const t = transport()
+    const flow = createFlowControl(
+      { ...t, cork: () => t.calls.push('cork'), uncork: () => t.calls.push('uncork') },
+      {
+        isOpen: () => true,
+        onDrop: () => {},
+      },
+    )
+    flow.send('a')
+    flow.send('b')
+    flow.send('c')
+    expect(t.calls).toEqual(['cork'])
+    await new Promise((r) => process.nextTick(r))
+    expect(t.calls).toEqual(['cork', 'uncork'])
+    flow.send('d')
+    await new Promise((r) => setImmediate(r))
+    expect(t.calls).toEqual(['cork', 'uncork', 'cork', 'uncork'])
+    expect(t.sent).toEqual(['a', 'b', 'c', 'd'])
+  })
+
   it('drops the connection once, when more is sent past the cap', () => {
     const t = transport()
     const drops: number[] = []

@@ -5,6 +5,10 @@
  * page. In: when more than `MAX_BACKLOG_CHARS` of a client's messages wait to be handled, the
  * socket stops being read until the backlog is short again (counted in characters, so a flood
  * of small messages still meets the rate limit, close 4429).
+ *
+ * Frames sent in one turn go out together: the first send of a turn corks the socket and the
+ * turn's end (a process tick) uncorks it, so the commits a hub dispatches in one turn, or a
+ * push's answer and its own live change, cost one write to the socket, not one each.
  */
 
 /** The socket, as flow control sees it. */
@@ -18,6 +22,9 @@ export interface FlowTransport {
   /** Stops reading the client's frames; `resume` reads again. */
   pause(): void
   resume(): void
+  /** Holds writes back until `uncork` (optional: a transport without it writes each at once). */
+  cork?(): void
+  uncork?(): void
 }
 
 /** What `createFlowControl` takes. */
@@ -61,6 +68,11 @@ export function createFlowControl(transport: FlowTransport, options: FlowControl
   let backlog = 0
   let paused = false
   let dropped = false
+  let corked = false
+  const uncork = (): void => {
+    corked = false
+    transport.uncork?.()
+  }
 
   return {
     send(payload) {
@@ -71,6 +83,11 @@ export function createFlowControl(transport: FlowTransport, options: FlowControl
         transport.terminate()
         options.onDrop(buffered)
         return
+      }
+      if (!corked && transport.cork) {
+        corked = true
+        transport.cork()
+        process.nextTick(uncork)
       }
       transport.sendRaw(payload)
     },

@@ -104,6 +104,21 @@ describe('hub', () => {
     })
   })
 
+  it('shares one encoding among views that see the same changes (members of one organization)', async () => {
+    const { bus, hub } = make()
+    const members = Array.from({ length: 20 }, (_, i) => connection(user(`m${i}`, ['o1']), 0))
+    const other = connection(user('x', ['o2']), 0)
+    for (const c of [...members, other]) hub.add(c)
+    await bus.publish(commit(0, [{ model: 'board', values: { name: 'b', orgId: 'o1' }, orgId: 'o1' }]))
+    await flush()
+    const first = members[0]?.sent[0]
+    expect(first).toBeDefined()
+    for (const c of members) expect(c.sent).toEqual([first])
+    for (const c of members) expect(c.sent[0]).toBe(first) // one Buffer for twenty users
+    expect(other.sent).toEqual([])
+    expect(other.cursor).toBe(1)
+  })
+
   it('sends each connection only what its scope and models filter let it see, and moves silent cursors', async () => {
     const { bus, hub } = make()
     const u1 = connection({ ...user('u1', ['o1']), scopeEpoch: 3 }, 0)

@@ -16,7 +16,7 @@ import {
 } from '@pulse/core'
 import type { Actor, Context } from '../engine/context.ts'
 import type { Engine } from '../engine/engine.ts'
-import type { PullPage } from '../engine/pull.ts'
+import { encodePage, type PullPage } from '../engine/pull.ts'
 import type { AccessWatch } from './access-watch.ts'
 import { type LiveConnection, poke, viewKey } from './fan-out.ts'
 import { createFlowControl, type FlowTransport } from './flow-control.ts'
@@ -239,9 +239,10 @@ export function createSession(options: SessionOptions): Session {
           position = headBefore
           p.cursor = encodeCursor(position, active.actor.scopeEpoch ?? 0)
         }
-        if (!sendIf(p)) return
+        if (!sendIf(p) || phase === 'closed') return
         const id = idOf(p)
-        send({ type: 'changes', ...(id !== undefined ? { id } : {}), ...p })
+        // The page's changes are concatenated as encoded once (wire-cache.ts), not serialised again.
+        flow.send(encodePage(p, `"type":"changes",${id !== undefined ? `"id":${JSON.stringify(id)},` : ''}`))
       },
     )
     return { page, position }
@@ -267,7 +268,7 @@ export function createSession(options: SessionOptions): Session {
         active,
         cursor,
         undefined,
-        (p) => first || p.changes.length > 0,
+        (p) => first || p.wire.length > 0,
         (p) => (first && !p.hasMore ? id : undefined),
       )
       cursor = page.cursor

@@ -57,6 +57,11 @@ export interface RealtimeOptions {
   allowOrigin?: (origin: string | undefined, host: string | undefined) => boolean
 }
 
+/** The TCP socket under a ws socket, while it has one. */
+function rawSocket(socket: WebSocket): { cork(): void; uncork(): void } | undefined {
+  return (socket as unknown as { _socket?: { cork(): void; uncork(): void } | null })._socket ?? undefined
+}
+
 /** The `authenticate` of a server without accounts (`auth: false`): full access, on the client's device. */
 export const systemAuthenticate: Authenticate = async (_token, clientId) => ({ ...SYSTEM_ACTOR, deviceId: clientId })
 
@@ -134,6 +139,9 @@ export async function registerRealtime(app: FastifyInstance, options: RealtimeOp
         close(code, reason) {
           if (socket.readyState === WebSocket.OPEN) socket.close(code, closeReason(reason))
         },
+        // The socket under ws (ws has no cork of its own): a turn's frames leave in one write.
+        cork: () => rawSocket(socket)?.cork(),
+        uncork: () => rawSocket(socket)?.uncork(),
         terminate: () => socket.terminate(),
         pause: () => socket.pause(),
         resume: () => socket.resume(),

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { type ConflictPosition, MAX_CONFLICTS_LISTED } from '../../engine/conflict-list.ts'
 import type { Context } from '../../engine/context.ts'
 import type { Engine } from '../../engine/engine.ts'
+import { encodePage } from '../../engine/pull.ts'
 import { toWire } from '../../engine/records.ts'
 import { ERROR_SCHEMA } from '../model-schema.ts'
 
@@ -88,11 +89,11 @@ export function registerSyncRoutes(app: FastifyInstance, { engine, contextOf }: 
           ...(limitText !== undefined ? { limit: Number(limitText) } : {}),
           ...(models !== undefined ? { models: models.split(',') } : {}),
         },
-        // Serialised and handed to the socket while the page still counts against the pull
-        // budget (§3). Records are free-form objects: JSON.stringify beats the schema serialiser;
-        // as bytes, what waits for a slow reader sits outside the JavaScript heap.
+        // Handed to the socket while the page still counts against the pull budget (§3): the
+        // changes, each serialised once (wire-cache.ts), concatenated; as bytes, what waits for
+        // a slow reader sits outside the JavaScript heap.
         (page) => {
-          reply.type('application/json; charset=utf-8').send(Buffer.from(JSON.stringify(page)))
+          reply.type('application/json; charset=utf-8').send(encodePage(page))
         },
       )
       return reply
