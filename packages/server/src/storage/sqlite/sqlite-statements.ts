@@ -64,6 +64,9 @@ export function sqliteStatements(conn: SqliteConnection): HotStatements {
       )
     },
 
+    // One writer: positions commit in the order they are allocated, the largest is the head.
+    watermark: async () => undefined,
+
     async setColumn(table, column, _columnType, rows) {
       const stmt = conn.statement(`UPDATE ${quoteIdent(table)} SET ${quoteIdent(column)} = ? WHERE "id" = ?`)
       for (const [id, value] of rows) stmt.run(bindable([value, id]))
