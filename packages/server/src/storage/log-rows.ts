@@ -1,9 +1,7 @@
 /**
  * Rows of Pulse's history and change-order tables, to and from their entries, and their reads.
  */
-import type { Kysely } from 'kysely'
 import { decodeJson, encodeJson } from './codec.ts'
-import type { Database } from './database.ts'
 import type { SqlSession } from './dialect.ts'
 import { prepared } from './prepared.ts'
 import type { ChangeFilter, ChangeRow, HistoryEntry } from './storage.ts'
