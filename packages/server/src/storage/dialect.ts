@@ -51,8 +51,8 @@ export interface HotStatements {
   /** Inserts history rows given in `HISTORY_COLUMNS` order. */
   appendHistory(rows: readonly unknown[][]): Promise<void>
   /**
-   * Replaces each record's change-order entry and returns the new positions, in order. Positions
-   * become visible in the order they were allocated: a reader never skips one (§2, no gaps).
+   * Replaces each record's change-order entry and returns the new positions, in order: one
+   * consecutive block per transaction. With `watermark`, a reader never skips one (§2, no gaps).
    */
   appendChanges(entries: readonly ChangeEntry[]): Promise<number[]>
   /**
