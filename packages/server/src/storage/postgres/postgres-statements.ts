@@ -160,7 +160,9 @@ export function postgresStatements(query: PgQuery, keys: ChangeLockKeys): HotSta
       // seq = first + index for every row: the smallest seq belongs to the smallest index.
       let first = Number.POSITIVE_INFINITY
       for (const row of out) first = Math.min(first, Number(row.seq))
-      first -= Math.min(...index)
+      let lowest = Number.POSITIVE_INFINITY
+      for (const i of index) lowest = Math.min(lowest, i)
+      first -= lowest
       if (!Number.isSafeInteger(first)) throw new Error('appendChanges: the upsert returned no position')
       return entries.map((_, i) => first + i)
     },
