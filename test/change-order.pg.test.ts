@@ -1,10 +1,12 @@
 /**
- * §2 no gaps, on PostgreSQL where transactions commit out of order: many writers commit
- * concurrently while pullers pull from their cursors; at the end every puller has every
- * record at its latest version, and no puller ever saw a version go backwards.
+ * §2 no gaps, on PostgreSQL where transactions commit out of order (docs/change-order.md):
+ * a transaction holding positions does not stop a later one from committing, and readers stop
+ * below it until it ends; many writers commit concurrently while pullers pull from their
+ * cursors; at the end every puller has every record at its latest version, and no puller ever
+ * saw a version go backwards.
  */
 import { defineSchema, uuidv7 } from '@pulse/core'
-import { createEngine, createPostgresStorage, type Engine, type Storage, systemContext } from '@pulse/server'
+import { type ChangeEntry, createEngine, createPostgresStorage, type Engine, type Storage, systemContext } from '@pulse/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pgAvailable, pgUrl, usePgSchemas } from './support/services.ts'
 import { ping } from './support/sync-models.ts'
@@ -27,6 +29,60 @@ describe.skipIf(!pg)('change order on PostgreSQL under concurrent writers', () =
   })
   afterAll(async () => {
     await storage?.close()
+  })
+
+  it('a later transaction commits while an earlier one holds its positions; readers stop below the earlier one until it ends', async () => {
+    const entry = (recordId: string): ChangeEntry => ({ model: 'ping', recordId, version: 1, ownerId: null, orgId: null, deleted: false })
+    const [a, b, c] = [uuidv7(), uuidv7(), uuidv7()]
+    const headBefore = await storage.headPosition()
+    let release = (): void => {}
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let claimed = (_: number): void => {}
+    const aClaimed = new Promise<number>((resolve) => {
+      claimed = resolve
+    })
+    // A claims its position and stays open until released.
+    const first = storage.transaction(async (tx) => {
+      const [seq] = await tx.appendChanges([entry(a)])
+      claimed(seq as number)
+      await held
+      return seq as number
+    })
+    const seqA = await aClaimed
+    // B and C claim later positions and commit while A is still open (under a lock held until
+    // COMMIT, as before, they would wait for A, and A for this test: it would never end).
+    const [seqB] = await storage.transaction((tx) => tx.appendChanges([entry(b)]))
+    const [seqC] = await storage.transaction((tx) => tx.appendChanges([entry(c)]))
+    expect(seqB).toBeGreaterThan(seqA)
+    expect(seqC).toBeGreaterThan(seqB as number)
+    // B and C are committed, yet no reader may pass A's position while A may still commit.
+    const head = await storage.headPosition()
+    expect(head).toBeLessThan(seqA)
+    expect(head).toBeGreaterThanOrEqual(headBefore)
+    const early = await storage.readChanges(headBefore, 100)
+    expect(early.map((r) => r.recordId)).toEqual([])
+    release()
+    expect(await first).toBe(seqA)
+    const late = await storage.readChanges(headBefore, 100)
+    expect(late.map((r) => r.recordId)).toEqual([a, b, c])
+    expect(await storage.headPosition()).toBe(seqC)
+  })
+
+  it('a rolled-back claim holds readers back only until it ends', async () => {
+    const entry = (recordId: string): ChangeEntry => ({ model: 'ping', recordId, version: 1, ownerId: null, orgId: null, deleted: false })
+    const before = await storage.headPosition()
+    await expect(
+      storage.transaction(async (tx) => {
+        await tx.appendChanges([entry(uuidv7())])
+        throw new Error('changed my mind')
+      }),
+    ).rejects.toThrow('changed my mind')
+    const kept = uuidv7()
+    const [seq] = await storage.transaction((tx) => tx.appendChanges([entry(kept)]))
+    expect(await storage.headPosition()).toBe(seq)
+    expect((await storage.readChanges(before, 100)).map((r) => r.recordId)).toEqual([kept])
   })
 
   it('every committed change reaches every puller at its latest state, none missed', async () => {

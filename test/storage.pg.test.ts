@@ -5,6 +5,7 @@
 import { defineModel, defineSchema, f, isPulseError, uuidv7 } from '@pulse/core'
 import { createPostgresStorage, createStorage } from '@pulse/server'
 import { runStorageSuite } from '@pulse/server/storage-suite'
+import { sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
 import { pgAvailable, pgUrl, usePgSchemas } from './support/services.ts'
 
@@ -40,6 +41,31 @@ describe.skipIf(!pg)('PostgreSQL storage', () => {
         expect(isPulseError(err) && err.code, JSON.stringify(values)).toBe('validation_failed')
       }
       expect(await s.listRecords(model, { limit: 10 })).toEqual([])
+    } finally {
+      await s.close()
+    }
+  })
+
+  it('upgrades a storage-format-2 database: positions are claimed by the function migrate creates', async () => {
+    const s = await createPostgresStorage({ connectionString: pgUrl(), schema: schemas.next() })
+    const entry = { model: 'x', recordId: uuidv7(), version: 1, ownerId: null, orgId: null, deleted: false }
+    try {
+      await s.migrate(defineSchema([]))
+      const [first] = await s.transaction((tx) => tx.appendChanges([entry]))
+      // Format 2 as it was: no claiming function (positions were drawn under a lock).
+      await s.sql.transaction(async (db) => {
+        await sql`DROP FUNCTION "pulse_claim_positions"`.execute(db)
+        await db.updateTable('pulse_meta').set({ value: '2' }).where('key', '=', 'storage_format').execute()
+      })
+      await expect(s.transaction((tx) => tx.appendChanges([entry]))).rejects.toThrow()
+      await s.migrate(defineSchema([]))
+      const format = await s.sql.read((db) =>
+        db.selectFrom('pulse_meta').select('value').where('key', '=', 'storage_format').executeTakeFirst(),
+      )
+      expect(format?.value).toBe('3')
+      const [second] = await s.transaction((tx) => tx.appendChanges([{ ...entry, version: 2 }]))
+      expect(second).toBeGreaterThan(first as number)
+      expect(await s.headPosition()).toBe(second)
     } finally {
       await s.close()
     }

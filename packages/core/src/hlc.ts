@@ -34,6 +34,27 @@ const ISO = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|([+
  * impossible dates (`2026-02-30`) and years outside 0001–9999.
  */
 export function parseHlc(at: string): HlcTimestamp | undefined {
+  const cached = decoded.get(at)
+  if (cached !== undefined) return cached
+  const result = decodeHlc(at)
+  // Only timestamps are kept, at most MAX_DECODED of them (about 100 KB), frozen: callers share them.
+  if (result && at.length <= MAX_CACHED_LENGTH) {
+    if (decoded.size >= MAX_DECODED) decoded.clear()
+    decoded.set(at, Object.freeze(result))
+  }
+  return result
+}
+
+/**
+ * Recently decoded `at` values: a write decodes each mutation's `at` several times (checked,
+ * clamped, compared per contested field), which was a tenth of a push's CPU time.
+ */
+const decoded = new Map<string, HlcTimestamp>()
+const MAX_DECODED = 1024
+/** Longer than any ISO date-time with nine fraction digits and an offset. */
+const MAX_CACHED_LENGTH = 40
+
+function decodeHlc(at: string): HlcTimestamp | undefined {
   const m = ISO.exec(at)
   if (!m) return undefined
   const [, minutes = '', seconds = '00', fraction = '', zone = 'Z', sign, offsetH = '00', offsetM = '00'] = m

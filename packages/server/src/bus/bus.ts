@@ -23,8 +23,9 @@ export interface BusChange {
 
 /**
  * One commit. Its positions are contiguous: `prev` is the position just before its first
- * change and `last` its last one, and every position up to `prev` committed before it, so a
- * reader that has seen everything up to `prev` can apply this message and stand at `last`.
+ * change and `last` its last one, and every position up to `prev` was allocated before it (on
+ * PostgreSQL some may still be committing, and arrive in their own messages; docs/change-order.md),
+ * so a reader that has seen everything up to `prev` can apply this message and stand at `last`.
  */
 export interface BusMessage {
   prev: number

@@ -29,6 +29,11 @@ export interface SqlDialect {
   readonly types: Readonly<Record<'text' | 'integer' | 'json' | 'timestamp' | 'boolean' | 'serial' | 'position', string>> & {
     readonly autoIncrement: boolean
   }
+  /**
+   * DDL of the dialect's own system objects beside the tables (PostgreSQL: the change-position
+   * sequence and the function claiming positions), run by every migration; idempotent.
+   */
+  readonly systemDdl: readonly string[]
   /** Decimals are stored as text and must be compared as numbers when ordering (SQLite). */
   readonly castDecimalForOrder: boolean
   /** `column IN (values)` with the list as one parameter: its text is the same whatever the number of values. */
@@ -46,10 +51,17 @@ export interface HotStatements {
   /** Inserts history rows given in `HISTORY_COLUMNS` order. */
   appendHistory(rows: readonly unknown[][]): Promise<void>
   /**
-   * Replaces each record's change-order entry and returns the new positions, in order. Positions
-   * become visible in the order they were allocated: a reader never skips one (§2, no gaps).
+   * Replaces each record's change-order entry and returns the new positions, in order: one
+   * consecutive block per transaction. With `watermark`, a reader never skips one (§2, no gaps).
    */
   appendChanges(entries: readonly ChangeEntry[]): Promise<number[]>
+  /**
+   * Where positions can commit out of allocation order (PostgreSQL): the highest committed
+   * position below which every position is finished (committed, or never will be), read in
+   * one statement; reads of the change order stop there (§2, no gaps). Undefined where
+   * positions commit in allocation order (SQLite: one writer), so the head is the largest.
+   */
+  watermark(): Promise<number | undefined>
   /** Sets one column of many rows, matched by id, to encoded values (migrations). */
   setColumn(table: string, column: string, columnType: string, rows: readonly (readonly [id: string, value: unknown])[]): Promise<void>
 }

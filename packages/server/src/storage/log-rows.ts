@@ -1,9 +1,7 @@
 /**
  * Rows of Pulse's history and change-order tables, to and from their entries, and their reads.
  */
-import type { Kysely } from 'kysely'
 import { decodeJson, encodeJson } from './codec.ts'
-import type { Database } from './database.ts'
 import type { SqlSession } from './dialect.ts'
 import { prepared } from './prepared.ts'
 import type { ChangeFilter, ChangeRow, HistoryEntry } from './storage.ts'
@@ -57,7 +55,11 @@ export async function selectHistory(s: SqlSession, model: string, recordId: stri
   return rows.map((row) => ({ ...row, changes: decodeChanges(decodeJson(row.changes)) }))
 }
 
-/** Change-order entries after position `after` that pass the filter (§8), in order, at most `limit`. */
+/**
+ * Change-order entries after position `after` that pass the filter (§8), in order, at most
+ * `limit`; where positions commit out of order (PostgreSQL), only up to the watermark, read
+ * first, in its own statement: every position up to it has finished before the rows are read.
+ */
 export async function selectChanges(
   s: SqlSession,
   after: number,
@@ -65,10 +67,12 @@ export async function selectChanges(
   { models, scope }: ChangeFilter = {},
 ): Promise<ChangeRow[]> {
   const { inList } = s.dialect
+  const until = await s.hot.watermark()
   let q = s.db
     .selectFrom('pulse_changes')
     .select(['seq', 'model', 'record_id as recordId', 'version', 'owner_id as ownerId', 'org_id as orgId', 'deleted', 'removed'])
     .where('seq', '>', after)
+  if (until !== undefined) q = q.where('seq', '<=', until)
   if (models) q = q.where(inList('model', models))
   if (scope)
     q = q.where((eb) => eb.or([inList('model', scope.globalModels), eb('owner_id', '=', scope.userId), inList('org_id', scope.orgIds)]))
@@ -76,9 +80,15 @@ export async function selectChanges(
   return rows.map((row) => ({ ...row, deleted: Boolean(row.deleted), removed: Boolean(row.removed) }))
 }
 
-/** The highest position in the change order, 0 when it is empty. */
-export async function selectHead(db: Kysely<Database>): Promise<number> {
-  const row = await db
+/**
+ * The head of the change order: every position up to it has finished (committed or never
+ * will be), 0 when it is empty. The watermark where positions commit out of order, else the
+ * highest position.
+ */
+export async function selectHead(s: SqlSession): Promise<number> {
+  const mark = await s.hot.watermark()
+  if (mark !== undefined) return mark
+  const row = await s.db
     .selectFrom('pulse_changes')
     .select((eb) => eb.fn.max('seq').as('head'))
     .executeTakeFirst()

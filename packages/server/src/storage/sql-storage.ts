@@ -108,7 +108,7 @@ export function createSqlStorage(driver: SqlDriver): SqlStorage {
 
     purgedPosition: (signal) => read(signal, (s) => readPurgedPosition(s.db)),
 
-    headPosition: (signal) => read(signal, (s) => selectHead(s.db)),
+    headPosition: (signal) => read(signal, (s) => selectHead(s)),
 
     listConflicts: (query, signal) => read(signal, (s) => listConflicts(s.db, query)),
 

@@ -66,7 +66,7 @@ export interface ChangeEntry {
 
 /** A change-order entry as read back, with its position. */
 export interface ChangeRow extends ChangeEntry {
-  /** Position in the change order: strictly increasing in commit order, never reused. */
+  /** Position in the change order: never reused; a reader never passes one still committing (§2). */
   seq: number
   removed: boolean
 }
@@ -164,8 +164,10 @@ export interface StorageTx {
   appendHistory(entries: readonly HistoryEntry[]): Promise<void>
   /**
    * Records the latest change of each record in the change order, replacing the record's
-   * earlier entry, and returns the new positions in order. Call it last in the transaction:
-   * positions become visible in the order they were allocated (no gaps for a reader, §2).
+   * earlier entry, and returns the new positions in order: consecutive, larger than those of
+   * every transaction that committed before. Call it once, last in the transaction (its
+   * positions are one block; on PostgreSQL a second call throws). Readers never pass a
+   * position whose transaction may still commit (no gaps, docs/change-order.md).
    */
   appendChanges(entries: readonly ChangeEntry[]): Promise<number[]>
   /**
@@ -236,8 +238,9 @@ export interface Storage {
   /** The purge watermark: cursors below it have missed purged deletions (§2 `cursor_expired`). 0 when nothing was purged. */
   purgedPosition(signal?: AbortSignal): Promise<number>
   /**
-   * The highest position in the change order now (0 when empty). Every position at or below it
-   * is committed or will never be (positions are allocated in commit order, §2).
+   * The head of the change order now (0 when empty): a committed position, and every position
+   * at or below it is committed or will never be (docs/change-order.md). On PostgreSQL it stays
+   * below a transaction that claimed positions until that transaction ends.
    */
   headPosition(signal?: AbortSignal): Promise<number>
   /** Conflicts, newest first. */

@@ -25,9 +25,15 @@ function systemTables({ types: t }: SqlDialect): string[] {
   ]
 }
 
-/** Creates every system table and index that is missing (idempotent). */
+/** Creates (or replaces) the dialect's own system objects: PostgreSQL's position-claiming function. */
+async function createDialectObjects(s: SqlSession): Promise<void> {
+  for (const ddl of s.dialect.systemDdl) await sql.raw(ddl).execute(s.db)
+}
+
+/** Creates every system table, index and dialect object that is missing (idempotent). */
 export async function createSystemTables(s: SqlSession): Promise<void> {
   for (const ddl of systemTables(s.dialect)) await sql.raw(ddl).execute(s.db)
+  await createDialectObjects(s)
 }
 
 /**
@@ -37,4 +43,9 @@ export async function createSystemTables(s: SqlSession): Promise<void> {
 export const SYSTEM_UPGRADES: readonly ((s: SqlSession) => Promise<unknown>)[] = [
   // 1 → 2: a clientId belongs to whoever first pushed as it (§4).
   (s) => sql.raw(`ALTER TABLE "pulse_clients" ADD COLUMN "owner" ${s.dialect.types.text}`).execute(s.db),
+  // 2 → 3: PostgreSQL claims change positions in blocks without holding a lock until COMMIT,
+  // and readers stop at a watermark (docs/change-order.md); its claiming function must exist.
+  // Writers of format 2 drew positions under a lock a format-3 reader does not see: every
+  // process of a deployment must run the new Pulse once this step has run. SQLite: unchanged.
+  createDialectObjects,
 ]

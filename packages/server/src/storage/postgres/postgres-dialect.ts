@@ -52,6 +52,40 @@ function createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
 /** Name of the sequence handing out change positions. */
 export const CHANGES_SEQUENCE = 'pulse_changes_seq'
 
+/** Name of the function claiming a block of change positions (`system-tables.ts`, change-order.md). */
+export const CLAIM_FUNCTION = 'pulse_claim_positions'
+
+/**
+ * `pulse_claim_positions(n, alloc_class, alloc_key, pending_class)`: claims the next `n` change
+ * positions as one contiguous block and returns its first (docs/change-order.md). Under a
+ * session-level advisory lock held only for these few steps (never to COMMIT): it registers
+ * the block as pending with a transaction-level shared advisory lock keyed by its first
+ * position (visible in pg_locks to every reader until the claiming transaction ends), then
+ * moves the sequence past the block. Registering before moving the sequence is what lets a
+ * reader compute a watermark below every unfinished block (`watermark` in
+ * postgres-statements.ts). Any failure releases the session lock before it is re-raised.
+ */
+const CLAIM_FUNCTION_DDL = `CREATE OR REPLACE FUNCTION "${CLAIM_FUNCTION}"(n bigint, alloc_class integer, alloc_key integer, pending_class integer)
+RETURNS bigint LANGUAGE plpgsql VOLATILE AS $pulse$
+DECLARE
+  first bigint;
+  low bigint;
+BEGIN
+  BEGIN
+    PERFORM pg_advisory_lock(alloc_class, alloc_key);
+    SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END INTO first FROM "${CHANGES_SEQUENCE}";
+    low := first % 4294967296;
+    PERFORM pg_advisory_xact_lock_shared(pending_class, (CASE WHEN low >= 2147483648 THEN low - 4294967296 ELSE low END)::integer);
+    PERFORM setval('"${CHANGES_SEQUENCE}"', first + n - 1, true);
+  EXCEPTION WHEN OTHERS OR query_canceled THEN
+    PERFORM pg_advisory_unlock(alloc_class, alloc_key);
+    RAISE;
+  END;
+  PERFORM pg_advisory_unlock(alloc_class, alloc_key);
+  RETURN first;
+END
+$pulse$`
+
 /** The PostgreSQL dialect. */
 export const postgresDialect: SqlDialect = {
   name: 'postgres',
@@ -65,11 +99,13 @@ export const postgresDialect: SqlDialect = {
     timestamp: 'timestamptz',
     boolean: 'boolean',
     serial: 'bigserial',
-    // Positions come from CHANGES_SEQUENCE, allocated under a lock (postgres-statements.ts).
+    // Positions come from CHANGES_SEQUENCE, claimed in blocks by CLAIM_FUNCTION (postgres-statements.ts).
     position: 'bigint',
     autoIncrement: false,
   },
   castDecimalForOrder: false,
+  // The sequence itself is created by prepareMigration (postgres-storage.ts), first.
+  systemDdl: [CLAIM_FUNCTION_DDL],
   // One array parameter: a fixed statement text whatever the number of values.
   inList: (column, values) => sql<boolean>`${sql.ref(column)} = ANY(${values}::text[])`,
   // octet_length takes text: jsonb is rendered; text is measured without detoasting.

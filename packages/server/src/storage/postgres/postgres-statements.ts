@@ -7,7 +7,8 @@ import type { ModelDefinition } from '@pulse/core'
 import type { HotStatements } from '../dialect.ts'
 import { HISTORY_COLUMNS } from '../log-rows.ts'
 import { quoteIdent, recordColumns } from '../naming.ts'
-import { CHANGES_SEQUENCE, postgresDialect } from './postgres-dialect.ts'
+import type { ChangeEntry } from '../storage.ts'
+import { CLAIM_FUNCTION, postgresDialect } from './postgres-dialect.ts'
 import type { PgResult } from './postgres-pool.ts'
 
 /** Runs one statement on the session's connection. */
@@ -53,14 +54,43 @@ function modelStatements(model: ModelDefinition): { insert: string; update: stri
 const CHANGE_COLUMNS = `"seq", "model", "record_id", "version", "owner_id", "org_id", "deleted", "removed"`
 const SQL = {
   insertHistory: `INSERT INTO "pulse_history" (${HISTORY_COLUMNS.map(quoteIdent).join(', ')}) SELECT * FROM ${unnest(['text', 'text', 'bigint', 'text', 'jsonb', 'text', 'text', 'text', 'timestamptz'])}`,
-  advisoryLock: 'SELECT pg_advisory_xact_lock($1, $2)',
-  allocateSeqs: `SELECT nextval('${CHANGES_SEQUENCE}') AS "seq" FROM generate_series(1, $1)`,
-  /** Replaces each record's entry: one row per record (the batch holds each record once). */
-  upsertChanges: `INSERT INTO "pulse_changes" (${CHANGE_COLUMNS}) SELECT * FROM ${unnest(['bigint', 'text', 'text', 'bigint', 'text', 'text', 'boolean', 'boolean'])} ON CONFLICT ("model", "record_id", "removed") DO UPDATE SET "seq" = excluded."seq", "version" = excluded."version", "owner_id" = excluded."owner_id", "org_id" = excluded."org_id", "deleted" = excluded."deleted"`,
+  /**
+   * Claims a block of $1 positions (CLAIM_FUNCTION, called once: a materialised CTE) and
+   * replaces each record's entry, one row per record, at the block's first position plus the
+   * entry's index ($2); returns the positions.
+   */
+  claimAndUpsert: `WITH "claim" AS MATERIALIZED (SELECT "${CLAIM_FUNCTION}"($1::bigint, $10::integer, $11::integer, $12::integer) AS "first")
+INSERT INTO "pulse_changes" (${CHANGE_COLUMNS}) SELECT "claim"."first" + "e"."i", "e"."model", "e"."record_id", "e"."version", "e"."owner_id", "e"."org_id", "e"."deleted", "e"."removed"
+FROM "claim", unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::boolean[], $9::boolean[]) AS "e"("i", "model", "record_id", "version", "owner_id", "org_id", "deleted", "removed")
+ON CONFLICT ("model", "record_id", "removed") DO UPDATE SET "seq" = excluded."seq", "version" = excluded."version", "owner_id" = excluded."owner_id", "org_id" = excluded."org_id", "deleted" = excluded."deleted"
+RETURNING "seq"`,
+  /**
+   * The highest committed position (in this statement's snapshot, taken first) and the first
+   * positions of the blocks still pending (their claim locks, read after the snapshot).
+   */
+  watermark: `SELECT (SELECT max("seq") FROM "pulse_changes") AS "top", (SELECT array_agg("objid"::bigint) FROM pg_locks WHERE "locktype" = 'advisory' AND "database" = (SELECT "oid" FROM pg_database WHERE "datname" = current_database()) AND "classid" = $1::bigint::oid AND "objsubid" = 2) AS "pending"`,
 } as const
 
-/** The hot statements on one transaction's client; `changesLockKey` serialises change positions. */
-export function postgresStatements(query: PgQuery, changesLockKey: readonly [number, number]): HotStatements {
+const TWO_32 = 4294967296
+
+/** The position whose low 32 bits are `low` nearest to `near` (pending blocks are near the top). */
+function nearest(low: number, near: number): number {
+  let diff = (((low - near) % TWO_32) + TWO_32) % TWO_32
+  if (diff >= TWO_32 / 2) diff -= TWO_32
+  return near + diff
+}
+
+/** Advisory lock keys of one Pulse schema (postgres-storage.ts). */
+export interface ChangeLockKeys {
+  /** Session-level, held only inside the claiming function: blocks are contiguous. */
+  readonly allocate: readonly [number, number]
+  /** The class of the pending-block locks; each block's key is its first position's low 32 bits. */
+  readonly pendingClass: number
+}
+
+/** The hot statements on one session's connection (a transaction's, or any pooled one for reads). */
+export function postgresStatements(query: PgQuery, keys: ChangeLockKeys): HotStatements {
+  let claimed = false
   return {
     async insertRecords(model, rows) {
       const s = modelStatements(model)
@@ -77,24 +107,73 @@ export function postgresStatements(query: PgQuery, changesLockKey: readonly [num
     },
 
     async appendChanges(entries) {
-      // §2, no gaps: PostgreSQL transactions commit in any order, so a sequence alone would let
-      // a reader see position 8 committed while 7 is still in flight, move its cursor past 7
-      // and never see it. Instead positions are allocated under a transaction-level advisory
-      // lock, held until COMMIT or ROLLBACK. A transaction gets its positions only after the
-      // previous holder has committed (and become visible) or rolled back, so every
-      // position is visible before any larger one; rolled-back positions are merely unused.
-      // appendChanges is the last write of a transaction, so the lock is held only briefly.
-      await query(SQL.advisoryLock, changesLockKey)
-      const allocated = (await query(SQL.allocateSeqs, [entries.length])).rows.map((r) => Number(r.seq)).sort((a, b) => a - b)
+      // §2, no gaps (docs/change-order.md): the block is registered as pending before the
+      // sequence moves past it, and stays pending until this transaction ends; readers stop
+      // below every pending block. Nothing is held until COMMIT that another writer waits for.
+      // One block per transaction, so a commit's positions are contiguous (a bus message
+      // covers them all and nothing of anyone else's, bus.ts).
+      if (claimed) throw new Error('appendChanges: once per transaction (its positions are one contiguous block)')
+      claimed = true
       // A record named twice keeps its last entry; the earlier position stays unused.
-      const rows = new Map<string, unknown[]>()
+      const rows = new Map<string, number>()
       entries.forEach((e, i) => {
         const key = `${e.model}\u0000${e.recordId}\u0000${e.removed === true}`
         rows.delete(key)
-        rows.set(key, [allocated[i], e.model, e.recordId, e.version, e.ownerId, e.orgId, e.deleted, e.removed === true])
+        rows.set(key, i)
       })
-      await query(SQL.upsertChanges, toColumns([...rows.values()], 8))
-      return entries.map((_, i) => allocated[i] as number)
+      const n = rows.size
+      const index = new Array<number>(n)
+      const model = new Array<string>(n)
+      const recordId = new Array<string>(n)
+      const version = new Array<number>(n)
+      const owner = new Array<string | null>(n)
+      const org = new Array<string | null>(n)
+      const deleted = new Array<boolean>(n)
+      const removed = new Array<boolean>(n)
+      let r = 0
+      for (const i of rows.values()) {
+        const e = entries[i] as ChangeEntry
+        index[r] = i
+        model[r] = e.model
+        recordId[r] = e.recordId
+        version[r] = e.version
+        owner[r] = e.ownerId
+        org[r] = e.orgId
+        deleted[r] = e.deleted
+        removed[r] = e.removed === true
+        r++
+      }
+      const { rows: out } = await query(SQL.claimAndUpsert, [
+        entries.length,
+        index,
+        model,
+        recordId,
+        version,
+        owner,
+        org,
+        deleted,
+        removed,
+        keys.allocate[0],
+        keys.allocate[1],
+        keys.pendingClass,
+      ])
+      // seq = first + index for every row: the smallest seq belongs to the smallest index.
+      let first = Number.POSITIVE_INFINITY
+      for (const row of out) first = Math.min(first, Number(row.seq))
+      let lowest = Number.POSITIVE_INFINITY
+      for (const i of index) lowest = Math.min(lowest, i)
+      first -= lowest
+      if (!Number.isSafeInteger(first)) throw new Error('appendChanges: the upsert returned no position')
+      return entries.map((_, i) => first + i)
+    },
+
+    async watermark() {
+      const { rows } = await query(SQL.watermark, [keys.pendingClass >>> 0])
+      const row = rows[0] ?? {}
+      const top = Number(row.top ?? 0)
+      let mark = top
+      for (const low of (row.pending as unknown[] | null) ?? []) mark = Math.min(mark, nearest(Number(low), top) - 1)
+      return Math.max(0, mark)
     },
 
     async setColumn(table, column, columnType, rows) {

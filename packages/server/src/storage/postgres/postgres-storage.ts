@@ -10,7 +10,7 @@ import { createSqlStorage } from '../sql-storage.ts'
 import type { SqlStorage } from '../storage.ts'
 import { CHANGES_SEQUENCE, postgresDialect } from './postgres-dialect.ts'
 import { checkSchemaName, createPool, describeTarget, transactionOn } from './postgres-pool.ts'
-import { type PgQuery, postgresStatements } from './postgres-statements.ts'
+import { type ChangeLockKeys, type PgQuery, postgresStatements } from './postgres-statements.ts'
 
 /** Options of `createPostgresStorage`. */
 export interface PostgresStorageOptions {
@@ -58,10 +58,10 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     onError:
       options.onError ?? ((err) => console.error(`pulse: an idle connection to ${describe} failed (the pool replaces it): ${err.message}`)),
   })
-  const changesKey = lockKey(schema, 'changes')
+  const changeKeys: ChangeLockKeys = { allocate: lockKey(schema, 'allocate'), pendingClass: lockKey(schema, 'pending')[1] }
   const migrateKey = lockKey(schema, 'migrate')
   const sessionOn = (query: PgQuery): SqlSession =>
-    createSession(postgresDialect, kyselyConnection(query), postgresStatements(query, changesKey))
+    createSession(postgresDialect, kyselyConnection(query), postgresStatements(query, changeKeys))
   // Reads outside transactions: each statement on any pooled connection.
   const anyConnection = sessionOn((text, values) => pool.query(text, values))
 

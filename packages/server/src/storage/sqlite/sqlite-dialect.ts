@@ -39,6 +39,7 @@ export const sqliteDialect: SqlDialect = {
     autoIncrement: true,
   },
   castDecimalForOrder: true,
+  systemDdl: [],
   // One parameter, bound as a JSON array (`bindable`): one statement text serves any list.
   inList: (column, values) => sql<boolean>`${sql.ref(column)} IN (SELECT value FROM json_each(${values}))`,
   // Measured from the record header, without reading the value.

@@ -5,6 +5,7 @@
 import { type Conflict, uuidv7 } from '@pulse/core'
 import { describe, expect, it } from 'vitest'
 import type { ChangeEntry, SqlStorage, Storage } from '../storage.ts'
+import { SYSTEM_UPGRADES } from '../system-tables.ts'
 import { at, change, type SuiteContext, sleep, suiteSchema } from './fixtures.ts'
 
 const claim = (s: Storage, clientId: string, owner: string | null) => s.transaction((tx) => tx.claimClient(clientId, owner))
@@ -59,7 +60,7 @@ export function clientTests(ctx: SuiteContext): void {
       const format = await sqlStorage.sql.read((db) =>
         db.selectFrom('pulse_meta').select('value').where('key', '=', 'storage_format').executeTakeFirst(),
       )
-      expect(format?.value).toBe('2')
+      expect(format?.value).toBe(String(SYSTEM_UPGRADES.length + 1))
       // Idempotent: migrating again changes nothing.
       expect(await s.migrate(suiteSchema)).toEqual({ steps: [], applied: true })
     })

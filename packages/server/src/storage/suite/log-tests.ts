@@ -24,6 +24,24 @@ export function logTests(ctx: SuiteContext): void {
   })
 
   describe('change order', () => {
+    it('gives a batch of any size consecutive positions in entry order, each the one stored; history kept in order', async () => {
+      const s = ctx.storage()
+      await s.migrate(suiteSchema)
+      const head = await s.headPosition()
+      const ids = Array.from({ length: 150 }, () => uuidv7())
+      const entries = ids.map((id) => history(id, 1))
+      const positions = await s.transaction(async (tx) => {
+        await tx.appendHistory(entries)
+        return tx.appendChanges(ids.map((id, i) => change(id, { version: i + 1 })))
+      })
+      expect(positions).toHaveLength(150)
+      for (let i = 1; i < positions.length; i++) expect(positions[i]).toBeGreaterThan(nth(positions, i - 1))
+      const rows = await s.readChanges(head, 1000)
+      expect(rows.map((r) => [r.recordId, r.seq, r.version])).toEqual(ids.map((id, i) => [id, positions[i], i + 1]))
+      expect(await s.headPosition()).toBe(positions[149])
+      expect(await s.listHistory(item, nth(ids, 99))).toEqual([entries[99]])
+    })
+
     it('keeps one entry per record, with strictly increasing positions', async () => {
       const s = ctx.storage()
       await s.migrate(suiteSchema)

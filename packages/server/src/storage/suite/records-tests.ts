@@ -69,6 +69,26 @@ export function recordTests(ctx: SuiteContext): void {
       expect(await s.listRecords(item, { limit: 10, includeDeleted: true })).toEqual([c])
     })
 
+    it('writes batches of any size exactly: 1 to 150 records inserted, then updated, one call each', async () => {
+      const s = ctx.storage()
+      await s.migrate(suiteSchema)
+      for (const n of [1, 3, 64, 65, 150]) {
+        const records = Array.from({ length: n }, (_, i) => makeRecord(item, { run: `n${n}`, rank: i, name: `r'${i}"`, done: i % 2 === 0 }))
+        await insert(s, item, records)
+        const updated = records.map((r, i) => ({ ...r, version: 2, values: { ...r.values, rank: 1000 - i, done: i % 3 === 0 } }))
+        await s.transaction((tx) => tx.updateRecords(item, updated))
+        const read = await s.getRecords(
+          item,
+          records.map((r) => r.id),
+        )
+        expect(records.map((r) => read.get(r.id))).toEqual(updated)
+        // An update naming a record that does not exist changes nothing and fails.
+        const missing = [...updated.slice(0, n - 1).map((r) => ({ ...r, version: 3 })), makeRecord(item, { run: 'missing' })]
+        await expect(s.transaction((tx) => tx.updateRecords(item, missing))).rejects.toThrow(/do not exist/)
+        expect((await s.getRecord(item, nth(records, 0).id))?.version).toBe(2)
+      }
+    })
+
     it('reads many ids at once, in and out of transactions', async () => {
       const s = ctx.storage()
       await s.migrate(suiteSchema)
