@@ -3,20 +3,27 @@
  * batches, and through REST one request per record, on SQLite and PostgreSQL, next to the raw
  * driver's insert rate measured in the same run on the same machine.
  *
- *   node --import tsx bench/write.ts [N]
+ *   node --import tsx bench/write.ts [N]          everything
+ *   node --import tsx bench/write.ts [N] rest     only REST, beside a bare Fastify route (ratio)
+ *
+ * The REST figures are printed beside a bare Fastify route that parses the same JSON body and
+ * answers 201 with it, measured with the same load generator in the same run: the ratio is what
+ * to compare between machines and runs.
  */
 
 import { Worker } from 'node:worker_threads'
 import { defineSchema, uuidv7 } from '@pulse/core'
 import { createEngine, createPostgresStorage, createSqliteStorage, type SqlStorage, startServer, systemContext } from '@pulse/server'
 import Database from 'better-sqlite3'
+import Fastify from 'fastify'
 import pg from 'pg'
 import config from '../examples/tasks/pulse.config.ts'
 import { benchPgUrl, nowMs, printTable, rate, tempSqlite, withPgSchema } from './support.ts'
 
 const N = Number(process.argv[2] ?? 50_000)
 const BATCH = 500
-const REST_N = Math.min(N, 5_000)
+const REST_N = Math.min(N, 20_000)
+const ONLY_REST = process.argv[3] === 'rest'
 const REST_CONCURRENCY = 16
 const schema = defineSchema(config.models)
 
@@ -144,6 +151,33 @@ async function loop() {
 Promise.all(Array.from({ length: concurrency }, loop)).then(() => parentPort.postMessage({}), (e) => parentPort.postMessage({ error: String(e) }))
 `
 
+/** Sends `n` POSTs of task bodies to `url` from a worker thread, `REST_CONCURRENCY` in flight; resolves with the milliseconds. */
+async function load(url: string, token: string, n: number): Promise<number> {
+  // The load comes from a worker thread (the machine's other core), so the figure is the
+  // server's, not the cost of the HTTP client sharing its event loop.
+  const bodies = Array.from({ length: n }, (_, i) => JSON.stringify(taskData(i)))
+  const t0 = nowMs()
+  await new Promise<void>((resolve, reject) => {
+    const worker = new Worker(REST_LOAD, { eval: true, workerData: { url, token, n, concurrency: REST_CONCURRENCY, bodies } })
+    worker.once('message', (m: { error?: string }) => (m.error ? reject(new Error(m.error)) : resolve()))
+    worker.once('error', reject)
+  })
+  return nowMs() - t0
+}
+
+/** The baseline: a bare Fastify route that parses the same JSON and answers 201 with it and an id. */
+async function bareFastify(n: number): Promise<number> {
+  const app = Fastify({ logger: false })
+  app.post('/api/tasks', async (request, reply) => reply.code(201).send({ id: uuidv7(), ...(request.body as object) }))
+  const address = await app.listen({ port: 0, host: '127.0.0.1' })
+  try {
+    await load(`${address}/api/tasks`, 'none', Math.min(n, 2_000)) // warm-up
+    return await load(`${address}/api/tasks`, 'none', n)
+  } finally {
+    await app.close()
+  }
+}
+
 async function restWrites(storage: SqlStorage, n: number): Promise<number> {
   // Accounts on, as in production: each request is authenticated with an admin API token.
   const server = await startServer({
@@ -155,27 +189,28 @@ async function restWrites(storage: SqlStorage, n: number): Promise<number> {
   })
   const { token } = await (server.accounts as NonNullable<typeof server.accounts>).createApiToken({ name: 'bench', admin: true })
   try {
-    // The load comes from a worker thread (the machine's other core), so the figure is the
-    // server's, not the cost of the HTTP client sharing its event loop.
-    const t0 = nowMs()
-    await new Promise<void>((resolve, reject) => {
-      const worker = new Worker(REST_LOAD, {
-        eval: true,
-        workerData: {
-          url: `${server.url}/api/tasks`,
-          token,
-          n,
-          concurrency: REST_CONCURRENCY,
-          bodies: Array.from({ length: n }, (_, i) => JSON.stringify(taskData(i))),
-        },
-      })
-      worker.once('message', (m: { error?: string }) => (m.error ? reject(new Error(m.error)) : resolve()))
-      worker.once('error', reject)
-    })
-    return nowMs() - t0
+    await load(`${server.url}/api/tasks`, token, Math.min(n, 2_000)) // warm-up
+    return await load(`${server.url}/api/tasks`, token, n)
   } finally {
     await server.close()
   }
+}
+
+/** REST alone: the bare route, then Pulse on SQLite and PostgreSQL, with their ratios to the bare route. */
+async function restOnly(): Promise<void> {
+  console.log(`REST writes: ${REST_N.toLocaleString('en-US')} POSTs of one task each, ${REST_CONCURRENCY} in flight, after a warm-up`)
+  const bare = await bareFastify(REST_N)
+  const rows: Record<string, string | number>[] = [{ server: 'bare Fastify route', 'requests/s': rate(REST_N, bare), 'vs bare': '1.00' }]
+  const restS = await restWrites(await createSqliteStorage({ filename: tempSqlite('rest') }), REST_N)
+  rows.push({ server: 'Pulse, SQLite', 'requests/s': rate(REST_N, restS), 'vs bare': (bare / restS).toFixed(2) })
+  const url = await benchPgUrl()
+  if (url) {
+    const restP = await withPgSchema(url, async (s) =>
+      restWrites(await createPostgresStorage({ connectionString: url, schema: s }), REST_N),
+    )
+    rows.push({ server: 'Pulse, PostgreSQL', 'requests/s': rate(REST_N, restP), 'vs bare': (bare / restP).toFixed(2) })
+  }
+  printTable('REST create, 1 record per request (higher is better); aim: SQLite ≥ 0.5 of the bare route', rows)
 }
 
 async function main(): Promise<void> {
@@ -211,4 +246,4 @@ async function main(): Promise<void> {
   printTable('records/s (higher is better); aim: SQLite write path ≥ 30 % of raw', rows)
 }
 
-await main()
+await (ONLY_REST ? restOnly() : main())

@@ -21,6 +21,7 @@ import { DEFAULT_MAX_PAGE_BYTES, type PageBounds, type PullPage, type PullReques
 import { pushMutations } from './push.ts'
 import { inScope, scopeFilter } from './scope.ts'
 import { applyWrites, type CommittedChange, type WriteOp, type WriteOptions, type WriteResult } from './write.ts'
+import { createWriteGroup, type WriteGroupOptions } from './write-group.ts'
 
 /** A page of a list. */
 export interface ListPage {
@@ -92,6 +93,12 @@ export interface EngineOptions {
    * 32 MiB): a page waits for room before it is loaded. Bounds the memory of concurrent pulls.
    */
   maxPullBytesInFlight?: number
+  /**
+   * Group commit of single writes (`writeOne`, the REST writes): concurrent ones share a
+   * transaction, each answered as if alone (`write-group.ts`). Default on: at most 128 writes a
+   * transaction, 4096 waiting; `false` gives each its own transaction.
+   */
+  groupCommit?: WriteGroupOptions | false
 }
 
 /** Default bytes of pages in flight at once (eight full pages). */
@@ -129,6 +136,12 @@ export function createEngine(options: EngineOptions): Engine {
     },
   }
 
+  // PostgreSQL runs a second group while the first commits; SQLite has one writer.
+  const group =
+    options.groupCommit === false
+      ? undefined
+      : createWriteGroup(deps, { inFlight: storage.kind === 'postgres' ? 2 : 1, ...options.groupCommit })
+
   async function load(ctx: Context, model: ModelDefinition, id: string): Promise<StoredRecord | undefined> {
     if (!isUuid(id)) throw new PulseError('invalid_id', `"${String(id).slice(0, 64)}" is not a valid UUID`)
     const record = await storage.getRecord(model, id.toLowerCase(), ctx.signal)
@@ -141,7 +154,7 @@ export function createEngine(options: EngineOptions): Engine {
     storage,
     write: (ctx, ops, opts) => applyWrites(deps, ctx, ops, opts),
     async writeOne(ctx, op) {
-      const { outcomes } = await applyWrites(deps, ctx, [op], { atomic: true })
+      const { outcomes } = group ? await group.write(ctx, [op]) : await applyWrites(deps, ctx, [op], { atomic: true })
       const [outcome] = outcomes
       if (!outcome?.ok) throw outcome?.error ?? new PulseError('internal_error', 'no outcome')
       if (!outcome.record) throw new PulseError('internal_error', 'a write without a record')
