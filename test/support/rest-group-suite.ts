@@ -56,15 +56,16 @@ export function runRestGroupSuite(name: string, makeStorage: () => Promise<SqlSt
 
       const burst = [...creates, ...patches, invalid, foreignPatch, foreignCreate, ...bCreates, sameIdA, sameIdB]
       const answers = await Promise.all(burst.map((send) => send()))
-      const at = (i: number) => answers[i] as Answer
-      let i = 0
-      const aCreated = answers.slice(i, (i += creates.length))
-      const patched = answers.slice(i, (i += patches.length))
-      const invalidAnswer = at(i++)
-      const foreignPatchAnswer = at(i++)
-      const foreignCreateAnswer = at(i++)
-      const bCreated = answers.slice(i, (i += bCreates.length))
-      const sameId = [at(i++), at(i++)]
+      let next = 0
+      const take = (n: number) => {
+        next += n
+        return answers.slice(next - n, next)
+      }
+      const aCreated = take(creates.length)
+      const patched = take(patches.length)
+      const [invalidAnswer, foreignPatchAnswer, foreignCreateAnswer] = take(3) as unknown as [Answer, Answer, Answer]
+      const bCreated = take(bCreates.length)
+      const sameId = take(2)
 
       for (const [k, c] of aCreated.entries()) {
         expect(c.status, c.text).toBe(201)
