@@ -171,6 +171,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         announce: (message) => controlBus.publishControl(message),
         onError: logError('accounts'),
       })
+      // Credentials this process keeps read (API tokens) are forgotten as soon as another
+      // process announces their revocation.
+      const heard = accounts
+      controlBus.subscribeControl((message) => heard.heardControl(message))
       const report = await accounts.migrate()
       if (report.caseDuplicates.length > 0)
         console.warn(
