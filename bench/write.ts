@@ -5,6 +5,7 @@
  *
  *   node --import tsx bench/write.ts [N]          everything
  *   node --import tsx bench/write.ts [N] rest     only REST, beside a bare Fastify route (ratio)
+ *   BENCH_LOGS=1 node --import tsx bench/write.ts [N] rest >/dev/null   the same, plus logs on
  *
  * The REST figures are printed beside a bare Fastify route that parses the same JSON body and
  * answers 201 with it, measured with the same load generator in the same run: the ratio is what
@@ -24,6 +25,8 @@ const N = Number(process.argv[2] ?? 50_000)
 const BATCH = 500
 const REST_N = Math.min(N, 20_000)
 const ONLY_REST = process.argv[3] === 'rest'
+/** `BENCH_LOGS=1`: also Pulse on SQLite with its request logs on (JSON lines to stdout; send stdout to /dev/null). */
+const LOGS = process.env.BENCH_LOGS === '1'
 const REST_CONCURRENCY = 16
 const schema = defineSchema(config.models)
 
@@ -178,13 +181,13 @@ async function bareFastify(n: number): Promise<number> {
   }
 }
 
-async function restWrites(storage: SqlStorage, n: number): Promise<number> {
+async function restWrites(storage: SqlStorage, n: number, logs = false): Promise<number> {
   // Accounts on, as in production: each request is authenticated with an admin API token.
   const server = await startServer({
     schema,
     database: storage,
     port: 0,
-    logger: false,
+    logger: logs ? { level: 'info', format: 'json' } : false,
     auth: { secret: 'bench secret of at least thirty-two chars', tokenRatePerSecond: 1_000_000, apiTokenRatePerSecond: 1_000_000 },
   })
   const { token } = await (server.accounts as NonNullable<typeof server.accounts>).createApiToken({ name: 'bench', admin: true })
@@ -203,6 +206,10 @@ async function restOnly(): Promise<void> {
   const rows: Record<string, string | number>[] = [{ server: 'bare Fastify route', 'requests/s': rate(REST_N, bare), 'vs bare': '1.00' }]
   const restS = await restWrites(await createSqliteStorage({ filename: tempSqlite('rest') }), REST_N)
   rows.push({ server: 'Pulse, SQLite', 'requests/s': rate(REST_N, restS), 'vs bare': (bare / restS).toFixed(2) })
+  if (LOGS) {
+    const logged = await restWrites(await createSqliteStorage({ filename: tempSqlite('rest-logs') }), REST_N, true)
+    rows.push({ server: 'Pulse, SQLite, request logs on', 'requests/s': rate(REST_N, logged), 'vs bare': (bare / logged).toFixed(2) })
+  }
   const url = await benchPgUrl()
   if (url) {
     const restP = await withPgSchema(url, async (s) =>
@@ -210,7 +217,10 @@ async function restOnly(): Promise<void> {
     )
     rows.push({ server: 'Pulse, PostgreSQL', 'requests/s': rate(REST_N, restP), 'vs bare': (bare / restP).toFixed(2) })
   }
-  printTable('REST create, 1 record per request (higher is better); aim: SQLite ≥ 0.5 of the bare route', rows)
+  const title = 'REST create, 1 record per request (higher is better); aim: SQLite ≥ 0.5 of the bare route'
+  // With logs on, stdout carries the server's log lines: the table goes to stderr.
+  if (LOGS) console.error(`\n${title}\n${JSON.stringify(rows, null, 1)}`)
+  else printTable(title, rows)
 }
 
 async function main(): Promise<void> {

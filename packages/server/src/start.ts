@@ -98,7 +98,7 @@ export interface AuthOptions {
   accessTtlSeconds?: number
   /** Requests per second one device may make, over all its access tokens (default 200). */
   tokenRatePerSecond?: number
-  /** Requests per second one API token may make (default 2000: services write in bulk). */
+  /** Requests per second one API token may make (default 20,000: services write in bulk through one token). */
   apiTokenRatePerSecond?: number
   /** Devices one user may register (default 100). */
   maxDevicesPerUser?: number
