@@ -5,7 +5,7 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { PulseError } from '@pulse/core'
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify'
 import type { Accounts } from '../accounts/accounts.ts'
 import { type Actor, type Context, mayUseClientId, SYSTEM_ACTOR } from '../engine/context.ts'
 import type { Engine } from '../engine/engine.ts'
@@ -104,7 +104,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   const app = Fastify({
     logger: fastifyLogger(options.logger),
     // One line per request, once answered (below), not Fastify's two (issue 12: logs cost).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     genReqId: requestIdFor,
     trustProxy: options.trustProxy ?? false,
