@@ -136,11 +136,10 @@ export function createEngine(options: EngineOptions): Engine {
     },
   }
 
-  // PostgreSQL runs a second group while the first commits; SQLite has one writer.
-  const group =
-    options.groupCommit === false
-      ? undefined
-      : createWriteGroup(deps, { inFlight: storage.kind === 'postgres' ? 2 : 1, ...options.groupCommit })
+  // One group at a time: SQLite has one writer, and on PostgreSQL a group holds the change
+  // order's lock from its first request's entries to its commit, so a second group would only
+  // wait for it (and could deadlock with it on a record both touch).
+  const group = options.groupCommit === false ? undefined : createWriteGroup(deps, options.groupCommit)
 
   async function load(ctx: Context, model: ModelDefinition, id: string): Promise<StoredRecord | undefined> {
     if (!isUuid(id)) throw new PulseError('invalid_id', `"${String(id).slice(0, 64)}" is not a valid UUID`)

@@ -32,7 +32,7 @@ export interface WriteGroupOptions {
   maxBatch?: number
   /** Requests waiting at most (default 4096); past it a write answers `rate_limited`. */
   maxQueued?: number
-  /** Groups whose transactions run at once (default 1; PostgreSQL gains from 2). */
+  /** Groups whose transactions run at once (default 1). */
   inFlight?: number
 }
 
