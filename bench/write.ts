@@ -3,20 +3,30 @@
  * batches, and through REST one request per record, on SQLite and PostgreSQL, next to the raw
  * driver's insert rate measured in the same run on the same machine.
  *
- *   node --import tsx bench/write.ts [N]
+ *   node --import tsx bench/write.ts [N]          everything
+ *   node --import tsx bench/write.ts [N] rest     only REST, beside a bare Fastify route (ratios of rate and of server CPU per request)
+ *   BENCH_LOGS=1 node --import tsx bench/write.ts [N] rest >/dev/null   the same, plus logs on
+ *
+ * The REST figures are printed beside a bare Fastify route that parses the same JSON body and
+ * answers 201 with it, measured with the same load generator in the same run: the ratio is what
+ * to compare between machines and runs.
  */
 
-import { Worker } from 'node:worker_threads'
+import { spawn } from 'node:child_process'
 import { defineSchema, uuidv7 } from '@pulse/core'
 import { createEngine, createPostgresStorage, createSqliteStorage, type SqlStorage, startServer, systemContext } from '@pulse/server'
 import Database from 'better-sqlite3'
+import Fastify from 'fastify'
 import pg from 'pg'
 import config from '../examples/tasks/pulse.config.ts'
 import { benchPgUrl, nowMs, printTable, rate, report, tempSqlite, warmUp, withPgSchema } from './support.ts'
 
 const N = Number(process.argv[2] ?? 50_000)
 const BATCH = 500
-const REST_N = Math.min(N, 5_000)
+const REST_N = Math.min(N, 20_000)
+const ONLY_REST = process.argv[3] === 'rest'
+/** `BENCH_LOGS=1`: also Pulse on SQLite with its request logs on (JSON lines to stdout; send stdout to /dev/null). */
+const LOGS = process.env.BENCH_LOGS === '1'
 const REST_CONCURRENCY = 16
 const schema = defineSchema(config.models)
 
@@ -127,52 +137,77 @@ async function engineWrites(storage: SqlStorage, n: number): Promise<number> {
   }
 }
 
-/** REST: one POST per record, REST_CONCURRENCY requests in flight. */
-/** The load generator's code: `concurrency` loops of POSTs until `n` are answered. */
+/** The load generator's code: `concurrency` loops of POSTs until every body (read from stdin) is answered. */
 const REST_LOAD = `
-const { parentPort, workerData } = require('node:worker_threads')
-const { url, token, n, concurrency, bodies } = workerData
-let next = 0
-async function loop() {
-  while (next < n) {
-    const i = next++
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-auth-token': token }, body: bodies[i] })
-    if (res.status !== 201) throw new Error('POST answered ' + res.status)
-    await res.arrayBuffer()
+let input = ''
+process.stdin.setEncoding('utf8')
+process.stdin.on('data', (d) => { input += d })
+process.stdin.on('end', () => {
+  const { url, token, concurrency, bodies } = JSON.parse(input)
+  let next = 0
+  async function loop() {
+    while (next < bodies.length) {
+      const i = next++
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-auth-token': token }, body: bodies[i] })
+      if (res.status !== 201) throw new Error('POST answered ' + res.status)
+      await res.arrayBuffer()
+    }
   }
-}
-Promise.all(Array.from({ length: concurrency }, loop)).then(() => parentPort.postMessage({}), (e) => parentPort.postMessage({ error: String(e) }))
+  Promise.all(Array.from({ length: concurrency }, loop)).then(() => process.exit(0), (e) => { console.error(String(e)); process.exit(1) })
+})
 `
 
-async function restWrites(storage: SqlStorage, n: number): Promise<number> {
+/** What one load run measured: wall milliseconds, and this process's CPU milliseconds (the server's alone: the load runs in another process). */
+interface Measured {
+  ms: number
+  cpuMs: number
+}
+
+/**
+ * Sends `n` POSTs of task bodies to `url` from another process, `REST_CONCURRENCY` in flight.
+ * The load runs in its own process, so this process's CPU time is the server's: CPU per request
+ * moves much less than requests per second on a shared, loaded machine.
+ */
+async function load(url: string, token: string, n: number): Promise<Measured> {
+  const bodies = Array.from({ length: n }, (_, i) => JSON.stringify(taskData(i)))
+  const child = spawn(process.execPath, ['-e', REST_LOAD], { stdio: ['pipe', 'inherit', 'inherit'] })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+  const t0 = nowMs()
+  const cpu0 = process.cpuUsage()
+  child.stdin.end(JSON.stringify({ url, token, concurrency: REST_CONCURRENCY, bodies }))
+  const code = await exited
+  const cpu = process.cpuUsage(cpu0)
+  const ms = nowMs() - t0
+  if (code !== 0) throw new Error(`the load generator failed (exit ${code})`)
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000 }
+}
+
+/** The baseline: a bare Fastify route that parses the same JSON and answers 201 with it and an id. */
+async function bareFastify(n: number): Promise<Measured> {
+  const app = Fastify({ logger: false })
+  app.post('/api/tasks', async (request, reply) => reply.code(201).send({ id: uuidv7(), ...(request.body as object) }))
+  const address = await app.listen({ port: 0, host: '127.0.0.1' })
+  try {
+    await load(`${address}/api/tasks`, 'none', Math.min(n, 2_000)) // warm-up
+    return await load(`${address}/api/tasks`, 'none', n)
+  } finally {
+    await app.close()
+  }
+}
+
+async function restWrites(storage: SqlStorage, n: number, logs = false): Promise<Measured> {
   // Accounts on, as in production: each request is authenticated with an admin API token.
   const server = await startServer({
     schema,
     database: storage,
     port: 0,
-    logger: false,
+    logger: logs ? { level: 'info', format: 'json' } : false,
     auth: { secret: 'bench secret of at least thirty-two chars', tokenRatePerSecond: 1_000_000, apiTokenRatePerSecond: 1_000_000 },
   })
   const { token } = await (server.accounts as NonNullable<typeof server.accounts>).createApiToken({ name: 'bench', admin: true })
   try {
-    // The load comes from a worker thread (the machine's other core), so the figure is the
-    // server's, not the cost of the HTTP client sharing its event loop.
-    const t0 = nowMs()
-    await new Promise<void>((resolve, reject) => {
-      const worker = new Worker(REST_LOAD, {
-        eval: true,
-        workerData: {
-          url: `${server.url}/api/tasks`,
-          token,
-          n,
-          concurrency: REST_CONCURRENCY,
-          bodies: Array.from({ length: n }, (_, i) => JSON.stringify(taskData(i))),
-        },
-      })
-      worker.once('message', (m: { error?: string }) => (m.error ? reject(new Error(m.error)) : resolve()))
-      worker.once('error', reject)
-    })
-    return nowMs() - t0
+    await load(`${server.url}/api/tasks`, token, Math.min(n, 2_000)) // warm-up
+    return await load(`${server.url}/api/tasks`, token, n)
   } finally {
     await server.close()
   }
@@ -198,6 +233,41 @@ function reportWrites(database: 'SQLite' | 'PostgreSQL', rawMs: number, engineMs
   })
 }
 
+/** A row of the REST table: rate and server CPU per request, each beside the bare route's. */
+function restRow(server: string, m: Measured, bare: Measured): Record<string, string> {
+  const cpuUs = (x: Measured) => (x.cpuMs * 1000) / REST_N
+  return {
+    server,
+    'requests/s': rate(REST_N, m.ms),
+    'rate vs bare': (bare.ms / m.ms).toFixed(2),
+    'server CPU µs/request': cpuUs(m).toFixed(0),
+    'CPU: bare / this': (cpuUs(bare) / cpuUs(m)).toFixed(2),
+  }
+}
+
+/** REST alone: the bare route, then Pulse on SQLite and PostgreSQL, with their ratios to the bare route. */
+async function restOnly(): Promise<void> {
+  console.log(`REST writes: ${REST_N.toLocaleString('en-US')} POSTs of one task each, ${REST_CONCURRENCY} in flight, after a warm-up`)
+  const bare = await bareFastify(REST_N)
+  const rows = [restRow('bare Fastify route', bare, bare)]
+  rows.push(restRow('Pulse, SQLite', await restWrites(await createSqliteStorage({ filename: tempSqlite('rest') }), REST_N), bare))
+  if (LOGS) {
+    const logged = await restWrites(await createSqliteStorage({ filename: tempSqlite('rest-logs') }), REST_N, true)
+    rows.push(restRow('Pulse, SQLite, request logs on', logged, bare))
+  }
+  const url = await benchPgUrl()
+  if (url) {
+    const restP = await withPgSchema(url, async (s) =>
+      restWrites(await createPostgresStorage({ connectionString: url, schema: s }), REST_N),
+    )
+    rows.push(restRow('Pulse, PostgreSQL', restP, bare))
+  }
+  const title = 'REST create, 1 record per request (higher is better); aim: SQLite ≥ 0.5 of the bare route'
+  // With logs on, stdout carries the server's log lines: the table goes to stderr.
+  if (LOGS) console.error(`\n${title}\n${JSON.stringify(rows, null, 1)}`)
+  else printTable(title, rows)
+}
+
 async function main(): Promise<void> {
   console.log(
     `Write throughput: ${N.toLocaleString('en-US')} records through the write path (batches of ${BATCH}), ${REST_N.toLocaleString('en-US')} through REST (${REST_CONCURRENCY} in flight)`,
@@ -210,7 +280,7 @@ async function main(): Promise<void> {
   })
   const rawS = rawSqlite(N)
   const engS = await engineWrites(await createSqliteStorage({ filename: tempSqlite('engine') }), N)
-  const restS = await restWrites(await createSqliteStorage({ filename: tempSqlite('rest') }), REST_N)
+  const restS = (await restWrites(await createSqliteStorage({ filename: tempSqlite('rest') }), REST_N)).ms
   rows.push({
     database: 'SQLite',
     'raw driver': rate(N, rawS),
@@ -223,8 +293,9 @@ async function main(): Promise<void> {
   if (url) {
     const rawP = await rawPg(url, N)
     const engP = await withPgSchema(url, async (s) => engineWrites(await createPostgresStorage({ connectionString: url, schema: s }), N))
-    const restP = await withPgSchema(url, async (s) =>
-      restWrites(await createPostgresStorage({ connectionString: url, schema: s }), REST_N),
+    const restP = await withPgSchema(
+      url,
+      async (s) => (await restWrites(await createPostgresStorage({ connectionString: url, schema: s }), REST_N)).ms,
     )
     rows.push({
       database: 'PostgreSQL',
@@ -238,4 +309,4 @@ async function main(): Promise<void> {
   printTable('records/s (higher is better); aim: SQLite write path ≥ 30 % of raw', rows)
 }
 
-await main()
+await (ONLY_REST ? restOnly() : main())

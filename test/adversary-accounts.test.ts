@@ -374,9 +374,14 @@ describe.skipIf(!pg || !redis)('across processes (PostgreSQL and Redis)', () => 
     const service = await (a.accounts as NonNullable<RunningServer['accounts']>).createApiToken({ name: 'svc', admin: true })
     const serviceSocket = await connectWs(b.url)
     await helloAndCatchUp(serviceSocket, { clientId: 'svc-1', token: service.token })
+    // B has read (and keeps, issue 12) the token for its REST requests too.
+    const serviceOnB = httpClient(b.url, { 'x-auth-token': service.token })
+    expect((await serviceOnB.get('/api/tasks')).status).toBe(200)
     await (a.accounts as NonNullable<RunningServer['accounts']>).revokeApiToken(service.row.id)
     expect(await serviceSocket.nextOf('error')).toMatchObject({ code: 'unauthenticated' })
     expect((await serviceSocket.closed).code).toBe(4401)
+    // Heard on B's control channel: B's next REST request with it is refused at once.
+    expect((await serviceOnB.get('/api/tasks')).status).toBe(401)
   })
 })
 
@@ -400,9 +405,12 @@ describe.skipIf(!redis)('a revocation from the command line (Redis)', () => {
     const service = await (server.accounts as NonNullable<RunningServer['accounts']>).createApiToken({ name: 'cli-revoked', admin: true })
     const ws = await connectWs(server.url)
     await helloAndCatchUp(ws, { clientId: 'svc-cli', token: service.token })
+    const rest = httpClient(server.url, { 'x-auth-token': service.token })
+    expect((await rest.get('/api/tasks')).status).toBe(200)
     const revoked = await runPulse(['token', 'revoke', service.row.id, '--database', file, '--redis', redisUrl()])
     expect(revoked.code, revoked.stderr).toBe(0)
     expect(await ws.nextOf('error')).toMatchObject({ code: 'unauthenticated' })
     expect((await ws.closed).code).toBe(4401)
+    expect((await rest.get('/api/tasks')).status).toBe(401)
   })
 })

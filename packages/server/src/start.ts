@@ -100,7 +100,7 @@ export interface AuthOptions {
   accessTtlSeconds?: number
   /** Requests per second one device may make, over all its access tokens (default 200). */
   tokenRatePerSecond?: number
-  /** Requests per second one API token may make (default 2000: services write in bulk). */
+  /** Requests per second one API token may make (default 20,000: services write in bulk through one token). */
   apiTokenRatePerSecond?: number
   /** Devices one user may register (default 100). */
   maxDevicesPerUser?: number
@@ -173,6 +173,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         announce: (message) => controlBus.publishControl(message),
         onError: logError('accounts'),
       })
+      // Credentials this process keeps read (API tokens) are forgotten as soon as another
+      // process announces their revocation.
+      const heard = accounts
+      controlBus.subscribeControl((message) => heard.heardControl(message))
       const report = await accounts.migrate()
       if (report.caseDuplicates.length > 0)
         console.warn(

@@ -63,6 +63,8 @@ export function createAccounts(options: AccountsOptions) {
     read: (fn) => storage.sql.read((db) => fn(db.withTables<AccountTables>())),
     now: options.now ?? (() => new Date()),
     announce(message) {
+      // This process acts at once; the others when the bus brings the message.
+      heard(message)
       const publish = options.announce
       if (!publish) return
       try {
@@ -84,6 +86,10 @@ export function createAccounts(options: AccountsOptions) {
     options.maxPendingInvitations !== undefined ? { maxPendingInvitations: options.maxPendingInvitations } : {},
   )
   const apiTokens = createApiTokens(deps)
+  /** An access change, announced here or heard from another process: what this process keeps of credentials follows it. */
+  function heard(message: ControlMessage): void {
+    if (message.type === 'api_token_revoked') apiTokens.forgetApiToken(message.tokenId)
+  }
 
   async function newUser(input: { username: unknown; email?: unknown; password: unknown; admin?: boolean }): Promise<PublicUser> {
     const username = checkUsername(input.username)
@@ -112,6 +118,9 @@ export function createAccounts(options: AccountsOptions) {
   }
 
   return {
+    /** An access change from the bus's control channel (another process's revocation): acted on at once. */
+    heardControl: heard,
+
     /** Creates or updates the account tables (idempotent); says what it could not fix. */
     migrate: (): Promise<AccountTablesReport> => deps.sql((db) => ensureAccountTables(db)),
 

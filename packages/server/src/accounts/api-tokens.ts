@@ -16,6 +16,15 @@ import * as store from './token-store.ts'
 export const LAST_USED_RESOLUTION_MS = 60_000
 /** Tokens whose last write this process remembers (beyond it, the stored time decides). */
 const MAX_REMEMBERED_TOKENS = 10_000
+/**
+ * How long a process trusts an API token it read without reading it again (issue 12: a
+ * service's every request read its token). A revocation is not waited for: it evicts the token
+ * at once in the revoking process and, through the bus's control channel, in every other; this
+ * bound only covers a revocation whose message never arrived (no bus between the processes).
+ */
+export const API_TOKEN_CACHE_MS = 1000
+/** Tokens a process keeps read at most (the least recently read is dropped first): about 2 MB. */
+export const MAX_CACHED_API_TOKENS = 10_000
 
 const notValid = () => new PulseError('unauthenticated', 'the API token is not valid or was revoked')
 
@@ -31,6 +40,16 @@ export function createApiTokens(deps: AccountDeps) {
   const { sql, read } = deps
   // When this process last wrote each token's last_used_at (ms), oldest first.
   const written = new Map<string, number>()
+  // Live tokens read lately, by the hash of the token (never the token), oldest read first.
+  const cached = new Map<string, { row: store.ApiTokenRow; at: number }>()
+  // Raised by every revocation heard: a read that started before one is not cached (it may
+  // have seen the token just before its revocation committed).
+  let revocations = 0
+
+  function forget(tokenId: string): void {
+    revocations += 1
+    for (const [hash, entry] of cached) if (entry.row.id === tokenId) cached.delete(hash)
+  }
 
   /** Writes `last_used_at` when it is a minute old, in the background; never on every request. */
   function noteUse(row: store.ApiTokenRow): void {
@@ -50,11 +69,30 @@ export function createApiTokens(deps: AccountDeps) {
   return {
     /** The actor of a presented API token (shape already checked), noting its use. */
     async actorForApiToken(token: string): Promise<Authenticated> {
-      const row = await read((db) => store.findApiToken(db, hashToken(token)))
+      const hash = hashToken(token)
+      const hit = cached.get(hash)
+      const t = deps.now().getTime()
+      if (hit && t - hit.at < API_TOKEN_CACHE_MS && t >= hit.at) {
+        noteUse(hit.row)
+        return actorOf(hit.row)
+      }
+      const before = revocations
+      const row = await read((db) => store.findApiToken(db, hash))
+      cached.delete(hash)
       if (!row || row.revokedAt) throw notValid()
+      if (before === revocations) {
+        cached.set(hash, { row, at: t })
+        if (cached.size > MAX_CACHED_API_TOKENS) {
+          const oldest = cached.keys().next()
+          if (!oldest.done) cached.delete(oldest.value)
+        }
+      }
       noteUse(row)
       return actorOf(row)
     },
+
+    /** Forgets a revoked token at once (this process's revocations, and other processes' heard on the bus). */
+    forgetApiToken: forget,
 
     /** The actor of an API token by id, read again (an open socket's re-check). */
     async actorForApiTokenId(id: string): Promise<Actor> {
@@ -92,6 +130,9 @@ export function createApiTokens(deps: AccountDeps) {
     async revokeApiToken(id: string): Promise<void> {
       if (!isUuid(id) || !(await sql((db) => store.revokeApiToken(db, id, deps.now().toISOString()))))
         throw new PulseError('not_found', 'no such live API token')
+      // Forgotten once committed (a request reading it meanwhile does not keep it), here and,
+      // through the bus, in every other process.
+      forget(id)
       deps.announce({ type: 'api_token_revoked', tokenId: id })
     },
   }

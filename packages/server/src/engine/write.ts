@@ -114,7 +114,6 @@ async function decideBatch(
   ops: readonly WriteOp[],
   checked: readonly Checked[],
   context: DecideContext,
-  atomic: boolean,
 ): Promise<{ decisions: Decision[]; highestMid: number }> {
   const view = createBatchView(tx)
   await view.load(checked.flatMap((c) => (c.ok ? [c.op] : [])))
@@ -124,11 +123,78 @@ async function decideBatch(
     const mid = midOf(op)
     if (mid !== undefined && mid > highestMid) highestMid = mid
     const decision = await decideOne(view, tx, op, checked[i] as Checked, context)
-    if (!decision.ok && atomic) throw decision.error
     if (decision.ok && decision.change) view.stage(decision.change)
     decisions.push(decision)
   }
   return { decisions, highestMid }
+}
+
+/** A batch checked before its transaction: its clock readings and each op's check (see `prepareWrites`). */
+export interface PreparedBatch {
+  ops: readonly WriteOp[]
+  options: WriteOptions
+  nowIso: string
+  serverAt: string
+  checked: Checked[]
+  atomic: boolean
+}
+
+/**
+ * Step 1, before any transaction: the batch's clock readings and each op's check. With
+ * `atomic`, the first refusal is thrown. Returns the outcomes instead when nothing needs a
+ * transaction (every op refused, no device to record).
+ */
+export function prepareWrites(deps: WriteDeps, ops: readonly WriteOp[], options: WriteOptions): PreparedBatch | WriteResult {
+  const nowIso = deps.now().toISOString()
+  const serverAt = deps.hlc.tick()
+  const atomic = options.atomic ?? false
+  const checked = ops.map((op) => checkOp(deps.schema, op, options.clientId, serverAt))
+  for (const c of checked) if (!c.ok && atomic) throw c.error
+  if (!options.clientId && checked.every((c) => !c.ok)) return { outcomes: checked.map(outcomeOf), lastMid: 0 }
+  return { ops, options, nowIso, serverAt, checked, atomic }
+}
+
+/** What a prepared batch did inside its transaction. */
+export interface BatchDone {
+  decisions: Decision[]
+  committed: CommittedChange[]
+  lastMid: number
+}
+
+/**
+ * Steps 2 to 5 of one prepared batch inside `tx`: claim, read, decide, persist. An atomic
+ * batch with a refused op writes nothing and returns that refusal (the first), for the caller
+ * to throw: a refusal is told apart from a failure of the database, which is thrown.
+ */
+export async function writeBatch(
+  deps: WriteDeps,
+  tx: StorageTx,
+  ctx: Context,
+  batch: PreparedBatch,
+): Promise<BatchDone | { refused: PulseError }> {
+  const { ops, options, checked, atomic } = batch
+  // The client row first: pushes of one client queue here, before they lock any record.
+  const lastMid = options.clientId ? await claimClient(tx, options.clientId, options.clientOwner ?? null) : 0
+  const context: DecideContext = {
+    schema: deps.schema,
+    actor: ctx.actor,
+    requestId: ctx.requestId,
+    clientId: options.clientId ?? null,
+    lastMid,
+    nowIso: batch.nowIso,
+    serverAt: batch.serverAt,
+    newId: deps.newId ?? (() => uuidv7()),
+  }
+  const { decisions, highestMid } = await decideBatch(tx, ops, checked, context)
+  if (atomic) for (const d of decisions) if (!d.ok) return { refused: d.error }
+  // §4: lastMid commits with the changes, refused mutations included.
+  if (options.clientId && highestMid > lastMid) await tx.setClientMid(options.clientId, highestMid)
+  return { decisions, committed: await persist(decisions, tx), lastMid: highestMid }
+}
+
+/** The answer of a batch once its transaction committed (listeners already told). */
+export function resultOf(done: BatchDone): WriteResult {
+  return { outcomes: done.decisions.map(outcomeOf), lastMid: done.lastMid }
 }
 
 /**
@@ -143,31 +209,14 @@ export async function applyWrites(
   ops: readonly WriteOp[],
   options: WriteOptions = {},
 ): Promise<WriteResult> {
-  const nowIso = deps.now().toISOString()
-  const serverAt = deps.hlc.tick()
-  const atomic = options.atomic ?? false
-  const checked = ops.map((op) => checkOp(deps.schema, op, options.clientId, serverAt))
-  for (const c of checked) if (!c.ok && atomic) throw c.error
-  if (!options.clientId && checked.every((c) => !c.ok)) return { outcomes: checked.map(outcomeOf), lastMid: 0 }
+  const batch = prepareWrites(deps, ops, options)
+  return 'outcomes' in batch ? batch : applyPrepared(deps, ctx, batch)
+}
 
-  const { decisions, committed, lastMid } = await deps.storage.transaction(async (tx) => {
-    // The client row first: pushes of one client queue here, before they lock any record.
-    const lastMid = options.clientId ? await claimClient(tx, options.clientId, options.clientOwner ?? null) : 0
-    const context: DecideContext = {
-      schema: deps.schema,
-      actor: ctx.actor,
-      requestId: ctx.requestId,
-      clientId: options.clientId ?? null,
-      lastMid,
-      nowIso,
-      serverAt,
-      newId: deps.newId ?? (() => uuidv7()),
-    }
-    const { decisions, highestMid } = await decideBatch(tx, ops, checked, context, atomic)
-    // §4: lastMid commits with the changes, refused mutations included.
-    if (options.clientId && highestMid > lastMid) await tx.setClientMid(options.clientId, highestMid)
-    return { decisions, committed: await persist(decisions, tx), lastMid: highestMid }
-  }, ctx.signal)
-  if (committed.length > 0) deps.onCommit(committed)
-  return { outcomes: decisions.map(outcomeOf), lastMid }
+/** A prepared batch alone in its own transaction. */
+export async function applyPrepared(deps: WriteDeps, ctx: Context, batch: PreparedBatch): Promise<WriteResult> {
+  const done = await deps.storage.transaction((tx) => writeBatch(deps, tx, ctx, batch), ctx.signal)
+  if ('refused' in done) throw done.refused
+  if (done.committed.length > 0) deps.onCommit(done.committed)
+  return resultOf(done)
 }

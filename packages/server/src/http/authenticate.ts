@@ -19,14 +19,18 @@ import type { Actor } from '../engine/context.ts'
 
 /** Requests per second one device (all its access tokens) may make before `429 rate_limited`. */
 export const DEFAULT_TOKEN_RATE_PER_SECOND = 200
-/** Requests per second one API token may make: services write in bulk through one token. */
-export const DEFAULT_API_TOKEN_RATE_PER_SECOND = 2000
+/**
+ * Requests per second one API token may make. A service writes through one token, so its
+ * limit is well above what one process serves (about 10,000 single-record writes a second on
+ * a small machine, issue 12): it stops a runaway loop, not a service's steady load.
+ */
+export const DEFAULT_API_TOKEN_RATE_PER_SECOND = 20_000
 
 /** Rate limits of the authenticator. */
 export interface AuthenticatorOptions {
   /** Per device, over all its access tokens (default 200). */
   tokenRatePerSecond?: number
-  /** Per API token (default 2000). */
+  /** Per API token (default 20,000). */
   apiTokenRatePerSecond?: number
 }
 

@@ -5,7 +5,7 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { PulseError } from '@pulse/core'
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify'
 import type { Accounts } from '../accounts/accounts.ts'
 import { type Actor, type Context, mayUseClientId, SYSTEM_ACTOR } from '../engine/context.ts'
 import type { Engine } from '../engine/engine.ts'
@@ -103,6 +103,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   const { engine } = options
   const app = Fastify({
     logger: fastifyLogger(options.logger),
+    // One line per request, once answered (below), not Fastify's two (issue 12: logs cost).
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     genReqId: requestIdFor,
     trustProxy: options.trustProxy ?? false,
@@ -135,6 +137,14 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
+  if (options.logger !== false) {
+    app.addHook('onResponse', async (request, reply) => {
+      request.log.info(
+        { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+        'request',
+      )
+    })
+  }
   app.setErrorHandler((error, request, reply) => {
     const { status, body, serverFault } = toErrorReply(error)
     if (serverFault) request.log.error({ err: error, code: body.error.code }, 'request failed')
