@@ -38,9 +38,13 @@ function slowRegistration(url: string, username: string) {
   }
 }
 
-/** Resolves once the server has logged the arrival of a request to `path` (it is then in flight). */
+/** Resolves once the server (at `--log-level debug`) has logged the arrival of a request to `path`: it is then in flight. */
 async function untilArrived(output: () => string, path: string): Promise<void> {
-  while (!output().includes(`"url":"${path}"`)) await new Promise((r) => setTimeout(r, 20))
+  const arrived = () =>
+    output()
+      .split('\n')
+      .some((l) => l.includes('request arrived') && l.includes(`"url":"${path}"`))
+  while (!arrived()) await new Promise((r) => setTimeout(r, 20))
 }
 
 /** Resolves once the server takes no new requests (refused, or 503 while closing). */
@@ -59,7 +63,7 @@ async function untilClosing(url: string): Promise<void> {
 
 describe('pulse serve stopping', { timeout: SLOW_MS }, () => {
   it('on SIGTERM, finishes the request in flight, then logs "stopped" and exits 0', async () => {
-    const { child, url, output } = await startPulse(['--database', tmpDb()], SECRET)
+    const { child, url, output } = await startPulse(['--database', tmpDb(), '--log-level', 'debug'], SECRET)
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     const slow = slowRegistration(url, 'inflight')
     await untilArrived(output, '/api/auth/register')
@@ -79,7 +83,7 @@ describe('pulse serve stopping', { timeout: SLOW_MS }, () => {
   })
 
   it('cuts a request still running at the deadline (--shutdown-timeout-ms), then stops', async () => {
-    const { child, url, output } = await startPulse(['--database', tmpDb(), '--shutdown-timeout-ms', '300'], SECRET)
+    const { child, url, output } = await startPulse(['--database', tmpDb(), '--shutdown-timeout-ms', '300', '--log-level', 'debug'], SECRET)
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     const stuck = slowRegistration(url, 'stuck')
     await untilArrived(output, '/api/auth/register')
@@ -92,13 +96,17 @@ describe('pulse serve stopping', { timeout: SLOW_MS }, () => {
 })
 
 describe('pulse serve logs', { timeout: SLOW_MS }, () => {
-  it('--log-format json: one JSON object a line', async () => {
-    const { child, output } = await startPulse(['--database', tmpDb(), '--log-format', 'json'], SECRET)
+  it('--log-format json: one JSON object a line, one line per answered request', async () => {
+    const { child, url, output } = await startPulse(['--database', tmpDb(), '--log-format', 'json'], SECRET)
+    const res = await fetch(`${url}/api/v1/healthz?probe=once`)
+    await res.arrayBuffer()
     expect(await stop(child)).toBe(0)
     const lines = output().trim().split('\n')
     expect(lines.length).toBeGreaterThanOrEqual(3)
     for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow()
     expect(lines.some((l) => (JSON.parse(l) as { msg?: string }).msg?.startsWith('pulse: serving'))).toBe(true)
+    const about = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.url === '/api/v1/healthz?probe=once')
+    expect(about).toEqual([expect.objectContaining({ msg: 'request', method: 'GET', status: 200, reqId: expect.any(String) })])
   })
 
   it('--log-format pretty: lines for a person, not JSON', async () => {

@@ -136,6 +136,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
+    // Arrivals only at debug level (a no-op otherwise): a request is logged once, when answered.
+    request.log.debug({ method: request.method, url: request.url }, 'request arrived')
   })
   if (options.logger !== false) {
     app.addHook('onResponse', async (request, reply) => {
