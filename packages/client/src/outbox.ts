@@ -12,6 +12,9 @@ import type { OutboxEntry } from './stores/local-store.ts'
 /** Meta key of the next `mid` to hand out. */
 export const NEXT_MID_KEY = 'nextMid'
 
+/** Meta key set once the server told this store the last `mid` it recorded for the device (§4 `lastMid`). */
+export const LAST_MID_KNOWN_KEY = 'lastMidKnown'
+
 /** How many mutations wait, how many gave up, how many the server refused. */
 export interface OutboxCounts {
   /** PENDING and SYNCING. */
@@ -39,7 +42,13 @@ export class Outbox {
    * Starts from what the store holds. Entries left SYNCING by a previous run go back to
    * PENDING (their push may or may not have landed; sending again is safe, §4 `duplicate`).
    */
-  constructor(loaded: readonly OutboxEntry[], nextMid: number, batch: BatchBuilder) {
+  constructor(
+    loaded: readonly OutboxEntry[],
+    nextMid: number,
+    batch: BatchBuilder,
+    /** Whether a push answer has told this store the device's `lastMid` (a new store does not know it). */
+    private lastMidKnown = false,
+  ) {
     let highest = 0
     for (const stored of [...loaded].sort((a, b) => a.mutation.mid - b.mutation.mid)) {
       const entry: OutboxEntry = stored.status === 'SYNCING' ? { ...stored, status: 'PENDING' } : stored
@@ -116,11 +125,38 @@ export class Outbox {
     return mid
   }
 
+  /** True once a push answer told this store the device's `lastMid`: its `mid`s are above it since. */
+  get knowsLastMid(): boolean {
+    return this.lastMidKnown
+  }
+
   /** The server recorded `lastMid` for this client: never hand out a `mid` at or below it. */
   raiseNextMid(lastMid: number, batch: BatchBuilder): void {
+    if (!this.lastMidKnown) {
+      this.lastMidKnown = true
+      batch.setMeta(LAST_MID_KNOWN_KEY, true)
+    }
     if (lastMid + 1 <= this.nextMid) return
     this.nextMid = lastMid + 1
     batch.setMeta(NEXT_MID_KEY, this.nextMid)
+  }
+
+  /**
+   * The first `lastMid` a store hears (before it sent anything: `Pusher`): mids this store
+   * handed out at or below it were used by an earlier store of the device (a reinstall, a
+   * cleared browser), so the server would take them for mutations it has. The PENDING ones
+   * never sent move above it, with every later one so that their order stays; an entry sent
+   * before at or below it (only a store older than this rule has one) keeps its `mid` and the
+   * duplicate rules. Returns how many moved.
+   */
+  adoptLastMid(lastMid: number, batch: BatchBuilder): number {
+    this.raiseNextMid(lastMid, batch)
+    const ordered = [...this.entries.values()].filter((e) => e.status === 'PENDING')
+    const first = ordered.findIndex((e) => e.mutation.mid <= lastMid && e.attempts === 0)
+    if (first < 0) return 0
+    const moving = ordered.slice(first).filter((e) => e.attempts === 0 || e.mutation.mid > lastMid)
+    for (const entry of moving) this.renumber(entry, batch)
+    return moving.length
   }
 
   /** Adds an entry or replaces the one with its `mid`. */

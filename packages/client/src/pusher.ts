@@ -10,7 +10,7 @@ import { type BackoffOptions, backoffDelay } from './backoff.ts'
 import { errorInfo, isNetworkError, isUnauthorized } from './errors.ts'
 import { MAX_REJECTED, trimRejected } from './rejections.ts'
 import type { Replica } from './replica.ts'
-import { applyPushResponse, type PushEvents } from './server-apply.ts'
+import { adoptLastMid, applyPushResponse, type PushEvents } from './server-apply.ts'
 import type { OutboxEntry } from './stores/local-store.ts'
 import type { SyncChannel } from './sync-channel.ts'
 
@@ -97,6 +97,14 @@ export function createPusher(options: PusherOptions): Pusher {
   }
 
   async function loop(channel: SyncChannel): Promise<void> {
+    if (!outbox.knowsLastMid && outbox.takeBatch(replica.clock.now(), 1).length > 0) {
+      // A store that never heard the device's lastMid asks first (an empty push): the device may
+      // have pushed from another store, whose mids this one hands out again. Sent unasked, a
+      // mutation answered `duplicate` could not be told from one that landed before its answer
+      // was lost, and would be dropped.
+      const answer = await channel.push([])
+      await adoptLastMid(replica, answer.lastMid)
+    }
     for (;;) {
       const taken = outbox.takeBatch(replica.clock.now(), maxBatch, maxBatchChars)
       if (taken.length === 0) return

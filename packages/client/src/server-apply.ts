@@ -81,6 +81,13 @@ function applyChange(replica: Replica, txn: Txn, change: Change): void {
   settle(replica, txn, change.model, id, change.record)
 }
 
+/** Takes in the device's `lastMid` before the store's first push (`Outbox.adoptLastMid`). */
+export function adoptLastMid(replica: Replica, lastMid: number): Promise<void> {
+  const txn = replica.begin()
+  replica.outbox.adoptLastMid(lastMid, txn.batch)
+  return replica.end(txn)
+}
+
 /** Takes in a push answer: each result settles its mutation; `lastMid` keeps future `mid`s above it. */
 export function applyPushResponse(replica: Replica, response: PushResponse, events: PushEvents): Promise<void> {
   const txn = replica.begin()
