@@ -247,8 +247,8 @@ export class ReferenceServer {
    * recorded as a resolution. Returns undefined when the record is gone or deleted (the server
    * answers not_found).
    */
-  resolve(model: string, id: string, chosen: Record<string, unknown>, at: string): RefRecord | undefined {
-    return this.plainUpdate(model, id, chosen, at, 'resolve')
+  resolve(model: string, id: string, chosen: Record<string, unknown>, at: string, deviceId: string | null = null): RefRecord | undefined {
+    return this.plainUpdate(model, id, chosen, at, 'resolve', deviceId)
   }
 
   /**
@@ -263,6 +263,8 @@ export class ReferenceServer {
     input: Record<string, unknown>,
     at: string,
     op: 'update' | 'resolve' = 'update',
+    /** The device whose token made the write (history says who; the clock entry is still `server`). */
+    deviceId: string | null = null,
   ): RefRecord | undefined {
     const definition = this.schema.model(model)
     const existing = this.records.get(`${model}\u0000${id}`)
@@ -279,18 +281,18 @@ export class ReferenceServer {
       existing.values[field] = c.new
       existing.fieldVersions[field] = existing.version
     }
-    existing.history.push({ version: existing.version, op, changes, at, deviceId: null })
+    existing.history.push({ version: existing.version, op, changes, at, deviceId })
     return copy(existing)
   }
 
   /** A plain delete (REST): a tombstone, the `server` entry one up. Undefined when gone or deleted already. */
-  plainDelete(model: string, id: string, at: string): RefRecord | undefined {
+  plainDelete(model: string, id: string, at: string, deviceId: string | null = null): RefRecord | undefined {
     const existing = this.records.get(`${model}\u0000${id}`)
     if (!existing || existing.deleted) return undefined
     existing.version += 1
     existing.vclock = bump(existing.vclock, SERVER_DEVICE)
     existing.deleted = true
-    existing.history.push({ version: existing.version, op: 'delete', changes: {}, at, deviceId: null })
+    existing.history.push({ version: existing.version, op: 'delete', changes: {}, at, deviceId })
     return copy(existing)
   }
 
