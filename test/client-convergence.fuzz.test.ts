@@ -20,7 +20,7 @@ describe('convergence of real clients (fuzz)', () => {
         label: 'real-client fuzz (memory stores)',
         seed: envInt('FC_SEED') ?? 20261129,
         runs: envInt('FC_RUNS') ?? 200,
-        maxCommands: envInt("FC_COMMANDS") ?? 10,
+        maxCommands: envInt('FC_COMMANDS') ?? 10,
         blockSize: 25,
         store: 'memory',
       })
@@ -36,7 +36,7 @@ describe('convergence of real clients (fuzz)', () => {
         label: 'real-client fuzz (SQLite stores)',
         seed: (envInt('FC_SEED') ?? 20261129) + 1,
         runs: runs === undefined ? 40 : Math.ceil(runs / 5),
-        maxCommands: envInt("FC_COMMANDS") ?? 10,
+        maxCommands: envInt('FC_COMMANDS') ?? 10,
         blockSize: 25,
         store: 'sqlite',
       })

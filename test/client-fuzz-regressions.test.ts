@@ -9,10 +9,10 @@ import { join } from 'node:path'
 import type { FetchLike } from '@pulse/client'
 import { createSqliteStorage, type RunningServer } from '@pulse/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type SignedIn, signIn } from './support/accounts.ts'
-import { eventually, testClient } from './support/client-harness.ts'
+import { makeOrg, type SignedIn, signIn } from './support/accounts.ts'
+import { createTestNetwork, eventually, testClient } from './support/client-harness.ts'
 import { startTestServer } from './support/server.ts'
-import { note, syncSchema } from './support/sync-models.ts'
+import { note, orgNote, orgSyncSchema, syncSchema } from './support/sync-models.ts'
 
 const models = [...syncSchema.models.values()]
 
@@ -64,6 +64,51 @@ describe('client regressions found by the real-client convergence fuzz', () => {
       expect((await me.api.get(`/api/notes/${kept.id}`)).json).toMatchObject({ title: 'made on the new store' })
     } finally {
       await second.close()
+    }
+  })
+
+  // Was: after its user left an organization, a client with an edit of one of its records
+  // pending kept the record through the resync (pending edits are kept), and when the server
+  // refused the edit (`not_found`: out of scope) the record fell back to the last server state
+  // the client had: a record of an organization the user had left stayed shown for good. Now
+  // a `not_found` refusal of a record the client had from the server takes it away; the
+  // refusal stays listed for the app.
+  it('an edit refused not_found after leaving an organization takes the record away; the refusal is listed (§8)', async () => {
+    const orgServer = await startTestServer(orgSyncSchema, await createSqliteStorage({ filename: join(dir, 'orgs.db') }), {
+      auth: true,
+      realtime: { recheckIntervalMs: 300 },
+    })
+    const ada = await signIn(orgServer.url, 'ada', 'laptop')
+    const bob = await signIn(orgServer.url, 'bob', 'phone')
+    const home = await makeOrg(ada, 'Home')
+    const shared = await makeOrg(bob, 'Shared', [ada])
+    const net = createTestNetwork()
+    const client = testClient(orgServer.url, [...orgSyncSchema.models.values()], {
+      clientId: ada.deviceId,
+      auth: () => ({ token: ada.access }),
+      fetch: net.fetch,
+      WebSocket: net.WebSocket,
+    })
+    const refused: string[] = []
+    client.on('rejected', (e) => refused.push(e.error.code))
+    try {
+      const kept = await client.create(orgNote, { title: 'mine', orgId: home })
+      const theirs = await client.create(orgNote, { title: 'shared', orgId: shared })
+      await client.whenSynced()
+      net.down()
+      await client.update(orgNote, theirs.id, { title: 'edited offline' })
+      const left = await ada.api.delete(`/api/orgs/${shared}/members/${ada.userId}`)
+      expect(left.status).toBe(204)
+      net.up()
+      await eventually(() => refused.length > 0 && client.status().pending === 0, 'the edit was refused', 10_000)
+      await client.whenSynced()
+      expect(refused.every((code) => code === 'not_found')).toBe(true)
+      expect(client.rejections()).toMatchObject([{ id: theirs.id, op: 'update', error: { code: 'not_found' } }])
+      expect(await client.get(orgNote, theirs.id)).toBeUndefined()
+      expect((await client.query(orgNote)).map((n) => n.id)).toEqual([kept.id])
+    } finally {
+      await client.close()
+      await orgServer.close()
     }
   })
 })

@@ -537,11 +537,11 @@ export async function assertClientConvergence(run: ClientFuzzRun): Promise<void>
           ),
       )
       // The last records of the block's earlier schedules are edited too: every client has them at the start.
-    const ids = current.reference
-      .all()
-      .slice(-4)
-      .map((r) => ({ model: r.model, id: r.id }))
-    const schedule: Schedule = { block: current, clients, stats, ids, since: current.lastSeq }
+      const ids = current.reference
+        .all()
+        .slice(-4)
+        .map((r) => ({ model: r.model, id: r.id }))
+      const schedule: Schedule = { block: current, clients, stats, ids, since: current.lastSeq }
       let failed = true
       try {
         // Each client starts from the server's records (its first sync), so its first edits meet others'.

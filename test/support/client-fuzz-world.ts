@@ -297,7 +297,8 @@ export class Block {
         const what = `REST ${op.op} ${op.model} ${op.id} ${JSON.stringify(op.data ?? {})}`
         const at = new Date(this.decisionMs).toISOString()
         let after: RefRecord | undefined
-        if (op.op === 'update' && allowed && target) after = this.reference.plainUpdate(op.model, target.id, op.data ?? {}, at, 'update', ctx.actor.deviceId)
+        if (op.op === 'update' && allowed && target)
+          after = this.reference.plainUpdate(op.model, target.id, op.data ?? {}, at, 'update', ctx.actor.deviceId)
         else if (op.op === 'delete' && allowed && target) after = this.reference.plainDelete(op.model, target.id, at, ctx.actor.deviceId)
         else if (op.op !== 'update' && op.op !== 'delete') this.problem(`${what}: the fuzz makes no such REST write`)
         if (after === undefined) {
@@ -332,7 +333,13 @@ export class Block {
         let after: RefRecord | undefined
         if (conflict?.open && Block.inScope(ctx.actor, target)) {
           const chosen = choice === 'local' ? conflict.local : choice === 'remote' ? conflict.remote : (data ?? {})
-          after = this.reference.resolve(conflict.model, conflict.recordId, chosen, new Date(this.decisionMs).toISOString(), ctx.actor.deviceId)
+          after = this.reference.resolve(
+            conflict.model,
+            conflict.recordId,
+            chosen,
+            new Date(this.decisionMs).toISOString(),
+            ctx.actor.deviceId,
+          )
         }
         if (after === undefined) {
           if (!failure) this.problem(`${what}: the server settled it; the reference refuses it (settled, deleted or out of scope)`)

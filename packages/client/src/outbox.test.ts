@@ -41,7 +41,7 @@ describe('Outbox', () => {
   it('adopts the first lastMid it hears: unsent mids at or below it move above it, with every later one, in order', () => {
     const batch = new BatchBuilder()
     const sent = { ...entry(4, 'c'), attempts: 1 }
-    const outbox = new Outbox([entry(1, 'a'), entry(2, 'b', 'REJECTED'), entry(3, 'a'), sent, entry(9, 'd')], 10, batch)
+    const outbox = new Outbox([entry(1, 'a'), entry(2, 'b', 'REJECTED'), entry(3, 'a'), sent, entry(9, 'd')], 10, batch, 'legacy')
     expect(outbox.knowsLastMid).toBe(false)
     // The server recorded mid 3 for this device (from an earlier store): 1 and 3 were never sent from here.
     expect(outbox.adoptLastMid(3, batch)).toBe(4)
@@ -51,6 +51,10 @@ describe('Outbox', () => {
     expect(outbox.knowsLastMid).toBe(true)
     // Nothing below lastMid waits unsent: nothing moves.
     expect(new Outbox([entry(7, 'a')], 8, new BatchBuilder()).adoptLastMid(3, new BatchBuilder())).toBe(0)
+    // A store that never sent anything: attempts (refused handshakes) do not matter.
+    const fresh = new Outbox([{ ...entry(1, 'a'), attempts: 2 }], 2, new BatchBuilder(), 'unsent')
+    expect(fresh.adoptLastMid(5, new BatchBuilder())).toBe(1)
+    expect(mids(fresh.list())).toEqual([6])
   })
 
   it('indexes entries by record, oldest first', () => {

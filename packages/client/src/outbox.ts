@@ -46,8 +46,12 @@ export class Outbox {
     loaded: readonly OutboxEntry[],
     nextMid: number,
     batch: BatchBuilder,
-    /** Whether a push answer has told this store the device's `lastMid` (a new store does not know it). */
-    private lastMidKnown = false,
+    /**
+     * Whether a push answer told this store the device's `lastMid`: `known`; `unsent`: not yet,
+     * and the store never sent a mutation (a store made since this rule); `legacy`: not yet, and
+     * it may have sent some (a store older than this rule).
+     */
+    private lastMid: 'known' | 'unsent' | 'legacy' = 'unsent',
   ) {
     let highest = 0
     for (const stored of [...loaded].sort((a, b) => a.mutation.mid - b.mutation.mid)) {
@@ -127,13 +131,13 @@ export class Outbox {
 
   /** True once a push answer told this store the device's `lastMid`: its `mid`s are above it since. */
   get knowsLastMid(): boolean {
-    return this.lastMidKnown
+    return this.lastMid === 'known'
   }
 
   /** The server recorded `lastMid` for this client: never hand out a `mid` at or below it. */
   raiseNextMid(lastMid: number, batch: BatchBuilder): void {
-    if (!this.lastMidKnown) {
-      this.lastMidKnown = true
+    if (this.lastMid !== 'known') {
+      this.lastMid = 'known'
       batch.setMeta(LAST_MID_KNOWN_KEY, true)
     }
     if (lastMid + 1 <= this.nextMid) return
@@ -144,17 +148,19 @@ export class Outbox {
   /**
    * The first `lastMid` a store hears (before it sent anything: `Pusher`): mids this store
    * handed out at or below it were used by an earlier store of the device (a reinstall, a
-   * cleared browser), so the server would take them for mutations it has. The PENDING ones
-   * never sent move above it, with every later one so that their order stays; an entry sent
-   * before at or below it (only a store older than this rule has one) keeps its `mid` and the
-   * duplicate rules. Returns how many moved.
+   * cleared browser), so the server would take them for mutations it has. They move above it
+   * with every later one, so that their order stays. In a store older than this rule, an entry
+   * already sent (attempts) at or below it keeps its `mid` and the duplicate rules. Returns how
+   * many moved.
    */
   adoptLastMid(lastMid: number, batch: BatchBuilder): number {
+    const neverSent = this.lastMid === 'unsent'
     this.raiseNextMid(lastMid, batch)
-    const ordered = [...this.entries.values()].filter((e) => e.status === 'PENDING')
-    const first = ordered.findIndex((e) => e.mutation.mid <= lastMid && e.attempts === 0)
+    const ordered = [...this.entries.values()].filter((e) => e.status !== 'REJECTED')
+    const unsent = (e: OutboxEntry) => neverSent || e.attempts === 0 || e.mutation.mid > lastMid
+    const first = ordered.findIndex((e) => e.mutation.mid <= lastMid && unsent(e))
     if (first < 0) return 0
-    const moving = ordered.slice(first).filter((e) => e.attempts === 0 || e.mutation.mid > lastMid)
+    const moving = ordered.slice(first).filter(unsent)
     for (const entry of moving) this.renumber(entry, batch)
     return moving.length
   }

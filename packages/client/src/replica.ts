@@ -215,7 +215,15 @@ export async function loadReplica(options: ReplicaOptions): Promise<Replica> {
     // A stored clock state that does not parse (written by a broken build): start from the wall clock.
     hlc = createHlc(now)
   }
-  const outbox = new Outbox(entries, typeof nextMid === 'number' ? nextMid : 1, batch, lastMidKnown === true)
+  // A store that never handed out a mid has sent nothing: it will learn the device's lastMid first.
+  const fresh = nextMid === undefined && entries.length === 0
+  if (fresh && lastMidKnown === undefined) batch.setMeta(LAST_MID_KNOWN_KEY, false)
+  const outbox = new Outbox(
+    entries,
+    typeof nextMid === 'number' ? nextMid : 1,
+    batch,
+    lastMidKnown === true ? 'known' : lastMidKnown === false || fresh ? 'unsent' : 'legacy',
+  )
   const rows = new Map<string, Map<string, StoredRow>>()
   for (const model of schema.models.keys()) {
     const table = new Map<string, StoredRow>()

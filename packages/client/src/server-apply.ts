@@ -110,7 +110,12 @@ export function applyPushResponse(replica: Replica, response: PushResponse, even
       // Kept, REJECTED, for the app to see, retry or discard; the record falls back to what the server has.
       const error: SyncErrorInfo = result.error ?? { code: 'rejected', message: 'the server refused the change' }
       outbox.put({ ...entry, status: 'REJECTED', lastError: error }, txn.batch)
-      settle(replica, txn, model, id, undefined, error)
+      const row = replica.row(model, id)
+      if (error.code === 'not_found' && op !== 'create' && replica.serverOf(row) && outbox.forRecord(model, id).length === 0) {
+        // §8: the server has no such record for this caller (out of its scope now, or purged): a
+        // record kept only for this edit (a resync's snapshot lacked it) goes; the refusal stays listed.
+        replica.put(txn, model, id, null)
+      } else settle(replica, txn, model, id, undefined, error)
       events.rejected({ model, id, op, error })
       continue
     }
