@@ -518,6 +518,10 @@ export async function assertClientConvergence(run: ClientFuzzRun): Promise<void>
     fc.commands([commandArb], { maxCommands: run.maxCommands, size: 'max' }),
     async (specs, commands) => {
       stats.schedules += 1
+      if (process.env.FC_PROGRESS && stats.schedules % Number(process.env.FC_PROGRESS) === 0)
+        console.log(
+          `${run.label}: ${stats.schedules} schedules, ${stats.edits} edits, ${((performance.now() - started) / 1000).toFixed(0)} s`,
+        )
       if (!block || block.schedules >= run.blockSize) {
         await block?.close()
         block = await Block.open(run.label.replace(/\W+/g, '-'))
