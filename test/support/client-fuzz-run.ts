@@ -550,14 +550,9 @@ export async function assertClientConvergence(run: ClientFuzzRun): Promise<void>
       try {
         // Each client starts from the server's records (its first sync), so its first edits meet others'.
         await Promise.all(clients.map((c) => within(10_000, `${c.name} first whenSynced()`, c.client.whenSynced())))
-        const t0 = performance.now()
         await fc.asyncModelRun(() => ({ model: {}, real: schedule }), commands)
-        const t1 = performance.now()
         await settle(schedule)
-        const t2 = performance.now()
         await check(schedule)
-        if (process.env.FC_PROFILE)
-          console.log(`run ${(t1 - t0).toFixed(0)} settle ${(t2 - t1).toFixed(0)} check ${(performance.now() - t2).toFixed(0)} ${commands}`)
         failed = false
       } finally {
         await Promise.all(clients.map((c) => c.client.close().catch(() => {})))
