@@ -65,6 +65,8 @@ class FuzzClient {
   readonly client: Client
   readonly rejected: ClientEvents['rejected'][] = []
   readonly conflicts = new Set<string>()
+  /** Conflicts the app can list (`client.conflicts()`) once synced. */
+  readonly listed = new Set<string>()
   readonly edits: EditLog[] = []
   readonly errors: unknown[] = []
 
@@ -437,7 +439,12 @@ function fateOf(s: Schedule, client: FuzzClient, edit: EditLog): string | undefi
   const last = found.at(-1)
   if (!last) return edit.foldedInto ? `folded, then ${fateOf(s, client, edit.foldedInto)}` : undefined
   const { status } = last.result
-  if (status === 'conflict') return last.result.conflict && client.conflicts.has(last.result.conflict.id) ? 'conflict (told)' : undefined
+  if (status === 'conflict') {
+    const id = last.result.conflict?.id ?? ''
+    // An answer lost on the way (a restart) is answered `duplicate` when sent again, without the
+    // conflict: the app still finds it in `client.conflicts()`, as it does at start.
+    return client.conflicts.has(id) ? 'conflict (told)' : client.listed.has(id) ? 'conflict (listed)' : undefined
+  }
   if (status === 'rejected')
     return client.rejected.some((r) => r.id === last.mutation.id && r.op === last.mutation.op) ? 'rejected (told)' : undefined
   return status
@@ -484,6 +491,8 @@ async function check(s: Schedule): Promise<void> {
   }
   // (c) the fate of every edit.
   for (const c of s.clients) {
+    for (const status of ['open', 'resolved'] as const)
+      for (const conflict of await c.client.conflicts({ status })) c.listed.add(conflict.id)
     for (const edit of c.edits) {
       const fate = fateOf(s, c, edit)
       if (fate === undefined)
