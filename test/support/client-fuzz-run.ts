@@ -491,6 +491,7 @@ async function check(s: Schedule): Promise<void> {
   }
   // (c) the fate of every edit.
   for (const c of s.clients) {
+    if (c.device.expired) await block.refreshDevice(c.device) // conflicts() is a plain request: it does not ask onUnauthorized
     for (const status of ['open', 'resolved'] as const)
       for (const conflict of await c.client.conflicts({ status })) c.listed.add(conflict.id)
     for (const edit of c.edits) {
