@@ -378,7 +378,12 @@ export class Block {
       )
     if (response.lastMid !== expected.lastMid) this.problem(`${where}: lastMid ${response.lastMid}, reference ${expected.lastMid}`)
     for (const [i, result] of response.results.entries()) {
-      const ref = expected.results[i]
+      const answered = expected.results[i]
+      // §8: a duplicate answers with the record only when the caller may read it now.
+      const ref =
+        answered?.status === 'duplicate' && answered.record && !Block.inScope(actor, answered.record)
+          ? { mid: answered.mid, status: answered.status }
+          : answered
       const m = mutations[i] as Mutation
       const detail = `${where}: mid ${m.mid} (${m.op} ${m.model} ${m.id} ${JSON.stringify(m.data ?? {})} vclock ${JSON.stringify(m.vclock)} base ${m.baseVersion}) answered ${JSON.stringify(result)}; reference ${JSON.stringify(ref)}`
       if (result.status !== ref?.status) {
