@@ -17,6 +17,12 @@
  *   and history length equal the number of applied / merged / conflict answers for it (plus
  *   resolutions that changed it), and its history matches the reference's entry by entry.
  *
+ * Beside the real-client fuzz (client-convergence.fuzz.test.ts) this one stays for what a real
+ * client never sends: invalid mutations and unknown models pushed as they are, creates of ids
+ * that exist, pushes of the first 1, 2 or 5 queued mutations with answers lost on purpose (so
+ * exact duplicates), paged pulls of 1–8 changes, and the exact conflict bodies, on a server
+ * without accounts.
+ *
  * The world and the property are in test/support/convergence-world.ts and convergence-run.ts
  * (test/decide.fuzz.test.ts runs them on the write path over memory). Seeded so a failure
  * replays: FC_SEED=<seed> FC_RUNS=<n> npx vitest run test/convergence.fuzz.test.ts (fast-check

@@ -69,6 +69,13 @@ export interface RefResult {
   conflict?: RefConflict
 }
 
+/**
+ * §8 for a caller who is not the system actor: the code a mutation is refused with because of
+ * the caller's scope (`id_taken`, `forbidden`, `not_found`), or undefined when it may go on.
+ * Asked after the data is validated, before clocks are compared; `values` are a create's.
+ */
+export type ScopeCheck = (m: Mutation, existing: RefRecord | undefined, values?: Record<string, unknown>) => string | undefined
+
 /** The device id a history entry without one stands for, as the server's resolver reads it. */
 const SERVER_DEVICE = 'server'
 
@@ -132,7 +139,7 @@ export class ReferenceServer {
   }
 
   /** §4 push: one result per mutation, in order; `lastMid` the highest mid recorded for the client. */
-  push(clientId: string, mutations: readonly Mutation[]): { lastMid: number; results: RefResult[] } {
+  push(clientId: string, mutations: readonly Mutation[], scope?: ScopeCheck): { lastMid: number; results: RefResult[] } {
     const lastMid = this.lastMids.get(clientId) ?? 0
     let highest = lastMid
     const results: RefResult[] = []
@@ -145,7 +152,7 @@ export class ReferenceServer {
       }
       highest = Math.max(highest, m.mid)
       try {
-        results.push(this.apply(clientId, m))
+        results.push(this.apply(clientId, m, scope))
       } catch (e) {
         if (e instanceof Rejected) results.push({ mid: m.mid, status: 'rejected', errorCode: e.code })
         else if (isPulseError(e)) results.push({ mid: m.mid, status: 'rejected', errorCode: e.code })
@@ -156,7 +163,13 @@ export class ReferenceServer {
     return { lastMid: highest, results }
   }
 
-  private apply(deviceId: string, m: Mutation): RefResult {
+  /** The server's time of a history entry (its clamped `at`), as the server stored it: later lww ties read it. */
+  setAt(model: string, id: string, version: number, at: string): void {
+    const entry = this.records.get(`${model}\u0000${id}`)?.history.find((h) => h.version === version)
+    if (entry) entry.at = at
+  }
+
+  private apply(deviceId: string, m: Mutation, scope?: ScopeCheck): RefResult {
     const model = this.schema.models.get(m.model)
     if (!model) throw new Rejected('not_found')
     const at = clampAt(m.at, formatHlc({ wallMs: Math.floor(this.nowMs()), counter: 0 }))
@@ -171,6 +184,8 @@ export class ReferenceServer {
 
     if (m.op === 'create') {
       const { values } = validateCreate(model, m.data)
+      const refused = scope?.(m, existing, values)
+      if (refused) throw new Rejected(refused)
       checkClaim(m.vclock, existing?.vclock ?? {}, deviceId)
       if (existing) {
         // §4: a create of an existing id is an update of the fields it names.
@@ -206,14 +221,14 @@ export class ReferenceServer {
 
     if (m.op === 'update') {
       const data = validateUpdate(model, m.data)
-      if (!existing) throw new Rejected('not_found')
+      if (!existing || scope?.(m, existing)) throw new Rejected('not_found')
       checkClaim(m.vclock, existing.vclock, deviceId)
       // §5: an update against a tombstone is stale unless the model revives.
       if (existing.deleted && model.onDeleted === 'deleteWins') return done('stale', existing)
       return this.change(model, existing, data, m, at, deviceId, done)
     }
 
-    if (!existing) throw new Rejected('not_found')
+    if (!existing || scope?.(m, existing)) throw new Rejected('not_found')
     checkClaim(m.vclock, existing.vclock, deviceId)
     if (existing.deleted) return done('stale', existing)
     const order = compareClocks(m.vclock, existing.vclock)
@@ -232,8 +247,8 @@ export class ReferenceServer {
    * recorded as a resolution. Returns undefined when the record is gone or deleted (the server
    * answers not_found).
    */
-  resolve(model: string, id: string, chosen: Record<string, unknown>, at: string): RefRecord | undefined {
-    return this.plainUpdate(model, id, chosen, at, 'resolve')
+  resolve(model: string, id: string, chosen: Record<string, unknown>, at: string, deviceId: string | null = null): RefRecord | undefined {
+    return this.plainUpdate(model, id, chosen, at, 'resolve', deviceId)
   }
 
   /**
@@ -248,6 +263,8 @@ export class ReferenceServer {
     input: Record<string, unknown>,
     at: string,
     op: 'update' | 'resolve' = 'update',
+    /** The device whose token made the write (history says who; the clock entry is still `server`). */
+    deviceId: string | null = null,
   ): RefRecord | undefined {
     const definition = this.schema.model(model)
     const existing = this.records.get(`${model}\u0000${id}`)
@@ -264,18 +281,18 @@ export class ReferenceServer {
       existing.values[field] = c.new
       existing.fieldVersions[field] = existing.version
     }
-    existing.history.push({ version: existing.version, op, changes, at, deviceId: null })
+    existing.history.push({ version: existing.version, op, changes, at, deviceId })
     return copy(existing)
   }
 
   /** A plain delete (REST): a tombstone, the `server` entry one up. Undefined when gone or deleted already. */
-  plainDelete(model: string, id: string, at: string): RefRecord | undefined {
+  plainDelete(model: string, id: string, at: string, deviceId: string | null = null): RefRecord | undefined {
     const existing = this.records.get(`${model}\u0000${id}`)
     if (!existing || existing.deleted) return undefined
     existing.version += 1
     existing.vclock = bump(existing.vclock, SERVER_DEVICE)
     existing.deleted = true
-    existing.history.push({ version: existing.version, op: 'delete', changes: {}, at, deviceId: null })
+    existing.history.push({ version: existing.version, op: 'delete', changes: {}, at, deviceId })
     return copy(existing)
   }
 

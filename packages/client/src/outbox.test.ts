@@ -31,7 +31,30 @@ describe('Outbox', () => {
     expect(outbox.allocateMid(batch)).toBe(21)
     outbox.raiseNextMid(3, batch)
     expect(outbox.allocateMid(batch)).toBe(22)
-    expect(batch.toBatch().meta).toEqual([{ key: 'nextMid', value: 23 }])
+    expect(batch.toBatch().meta).toEqual([
+      { key: 'nextMid', value: 23 },
+      { key: 'lastMidKnown', value: true },
+    ])
+    expect(outbox.knowsLastMid).toBe(true)
+  })
+
+  it('adopts the first lastMid it hears: unsent mids at or below it move above it, with every later one, in order', () => {
+    const batch = new BatchBuilder()
+    const sent = { ...entry(4, 'c'), attempts: 1 }
+    const outbox = new Outbox([entry(1, 'a'), entry(2, 'b', 'REJECTED'), entry(3, 'a'), sent, entry(9, 'd')], 10, batch, 'legacy')
+    expect(outbox.knowsLastMid).toBe(false)
+    // The server recorded mid 3 for this device (from an earlier store): 1 and 3 were never sent from here.
+    expect(outbox.adoptLastMid(3, batch)).toBe(4)
+    expect(mids(outbox.list())).toEqual([2, 10, 11, 12, 13])
+    expect(outbox.list().map((e) => e.mutation.id)).toEqual(['b', 'a', 'a', 'c', 'd'])
+    expect(outbox.get(12)?.attempts).toBe(0)
+    expect(outbox.knowsLastMid).toBe(true)
+    // Nothing below lastMid waits unsent: nothing moves.
+    expect(new Outbox([entry(7, 'a')], 8, new BatchBuilder()).adoptLastMid(3, new BatchBuilder())).toBe(0)
+    // A store that never sent anything: attempts (refused handshakes) do not matter.
+    const fresh = new Outbox([{ ...entry(1, 'a'), attempts: 2 }], 2, new BatchBuilder(), 'unsent')
+    expect(fresh.adoptLastMid(5, new BatchBuilder())).toBe(1)
+    expect(mids(fresh.list())).toEqual([6])
   })
 
   it('indexes entries by record, oldest first', () => {

@@ -12,6 +12,9 @@ import type { OutboxEntry } from './stores/local-store.ts'
 /** Meta key of the next `mid` to hand out. */
 export const NEXT_MID_KEY = 'nextMid'
 
+/** Meta key set once the server told this store the last `mid` it recorded for the device (§4 `lastMid`). */
+export const LAST_MID_KNOWN_KEY = 'lastMidKnown'
+
 /** How many mutations wait, how many gave up, how many the server refused. */
 export interface OutboxCounts {
   /** PENDING and SYNCING. */
@@ -39,7 +42,17 @@ export class Outbox {
    * Starts from what the store holds. Entries left SYNCING by a previous run go back to
    * PENDING (their push may or may not have landed; sending again is safe, §4 `duplicate`).
    */
-  constructor(loaded: readonly OutboxEntry[], nextMid: number, batch: BatchBuilder) {
+  constructor(
+    loaded: readonly OutboxEntry[],
+    nextMid: number,
+    batch: BatchBuilder,
+    /**
+     * Whether a push answer told this store the device's `lastMid`: `known`; `unsent`: not yet,
+     * and the store never sent a mutation (a store made since this rule); `legacy`: not yet, and
+     * it may have sent some (a store older than this rule).
+     */
+    private lastMid: 'known' | 'unsent' | 'legacy' = 'unsent',
+  ) {
     let highest = 0
     for (const stored of [...loaded].sort((a, b) => a.mutation.mid - b.mutation.mid)) {
       const entry: OutboxEntry = stored.status === 'SYNCING' ? { ...stored, status: 'PENDING' } : stored
@@ -116,11 +129,40 @@ export class Outbox {
     return mid
   }
 
+  /** True once a push answer told this store the device's `lastMid`: its `mid`s are above it since. */
+  get knowsLastMid(): boolean {
+    return this.lastMid === 'known'
+  }
+
   /** The server recorded `lastMid` for this client: never hand out a `mid` at or below it. */
   raiseNextMid(lastMid: number, batch: BatchBuilder): void {
+    if (this.lastMid !== 'known') {
+      this.lastMid = 'known'
+      batch.setMeta(LAST_MID_KNOWN_KEY, true)
+    }
     if (lastMid + 1 <= this.nextMid) return
     this.nextMid = lastMid + 1
     batch.setMeta(NEXT_MID_KEY, this.nextMid)
+  }
+
+  /**
+   * The first `lastMid` a store hears (before it sent anything: `Pusher`): mids this store
+   * handed out at or below it were used by an earlier store of the device (a reinstall, a
+   * cleared browser), so the server would take them for mutations it has. They move above it
+   * with every later one, so that their order stays. In a store older than this rule, an entry
+   * already sent (attempts) at or below it keeps its `mid` and the duplicate rules. Returns how
+   * many moved.
+   */
+  adoptLastMid(lastMid: number, batch: BatchBuilder): number {
+    const neverSent = this.lastMid === 'unsent'
+    this.raiseNextMid(lastMid, batch)
+    const ordered = [...this.entries.values()].filter((e) => e.status !== 'REJECTED')
+    const unsent = (e: OutboxEntry) => neverSent || e.attempts === 0 || e.mutation.mid > lastMid
+    const first = ordered.findIndex((e) => e.mutation.mid <= lastMid && unsent(e))
+    if (first < 0) return 0
+    const moving = ordered.slice(first).filter(unsent)
+    for (const entry of moving) this.renumber(entry, batch)
+    return moving.length
   }
 
   /** Adds an entry or replaces the one with its `mid`. */

@@ -10,7 +10,7 @@ import { type BackoffOptions, backoffDelay } from './backoff.ts'
 import { errorInfo, isNetworkError, isUnauthorized } from './errors.ts'
 import { MAX_REJECTED, trimRejected } from './rejections.ts'
 import type { Replica } from './replica.ts'
-import { applyPushResponse, type PushEvents } from './server-apply.ts'
+import { adoptLastMid, applyPushResponse, type PushEvents } from './server-apply.ts'
 import type { OutboxEntry } from './stores/local-store.ts'
 import type { SyncChannel } from './sync-channel.ts'
 
@@ -96,6 +96,16 @@ export function createPusher(options: PusherOptions): Pusher {
     replica.endInBackground(txn)
   }
 
+  /** A batch that did not leave goes back to PENDING with the attempt it was given taken back. */
+  function unsent(batch: readonly OutboxEntry[]): void {
+    const txn = replica.begin()
+    for (const sent of batch) {
+      const entry = outbox.get(sent.mutation.mid)
+      if (entry?.status === 'SYNCING') outbox.put({ ...entry, status: 'PENDING', attempts: entry.attempts - 1 }, txn.batch)
+    }
+    replica.endInBackground(txn)
+  }
+
   async function loop(channel: SyncChannel): Promise<void> {
     for (;;) {
       const taken = outbox.takeBatch(replica.clock.now(), maxBatch, maxBatchChars)
@@ -112,6 +122,22 @@ export function createPusher(options: PusherOptions): Pusher {
       } catch (e) {
         release(batch)
         throw e
+      }
+      if (!outbox.knowsLastMid) {
+        // A store that never heard the device's lastMid asks first (an empty push): the device may
+        // have pushed from another store, whose mids this one hands out again. Sent unasked, a
+        // mutation answered `duplicate` could not be told from one that landed before its answer
+        // was lost, and would be dropped. A refusal counts as an attempt of the batch.
+        let answer: Awaited<ReturnType<SyncChannel['push']>>
+        try {
+          answer = await channel.push([])
+        } catch (e) {
+          fail(batch, e)
+          throw e
+        }
+        unsent(batch)
+        await adoptLastMid(replica, answer.lastMid)
+        continue
       }
       let response: Awaited<ReturnType<SyncChannel['push']>>
       try {

@@ -7,7 +7,7 @@
 import { createHlc, type Hlc, type ModelDefinition, PulseError, type Schema, uuidv7, type WireRecord } from '@pulse/core'
 import { BatchBuilder } from './batch-builder.ts'
 import type { LocalRecord } from './local-record.ts'
-import { NEXT_MID_KEY, Outbox, type OutboxCounts } from './outbox.ts'
+import { LAST_MID_KNOWN_KEY, NEXT_MID_KEY, Outbox, type OutboxCounts } from './outbox.ts'
 import { type Clock, systemClock } from './platform.ts'
 import type { LocalStore, StoreBatch, StoredRow } from './stores/local-store.ts'
 import { createWriteQueue, type WriteQueue } from './write-queue.ts'
@@ -194,10 +194,11 @@ export class Replica {
 export async function loadReplica(options: ReplicaOptions): Promise<Replica> {
   const { store, schema } = options
   const batch = new BatchBuilder()
-  const [storedId, cursor, nextMid, hlcState, resync, lastSyncedAt, entries] = await Promise.all([
+  const [storedId, cursor, nextMid, lastMidKnown, hlcState, resync, lastSyncedAt, entries] = await Promise.all([
     store.getMeta(META.clientId),
     store.getMeta(META.cursor),
     store.getMeta(NEXT_MID_KEY),
+    store.getMeta(LAST_MID_KNOWN_KEY),
     store.getMeta(META.hlc),
     store.getMeta(META.resync),
     store.getMeta(META.lastSyncedAt),
@@ -214,7 +215,15 @@ export async function loadReplica(options: ReplicaOptions): Promise<Replica> {
     // A stored clock state that does not parse (written by a broken build): start from the wall clock.
     hlc = createHlc(now)
   }
-  const outbox = new Outbox(entries, typeof nextMid === 'number' ? nextMid : 1, batch)
+  // A store that never handed out a mid has sent nothing: it will learn the device's lastMid first.
+  const fresh = nextMid === undefined && entries.length === 0
+  if (fresh && lastMidKnown === undefined) batch.setMeta(LAST_MID_KNOWN_KEY, false)
+  const outbox = new Outbox(
+    entries,
+    typeof nextMid === 'number' ? nextMid : 1,
+    batch,
+    lastMidKnown === true ? 'known' : lastMidKnown === false || fresh ? 'unsent' : 'legacy',
+  )
   const rows = new Map<string, Map<string, StoredRow>>()
   for (const model of schema.models.keys()) {
     const table = new Map<string, StoredRow>()

@@ -81,6 +81,13 @@ function applyChange(replica: Replica, txn: Txn, change: Change): void {
   settle(replica, txn, change.model, id, change.record)
 }
 
+/** Takes in the device's `lastMid` before the store's first push (`Outbox.adoptLastMid`). */
+export function adoptLastMid(replica: Replica, lastMid: number): Promise<void> {
+  const txn = replica.begin()
+  replica.outbox.adoptLastMid(lastMid, txn.batch)
+  return replica.end(txn)
+}
+
 /** Takes in a push answer: each result settles its mutation; `lastMid` keeps future `mid`s above it. */
 export function applyPushResponse(replica: Replica, response: PushResponse, events: PushEvents): Promise<void> {
   const txn = replica.begin()
@@ -103,7 +110,12 @@ export function applyPushResponse(replica: Replica, response: PushResponse, even
       // Kept, REJECTED, for the app to see, retry or discard; the record falls back to what the server has.
       const error: SyncErrorInfo = result.error ?? { code: 'rejected', message: 'the server refused the change' }
       outbox.put({ ...entry, status: 'REJECTED', lastError: error }, txn.batch)
-      settle(replica, txn, model, id, undefined, error)
+      const row = replica.row(model, id)
+      if (error.code === 'not_found' && op !== 'create' && replica.serverOf(row) && outbox.forRecord(model, id).length === 0) {
+        // §8: the server has no such record for this caller (out of its scope now, or purged): a
+        // record kept only for this edit (a resync's snapshot lacked it) goes; the refusal stays listed.
+        replica.put(txn, model, id, null)
+      } else settle(replica, txn, model, id, undefined, error)
       events.rejected({ model, id, op, error })
       continue
     }

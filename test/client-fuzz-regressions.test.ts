@@ -1,0 +1,114 @@
+/**
+ * Minimal reproductions of what the real-client convergence fuzz (client-convergence.fuzz.test.ts)
+ * found, each pinned as the smallest sequence of client calls against a real server with
+ * accounts on. The expectations are §4 (exactly once, never lost in silence).
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { FetchLike } from '@pulse/client'
+import { createSqliteStorage, type RunningServer } from '@pulse/server'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { makeOrg, type SignedIn, signIn } from './support/accounts.ts'
+import { createTestNetwork, eventually, testClient } from './support/client-harness.ts'
+import { startTestServer } from './support/server.ts'
+import { note, orgNote, orgSyncSchema, syncSchema } from './support/sync-models.ts'
+
+const models = [...syncSchema.models.values()]
+
+describe('client regressions found by the real-client convergence fuzz', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pulse-client-regressions-'))
+  let server: RunningServer
+  let me: SignedIn
+
+  beforeAll(async () => {
+    server = await startTestServer(syncSchema, await createSqliteStorage({ filename: join(dir, 'pulse.db') }), { auth: true })
+    me = await signIn(server.url, 'regression-user', 'laptop')
+  })
+  afterAll(async () => {
+    await server?.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  // Was: a new store on a device the server knew (a reinstall, a cleared browser, a second
+  // client of one login) hands out mids from 1 again. Its first push failed on the way (a
+  // server restarting); the retry was answered `duplicate` (the server's lastMid for the device
+  // was above it), and a duplicate of a mutation sent before counted as acknowledged: the
+  // edit was dropped, the record stayed local forever, and the app was never told. The client
+  // now learns the device's lastMid (an empty push) before it sends its first mutation.
+  it('a fresh store on a known device whose first push fails on the way loses nothing (§4)', async () => {
+    const auth = { clientId: me.deviceId, auth: () => ({ token: me.access }), WebSocket: null }
+    const first = testClient(server.url, models, auth)
+    try {
+      for (const title of ['one', 'two']) await first.create(note, { title })
+      await first.whenSynced()
+    } finally {
+      await first.close()
+    }
+    // The next store's first push never reaches the server.
+    let failed = 0
+    const flaky: FetchLike = async (url, init) => {
+      if (url.endsWith('/api/sync/push') && init?.body?.includes('"mutations":[{') && failed === 0) {
+        failed += 1
+        throw new TypeError('fetch failed (connection reset)')
+      }
+      return fetch(url, init as RequestInit)
+    }
+    const second = testClient(server.url, models, { ...auth, fetch: flaky })
+    try {
+      const kept = await second.create(note, { title: 'made on the new store' })
+      await eventually(() => failed === 1, 'the first push failed')
+      await second.whenSynced()
+      expect(second.rejections()).toEqual([])
+      expect(await second.get(note, kept.id)).toMatchObject({ title: 'made on the new store', localOnly: false })
+      expect((await me.api.get(`/api/notes/${kept.id}`)).json).toMatchObject({ title: 'made on the new store' })
+    } finally {
+      await second.close()
+    }
+  })
+
+  // Was: after its user left an organization, a client with an edit of one of its records
+  // pending kept the record through the resync (pending edits are kept), and when the server
+  // refused the edit (`not_found`: out of scope) the record fell back to the last server state
+  // the client had: a record of an organization the user had left stayed shown for good. Now
+  // a `not_found` refusal of a record the client had from the server takes it away; the
+  // refusal stays listed for the app.
+  it('an edit refused not_found after leaving an organization takes the record away; the refusal is listed (§8)', async () => {
+    const orgServer = await startTestServer(orgSyncSchema, await createSqliteStorage({ filename: join(dir, 'orgs.db') }), {
+      auth: true,
+      realtime: { recheckIntervalMs: 300 },
+    })
+    const ada = await signIn(orgServer.url, 'ada', 'laptop')
+    const bob = await signIn(orgServer.url, 'bob', 'phone')
+    const home = await makeOrg(ada, 'Home')
+    const shared = await makeOrg(bob, 'Shared', [ada])
+    const net = createTestNetwork()
+    const client = testClient(orgServer.url, [...orgSyncSchema.models.values()], {
+      clientId: ada.deviceId,
+      auth: () => ({ token: ada.access }),
+      fetch: net.fetch,
+      WebSocket: net.WebSocket,
+    })
+    const refused: string[] = []
+    client.on('rejected', (e) => refused.push(e.error.code))
+    try {
+      const kept = await client.create(orgNote, { title: 'mine', orgId: home })
+      const theirs = await client.create(orgNote, { title: 'shared', orgId: shared })
+      await client.whenSynced()
+      net.down()
+      await client.update(orgNote, theirs.id, { title: 'edited offline' })
+      const left = await ada.api.delete(`/api/orgs/${shared}/members/${ada.userId}`)
+      expect(left.status).toBe(204)
+      net.up()
+      await eventually(() => refused.length > 0 && client.status().pending === 0, 'the edit was refused', 10_000)
+      await client.whenSynced()
+      expect(refused.every((code) => code === 'not_found')).toBe(true)
+      expect(client.rejections()).toMatchObject([{ id: theirs.id, op: 'update', error: { code: 'not_found' } }])
+      expect(await client.get(orgNote, theirs.id)).toBeUndefined()
+      expect((await client.query(orgNote)).map((n) => n.id)).toEqual([kept.id])
+    } finally {
+      await client.close()
+      await orgServer.close()
+    }
+  })
+})
