@@ -111,4 +111,48 @@ describe('client regressions found by the real-client convergence fuzz', () => {
       await orgServer.close()
     }
   })
+  // Was: a push whose answer was lost on the way (the connection reset after the server
+  // committed) was sent again and answered `duplicate` for every mutation; for one the server
+  // had refused, the client took `duplicate` as acknowledged: the edit vanished and the app was
+  // never told. The server now remembers refusals (a device's last 10,000 mids) and answers the
+  // retry with the same refusal, so the app hears `rejected`.
+  it('a refused edit whose answer was lost is reported when the push is retried, not dropped (§4)', async () => {
+    const orgServer = await startTestServer(orgSyncSchema, await createSqliteStorage({ filename: join(dir, 'lost.db') }), { auth: true })
+    const ada = await signIn(orgServer.url, 'ada-lost', 'laptop')
+    const bob = await signIn(orgServer.url, 'bob-lost', 'phone')
+    const home = await makeOrg(ada, 'Home')
+    const notAdas = await makeOrg(bob, 'Bob only')
+    let lost = 0
+    const losing: FetchLike = async (url, init) => {
+      const response = await fetch(url, init as RequestInit)
+      if (url.endsWith('/api/sync/push') && init?.body?.includes('"mutations":[{') && lost === 0) {
+        await response.arrayBuffer()
+        lost += 1
+        throw new TypeError('fetch failed (connection reset after the server answered)')
+      }
+      return response
+    }
+    const client = testClient(orgServer.url, [...orgSyncSchema.models.values()], {
+      clientId: ada.deviceId,
+      auth: () => ({ token: ada.access }),
+      fetch: losing,
+      WebSocket: null,
+    })
+    const refused: string[] = []
+    client.on('rejected', (e) => refused.push(e.id))
+    try {
+      const kept = await client.create(orgNote, { title: 'mine', orgId: home })
+      const intruder = await client.create(orgNote, { title: 'not mine to write', orgId: notAdas })
+      await eventually(() => lost === 1, 'the first answer was lost')
+      await eventually(() => refused.length > 0 && client.status().pending === 0, 'the refusal was reported', 10_000)
+      await client.whenSynced()
+      expect(refused).toEqual([intruder.id])
+      expect(client.rejections()).toMatchObject([{ id: intruder.id, op: 'create' }])
+      expect((await ada.api.get(`/api/notes/${kept.id}`)).status).toBe(200)
+      expect((await bob.api.get(`/api/notes/${intruder.id}`)).status).toBe(404)
+    } finally {
+      await client.close()
+      await orgServer.close()
+    }
+  })
 })

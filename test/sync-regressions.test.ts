@@ -128,7 +128,9 @@ describe('sync regressions found by the convergence fuzz test', () => {
 
   // Was: applyWrites answered a duplicate without `record` when the retried mutation's data
   // did not validate, though the record exists: §4 says a duplicate carries the server state.
-  it('a retried mutation that was rejected answers duplicate with the server state (§4)', async () => {
+  // Since refusals are remembered, a retry of the refused mutation answers the same refusal;
+  // a mid that landed, sent again with data that would not validate, is still a duplicate.
+  it('a retried rejected mutation answers its refusal again; a landed mid is a duplicate with the server state (§4)', async () => {
     const id = freshId()
     const A = `regA${n}`
     await push(A, { mid: 1, model: 'note', op: 'create', id, vclock: { [A]: 1 }, data: { title: 'ok' }, at: at(1) })
@@ -143,6 +145,7 @@ describe('sync regressions found by the convergence fuzz test', () => {
       at: at(2),
     }
     expect((await push(A, bad)).results[0]).toMatchObject({ status: 'rejected', error: { code: 'validation_failed' } })
-    expect((await push(A, bad)).results[0]).toMatchObject({ status: 'duplicate', record: { id, title: 'ok', version: 1 } })
+    expect((await push(A, bad)).results[0]).toMatchObject({ status: 'rejected', error: { code: 'validation_failed' } })
+    expect((await push(A, { ...bad, mid: 1 })).results[0]).toMatchObject({ status: 'duplicate', record: { id, title: 'ok', version: 1 } })
   })
 })

@@ -14,6 +14,7 @@ import {
   type ChangeEntry,
   createEngine,
   type HistoryEntry,
+  type PushRefusal,
   type Storage,
   type StorageTx,
   type StoredRecord,
@@ -27,6 +28,8 @@ interface Tables {
   records: Map<string, StoredRecord>
   history: Map<string, HistoryEntry[]>
   clients: Map<string, { lastMid: number; owner: string | null }>
+  /** Each client's remembered refusals, by mid. */
+  refusals: Map<string, Map<number, PushRefusal>>
   conflicts: Map<string, Conflict>
   /** The change order: each record's latest entry. */
   changes: Map<string, ChangeEntry & { seq: number }>
@@ -80,6 +83,19 @@ function txOver(t: Tables): StorageTx {
       const row = t.clients.get(clientId) ?? { lastMid: 0, owner: null }
       t.clients.set(clientId, { ...row, lastMid: mid })
     },
+    async listRefusals(clientId, mids) {
+      const mine = t.refusals.get(clientId)
+      return mids.flatMap((mid) => {
+        const r = mine?.get(mid)
+        return r ? [{ ...r }] : []
+      })
+    },
+    async recordRefusals(clientId, refusals, forgetThrough) {
+      const mine = t.refusals.get(clientId) ?? new Map<number, PushRefusal>()
+      for (const mid of [...mine.keys()]) if (mid <= forgetThrough) mine.delete(mid)
+      for (const r of refusals) if (!mine.has(r.mid)) mine.set(r.mid, { ...r })
+      t.refusals.set(clientId, mine)
+    },
     async listHistory(model, recordId, sinceVersion) {
       return (t.history.get(keyOf(model.name, recordId)) ?? []).filter((h) => h.version > sinceVersion).map((h) => structuredClone(h))
     },
@@ -111,7 +127,15 @@ function refusal(error: unknown): Reply {
 
 /** An in-memory server over `schema` behind the routes the convergence world uses. */
 export function memoryServer(schema: Schema): Api {
-  let tables: Tables = { records: new Map(), history: new Map(), clients: new Map(), conflicts: new Map(), changes: new Map(), seq: 0 }
+  let tables: Tables = {
+    records: new Map(),
+    history: new Map(),
+    clients: new Map(),
+    refusals: new Map(),
+    conflicts: new Map(),
+    changes: new Map(),
+    seq: 0,
+  }
   let queue: Promise<unknown> = Promise.resolve()
   // The engine's one write path over these tables: only `transaction` is a storage here (the
   // routes below answer reads from the tables themselves); any other storage call is an error.

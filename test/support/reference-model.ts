@@ -121,6 +121,8 @@ class Rejected extends Error {
 export class ReferenceServer {
   private readonly records = new Map<string, RefRecord>()
   private readonly lastMids = new Map<string, number>()
+  /** §4: each client's refused mids and their codes; a retry answers the same refusal. */
+  private readonly refusals = new Map<string, Map<number, string>>()
 
   constructor(
     private readonly schema: Schema,
@@ -145,7 +147,12 @@ export class ReferenceServer {
     const results: RefResult[] = []
     for (const m of mutations) {
       if (m.mid <= lastMid) {
-        // §4: already recorded; answer with the server's state, apply nothing.
+        // §4: already recorded; a refused one answers its refusal again, any other the server's state; nothing applied.
+        const refused = this.refusals.get(clientId)?.get(m.mid)
+        if (refused) {
+          results.push({ mid: m.mid, status: 'rejected', errorCode: refused })
+          continue
+        }
         const r = this.records.get(`${m.model}\u0000${m.id}`)
         results.push({ mid: m.mid, status: 'duplicate', ...(r ? { record: copy(r) } : {}) })
         continue
@@ -160,6 +167,12 @@ export class ReferenceServer {
       }
     }
     this.lastMids.set(clientId, highest)
+    for (const r of results) {
+      if (r.status !== 'rejected' || r.mid <= lastMid || !r.errorCode) continue
+      const mine = this.refusals.get(clientId) ?? new Map<number, string>()
+      mine.set(r.mid, r.errorCode)
+      this.refusals.set(clientId, mine)
+    }
     return { lastMid: highest, results }
   }
 

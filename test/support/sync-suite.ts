@@ -113,7 +113,7 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<SqlStorage
       expect(history.json.items).toHaveLength(2)
     })
 
-    it('rejects an invalid mutation, advances lastMid, and goes on with the rest (rejected)', async () => {
+    it('rejects an invalid mutation, advances lastMid, goes on with the rest, and answers a retry with the same refusal (rejected)', async () => {
       await devices()
       const bad = A.m('create', 'note', uuidv7(), { [A.id]: 1 }, { priority: 'high' })
       const unknown = A.m('create', 'widget', uuidv7(), { [A.id]: 2 }, { x: 1 })
@@ -124,8 +124,13 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<SqlStorage
       expect(res.results[0].error).toMatchObject({ code: 'validation_failed', field: 'priority' })
       expect(res.results[0].record).toBeUndefined()
       expect(res.results[1].error.code).toBe('not_found')
-      // Retrying the rejected one is now a duplicate: it never blocks the queue.
-      expect((await A.push(bad)).results[0].status).toBe('duplicate')
+      // A retry (its first answer lost) hears the same refusal, not `duplicate`: the edit is
+      // reported, not dropped; nothing is applied and lastMid stays, so it never blocks the queue.
+      const again = await A.push(bad, unknown, good)
+      expect(again.lastMid).toBe(good.mid)
+      expect(again.results.map((r: Json) => r.status)).toEqual(['rejected', 'rejected', 'duplicate'])
+      expect(again.results[0].error).toEqual(res.results[0].error)
+      expect(again.results[1].error).toEqual(res.results[1].error)
     })
 
     it('refuses text no database can store per mutation: the others apply and lastMid advances', async () => {

@@ -56,6 +56,7 @@ export {
   type MigrationPlan,
   MigrationRefusedError,
   type MigrationStep,
+  type PushRefusal,
   type SqlDatabase,
   type SqlStorage,
   type Storage,

@@ -71,7 +71,11 @@ export function historySince(op: PreparedOp, record: StoredRecord | undefined, c
 
 function decideOp(op: PreparedOp, current: Current, c: DecideContext): Accepted {
   if (op.kind === 'resolve') return decideResolve(op, current, c)
-  if (op.sync && op.sync.mid <= c.lastMid) return duplicateOf(c.actor, op.model, current.record)
+  if (op.sync && op.sync.mid <= c.lastMid) {
+    const refused = c.refusals?.get(op.sync.mid)
+    if (refused) throw refused
+    return duplicateOf(c.actor, op.model, current.record)
+  }
   if (op.kind === 'create') return decideCreate(op, current, c)
   const { model, sync } = op
   const existing = current.record

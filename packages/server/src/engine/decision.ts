@@ -4,7 +4,7 @@
  * for it (new record state, history entry, conflict to open or settle). `persist` writes those;
  * the change order is derived there from each record's net change.
  */
-import type { Conflict, ModelDefinition, Schema } from '@pulse/core'
+import type { Conflict, ModelDefinition, PulseError, Schema } from '@pulse/core'
 import type { HistoryEntry, StoredRecord } from '../storage/storage.ts'
 import type { Actor } from './context.ts'
 import type { Refused } from './refusal.ts'
@@ -43,6 +43,11 @@ export interface DecideContext {
   readonly clientId: string | null
   /** The last mid recorded for `clientId` before this batch (§4 exactly once); 0 without a device. */
   readonly lastMid: number
+  /**
+   * The refusals recorded for the batch's mids at or below `lastMid`: a retry whose first answer
+   * was lost hears that refusal again, not `duplicate` (§4).
+   */
+  readonly refusals?: ReadonlyMap<number, PulseError>
   /** The batch's wall time (ISO-8601 UTC): `createdAt`, `updatedAt`, `deletedAt`. */
   readonly nowIso: string
   /** The server's HLC time of the batch: the `at` of plain writes' history (pushed `at`s are clamped to it, §4). */

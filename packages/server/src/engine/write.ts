@@ -8,8 +8,8 @@
  * 5. Record the device's `lastMid` and `persist` the decisions: records, history, conflicts, the
  *    change order last. Listeners hear about the changes only after commit.
  */
-import { type Conflict, type Hlc, PulseError, type Schema, uuidv7 } from '@pulse/core'
-import type { Storage, StorageTx, StoredRecord } from '../storage/storage.ts'
+import { type Conflict, ERROR_CODES, type ErrorCode, type Hlc, PulseError, type Schema, uuidv7 } from '@pulse/core'
+import type { PushRefusal, Storage, StorageTx, StoredRecord } from '../storage/storage.ts'
 import { type BatchView, createBatchView } from './batch.ts'
 import type { Context } from './context.ts'
 import { decide, duplicateOf, historySince } from './decide.ts'
@@ -79,6 +79,43 @@ async function claimClient(tx: StorageTx, clientId: string, owner: string | null
   return row.lastMid
 }
 
+/**
+ * §4: a device's refusals are remembered for its last 10,000 mids (at most that many rows a
+ * device), so a retry whose first answer was lost — the connection, a restart — hears the same
+ * refusal, and the edit is reported instead of answered `duplicate` and dropped.
+ */
+export const REFUSALS_KEPT = 10_000
+
+/** The refusals recorded for the batch's mids the client has already sent (none for a fresh batch). */
+async function refusalsOf(
+  tx: StorageTx,
+  clientId: string,
+  ops: readonly WriteOp[],
+  lastMid: number,
+): Promise<Map<number, PulseError> | undefined> {
+  const seen = ops.flatMap((op) => {
+    const mid = midOf(op)
+    return mid !== undefined && mid <= lastMid ? [mid] : []
+  })
+  if (seen.length === 0) return undefined
+  const found = await tx.listRefusals(clientId, seen)
+  return new Map(
+    found.map((r) => {
+      const code = Object.hasOwn(ERROR_CODES, r.code) ? (r.code as ErrorCode) : 'bad_request'
+      return [r.mid, new PulseError(code, r.message, r.field === null ? undefined : [{ field: r.field, code, message: r.message }])]
+    }),
+  )
+}
+
+/** The batch's refusals of mids it sends for the first time, to remember. */
+function newRefusals(ops: readonly WriteOp[], decisions: readonly Decision[], lastMid: number): PushRefusal[] {
+  return decisions.flatMap((d, i) => {
+    const mid = midOf(ops[i] as WriteOp)
+    if (d.ok || mid === undefined || mid <= lastMid) return []
+    return [{ mid, code: d.error.code, message: d.error.message, field: d.error.details?.[0]?.field ?? null }]
+  })
+}
+
 function outcomeOf(decision: Decision): WriteOutcome {
   if (!decision.ok) return decision
   const { status, record, conflict } = decision
@@ -102,6 +139,8 @@ async function decideOne(view: BatchView, tx: StorageTx, op: WriteOp, checked: C
   if (checked.ok) return decide(checked.op, await currentOf(view, tx, checked.op, context), context)
   const mid = midOf(op)
   if (mid === undefined || mid > context.lastMid) return checked
+  const refused = context.refusals?.get(mid)
+  if (refused) return { ok: false, error: refused }
   // §4 exactly once: a mutation refused before the transaction still names a record; a retry
   // of it answers `duplicate` with that record, like any other.
   const target = targetOf(context.schema, op)
@@ -175,12 +214,14 @@ export async function writeBatch(
   const { ops, options, checked, atomic } = batch
   // The client row first: pushes of one client queue here, before they lock any record.
   const lastMid = options.clientId ? await claimClient(tx, options.clientId, options.clientOwner ?? null) : 0
+  const refusals = options.clientId ? await refusalsOf(tx, options.clientId, ops, lastMid) : undefined
   const context: DecideContext = {
     schema: deps.schema,
     actor: ctx.actor,
     requestId: ctx.requestId,
     clientId: options.clientId ?? null,
     lastMid,
+    ...(refusals ? { refusals } : {}),
     nowIso: batch.nowIso,
     serverAt: batch.serverAt,
     newId: deps.newId ?? (() => uuidv7()),
@@ -188,7 +229,11 @@ export async function writeBatch(
   const { decisions, highestMid } = await decideBatch(tx, ops, checked, context)
   if (atomic) for (const d of decisions) if (!d.ok) return { refused: d.error }
   // §4: lastMid commits with the changes, refused mutations included.
-  if (options.clientId && highestMid > lastMid) await tx.setClientMid(options.clientId, highestMid)
+  if (options.clientId && highestMid > lastMid) {
+    await tx.setClientMid(options.clientId, highestMid)
+    const refused = newRefusals(ops, decisions, lastMid)
+    if (refused.length > 0) await tx.recordRefusals(options.clientId, refused, highestMid - REFUSALS_KEPT)
+  }
   return { decisions, committed: await persist(decisions, tx), lastMid: highestMid }
 }
 

@@ -84,6 +84,8 @@ export type Database = {
   }
   /** Each client's last mutation id and owner (§4). */
   pulse_clients: { client_id: string; last_mid: number; owner: string | null; updated_at: string }
+  /** The refusals among each client's recent mutations, to answer a retry as the first time (§4). */
+  pulse_refusals: { client_id: string; mid: number; code: string; message: string; field: string | null; at: string }
   /** Settings of the database itself: storage format, purge watermark, probe. */
   pulse_meta: { key: string; value: string | null; updated_at: string }
   /** The stored definition of each migrated model (`schema-snapshot.ts`). */

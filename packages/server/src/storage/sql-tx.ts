@@ -92,6 +92,27 @@ export function createSqlTx(s: SqlSession, isOpen: () => boolean): StorageTx {
         await setClientMid(s, { clientId, mid, at: now() })
       },
 
+      async listRefusals(clientId, mids) {
+        if (mids.length === 0) return []
+        return db
+          .selectFrom('pulse_refusals')
+          .select(['mid', 'code', 'message', 'field'])
+          .where('client_id', '=', clientId)
+          .where('mid', 'in', [...mids])
+          .execute()
+      },
+
+      async recordRefusals(clientId, refusals, forgetThrough) {
+        await db.deleteFrom('pulse_refusals').where('client_id', '=', clientId).where('mid', '<=', forgetThrough).execute()
+        if (refusals.length === 0) return
+        const at = now()
+        await db
+          .insertInto('pulse_refusals')
+          .values(refusals.map((r) => ({ client_id: clientId, mid: r.mid, code: r.code, message: r.message, field: r.field, at })))
+          .onConflict((oc) => oc.columns(['client_id', 'mid']).doNothing())
+          .execute()
+      },
+
       listHistory: (model, recordId, sinceVersion) => selectHistory(s, model.name, recordId, sinceVersion),
       insertConflicts: (conflicts) => insertConflicts(db, conflicts),
       getConflict: (id) => selectConflict(db, id),

@@ -179,6 +179,13 @@ export interface StorageTx {
   claimClient(clientId: string, owner: string | null): Promise<ClientRow>
   /** Records the client's last mutation id (§4); its owner is kept. */
   setClientMid(clientId: string, mid: number): Promise<void>
+  /** The refusals recorded for these mids of the client (§4: a retry hears its first answer again). */
+  listRefusals(clientId: string, mids: readonly number[]): Promise<PushRefusal[]>
+  /**
+   * Records refusals of the client's mutations, and forgets its refusals of mids at or below
+   * `forgetThrough` (the window a retry can still name).
+   */
+  recordRefusals(clientId: string, refusals: readonly PushRefusal[], forgetThrough: number): Promise<void>
   /** The record's history entries with version > `sinceVersion`, oldest first (§5 base values). */
   listHistory(model: ModelDefinition, recordId: string, sinceVersion: number): Promise<HistoryEntry[]>
   /** Stores new conflicts (§5), as given (ids are set by the caller). */
@@ -260,6 +267,15 @@ export interface SqlDatabase {
   transaction<T>(fn: (db: Kysely<Database>) => Promise<T>, signal?: AbortSignal): Promise<T>
   /** Runs reads beside writers, never waiting for them (SQLite: on the reader connection). Only for reads. */
   read<T>(fn: (db: Kysely<Database>) => Promise<T>, signal?: AbortSignal): Promise<T>
+}
+
+/** A refused mutation of a client, as its answer said (§4, §7). */
+export interface PushRefusal {
+  mid: number
+  code: string
+  message: string
+  /** The field the answer named, if any. */
+  field: string | null
 }
 
 /** A Storage on a SQL database, which other stores can share. */

@@ -5,6 +5,10 @@
 import { sql } from 'kysely'
 import type { SqlDialect, SqlSession } from './dialect.ts'
 
+/** A client's refused mutations, by mid: a retry is answered with the same refusal (§4). */
+const REFUSALS_TABLE = (t: SqlDialect['types']) =>
+  `CREATE TABLE IF NOT EXISTS "pulse_refusals" ("client_id" ${t.text} NOT NULL, "mid" ${t.integer} NOT NULL, "code" ${t.text} NOT NULL, "message" ${t.text} NOT NULL, "field" ${t.text}, "at" ${t.timestamp} NOT NULL, PRIMARY KEY ("client_id", "mid"))`
+
 function systemTables({ types: t }: SqlDialect): string[] {
   // AUTOINCREMENT keys are never reused: appendChanges replaces a record's entry, which may be
   // the newest, and a plain rowid would hand out that position again (§2: never reused).
@@ -16,6 +20,7 @@ function systemTables({ types: t }: SqlDialect): string[] {
     `CREATE TABLE IF NOT EXISTS "pulse_history" ("id" ${t.serial} ${key}, "model" ${text} NOT NULL, "record_id" ${text} NOT NULL, "version" ${int} NOT NULL, "op" ${text} NOT NULL, "changes" ${json} NOT NULL, "user_id" ${text}, "device_id" ${text}, "request_id" ${text}, "at" ${time} NOT NULL)`,
     `CREATE INDEX IF NOT EXISTS "pulse_history__model_record_id_version_idx" ON "pulse_history" ("model", "record_id", "version")`,
     `CREATE TABLE IF NOT EXISTS "pulse_clients" ("client_id" ${text} PRIMARY KEY, "last_mid" ${int} NOT NULL, "owner" ${text}, "updated_at" ${time} NOT NULL)`,
+    REFUSALS_TABLE(t),
     `CREATE TABLE IF NOT EXISTS "pulse_meta" ("key" ${text} PRIMARY KEY, "value" ${text}, "updated_at" ${time} NOT NULL)`,
     `CREATE TABLE IF NOT EXISTS "pulse_schema" ("model" ${text} PRIMARY KEY, "definition" ${json} NOT NULL, "updated_at" ${time} NOT NULL)`,
     `CREATE TABLE IF NOT EXISTS "pulse_conflicts" ("id" ${text} PRIMARY KEY, "model" ${text} NOT NULL, "record_id" ${text} NOT NULL, "fields" ${json} NOT NULL, "base" ${json} NOT NULL, "local" ${json} NOT NULL, "remote" ${json} NOT NULL, "client_id" ${text}, "user_id" ${text}, "created_at" ${time} NOT NULL, "status" ${text} NOT NULL, "resolution" ${json})`,
@@ -48,4 +53,6 @@ export const SYSTEM_UPGRADES: readonly ((s: SqlSession) => Promise<unknown>)[] =
   // Writers of format 2 drew positions under a lock a format-3 reader does not see: every
   // process of a deployment must run the new Pulse once this step has run. SQLite: unchanged.
   createDialectObjects,
+  // 3 → 4: refusals are remembered, so a retry whose first answer was lost hears it again (§4).
+  (s) => sql.raw(REFUSALS_TABLE(s.dialect.types)).execute(s.db),
 ]

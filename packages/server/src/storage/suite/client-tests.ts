@@ -1,5 +1,6 @@
 /**
- * Conformance: client rows (§4: lastMid, who owns a clientId, pushes of one client in turn),
+ * Conformance: client rows (§4: lastMid, who owns a clientId, pushes of one client in turn,
+ * remembered refusals),
  * the upgrade of a storage-format-1 database, and conflict listings (§5: scope, pages).
  */
 import { type Conflict, uuidv7 } from '@pulse/core'
@@ -41,6 +42,27 @@ export function clientTests(ctx: SuiteContext): void {
       for (const mid of await Promise.all([push(), push(), push()])) seen.push(mid)
       expect(seen.sort()).toEqual([0, 1, 2])
       expect(await claim(s, 'dev_race', 'user:u')).toEqual({ lastMid: 3, owner: 'user:u' })
+    })
+
+    it('remembers refusals by client and mid, keeps the first of a mid, and forgets those at or below the window', async () => {
+      const s = ctx.storage()
+      await s.migrate(suiteSchema)
+      const refusal = (mid: number, code = 'validation_failed') => ({
+        mid,
+        code,
+        message: `mid ${mid} refused`,
+        field: mid === 3 ? 'title' : null,
+      })
+      await s.transaction((tx) => tx.recordRefusals('dev_r', [refusal(3), refusal(5, 'forbidden')], 0))
+      await s.transaction((tx) => tx.recordRefusals('dev_other', [refusal(3, 'clock_ahead')], 0))
+      const listed = await s.transaction((tx) => tx.listRefusals('dev_r', [1, 3, 5, 9]))
+      expect(listed.sort((a, b) => a.mid - b.mid)).toEqual([refusal(3), refusal(5, 'forbidden')])
+      expect(await s.transaction((tx) => tx.listRefusals('dev_r', []))).toEqual([])
+      // A mid is refused once: a second record of it keeps the first.
+      await s.transaction((tx) => tx.recordRefusals('dev_r', [refusal(5, 'bad_request'), refusal(8)], 3))
+      const after = await s.transaction((tx) => tx.listRefusals('dev_r', [3, 5, 8]))
+      expect(after.sort((a, b) => a.mid - b.mid)).toEqual([refusal(5, 'forbidden'), refusal(8)])
+      expect(await s.transaction((tx) => tx.listRefusals('dev_other', [3]))).toEqual([refusal(3, 'clock_ahead')])
     })
 
     it('upgrades a storage-format-1 database: client rows gain an owner column, kept rows unowned', async ({ skip }) => {
