@@ -21,6 +21,8 @@ interface Planned {
   outOfScope: boolean
   /** This is the twin (a ghost id) of the mutation before it. */
   twin: boolean
+  /** The answer it got when first pushed (kept for a replay). */
+  first?: Json
 }
 
 /** Who owns a clientId once it pushed (§4): a user's devices, a service's organization, the admin tokens. */
@@ -143,16 +145,23 @@ export function checkPushAnswer(game: Game, actor: Actor, requestId: string, cli
   world.lastMid.set(clientId, highest)
 }
 
-function remember(game: Game, clientId: string, planned: Planned[]): void {
+function remember(game: Game, clientId: string, planned: Planned[], answer: Json): void {
   let map = lastPushes.get(game.world)
   if (!map) {
     map = new Map()
     lastPushes.set(game.world, map)
   }
-  map.set(clientId, planned)
+  map.set(
+    clientId,
+    planned.map((p, i) => ({ ...p, first: (answer.results as Json[])[i] })),
+  )
 }
 
-/** A replay of the clientId's last push: every result a duplicate, showing records in scope now only. */
+/**
+ * A replay of the clientId's last push (its answer lost): a mutation first refused hears the
+ * same refusal (§4: refusals are remembered), every other is a duplicate showing records in
+ * scope now only.
+ */
 function replayOf(game: Game, clientId: string): Planned[] | undefined {
   const planned = lastPushes.get(game.world)?.get(clientId)
   if (!planned || planned.some((p) => typeof p.mutation.mid !== 'number' || !Number.isSafeInteger(p.mutation.mid) || p.mutation.mid < 1))
@@ -164,6 +173,12 @@ function checkReplay(game: Game, actor: Actor, planned: Planned[], answer: Json)
   const scope = game.world.scopeOf(actor)
   for (const [i, r] of (answer.results as Json[]).entries()) {
     const p = planned[i] as Planned
+    if (p.first?.status === 'rejected') {
+      if (r.status !== 'rejected' || JSON.stringify(r.error) !== JSON.stringify(p.first.error))
+        game.fail(`a replayed mutation first refused answered ${r.status}, not the same refusal`, { p, r })
+      if (r.record) game.fail('a replayed refusal carries a record', { p, r })
+      continue
+    }
     if (r.status !== 'duplicate') game.fail(`a replayed mutation answered ${r.status}, not duplicate`, { p, r })
     if (
       r.record &&
@@ -211,7 +226,7 @@ export async function httpPush(game: Game, actor: Actor): Promise<void> {
   if (replay) checkReplay(game, actor, replay, res.json)
   else {
     checkPushAnswer(game, actor, res.requestId, clientId, planned, res.json)
-    remember(game, clientId, planned)
+    remember(game, clientId, planned, res.json)
   }
 }
 
