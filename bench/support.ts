@@ -1,8 +1,8 @@
 /** Shared pieces of the benchmarks: timing, percentiles, printing, database choice. */
+import { spawn } from 'node:child_process'
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Worker } from 'node:worker_threads'
 import pg from 'pg'
 
 /** Milliseconds since an arbitrary origin, sub-millisecond. */
@@ -197,38 +197,51 @@ export function openFiles(): number {
 
 /**
  * The load generator of the REST figures and their bare-Fastify baseline (one and the same):
- * `concurrency` loops of POSTs in a worker thread (the machine's other core) until every body
- * is answered with 201. Returns the milliseconds it took.
+ * `concurrency` loops of POSTs in a process of its own (so the measuring process's CPU time is
+ * the server's alone) until every body is answered with 201. The child times itself from the
+ * moment it has its bodies, so its start-up is not counted. Returns the milliseconds it took.
  */
 export function postLoad(url: string, headers: Record<string, string>, bodies: readonly string[], concurrency: number): Promise<number> {
-  const code = `
-const { parentPort, workerData } = require('node:worker_threads')
-const { url, headers, bodies, concurrency } = workerData
-let next = 0
-async function loop() {
-  while (next < bodies.length) {
-    const i = next++
-    const res = await fetch(url, { method: 'POST', headers, body: bodies[i] })
-    if (res.status !== 201) throw new Error('POST answered ' + res.status)
-    await res.arrayBuffer()
-  }
-}
-const t0 = performance.now()
-Promise.all(Array.from({ length: concurrency }, loop)).then(() => parentPort.postMessage({ ms: performance.now() - t0 }), (e) => parentPort.postMessage({ error: String(e) }))
-`
+  const child = spawn(process.execPath, ['-e', POST_LOAD], { stdio: ['pipe', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.setEncoding('utf8')
+  child.stdout.on('data', (d: string) => {
+    out += d
+  })
   return new Promise<number>((resolve, reject) => {
-    const worker = new Worker(code, {
-      eval: true,
-      workerData: { url, headers: { 'content-type': 'application/json', ...headers }, bodies, concurrency },
+    child.once('error', reject)
+    child.once('exit', (code) => {
+      const ms = Number(out.trim())
+      if (code === 0 && Number.isFinite(ms)) resolve(ms)
+      else reject(new Error(`the load generator failed (exit ${code})`))
     })
-    worker.once('message', (m: { error?: string; ms: number }) => {
-      void worker.terminate()
-      if (m.error) reject(new Error(m.error))
-      else resolve(m.ms)
-    })
-    worker.once('error', reject)
+    child.stdin.end(JSON.stringify({ url, headers: { 'content-type': 'application/json', ...headers }, bodies, concurrency }))
   })
 }
+
+/** The load generator's code: reads its work from stdin, prints the milliseconds the POSTs took. */
+const POST_LOAD = `
+let input = ''
+process.stdin.setEncoding('utf8')
+process.stdin.on('data', (d) => { input += d })
+process.stdin.on('end', () => {
+  const { url, headers, bodies, concurrency } = JSON.parse(input)
+  let next = 0
+  async function loop() {
+    while (next < bodies.length) {
+      const i = next++
+      const res = await fetch(url, { method: 'POST', headers, body: bodies[i] })
+      if (res.status !== 201) throw new Error('POST answered ' + res.status)
+      await res.arrayBuffer()
+    }
+  }
+  const t0 = performance.now()
+  Promise.all(Array.from({ length: concurrency }, loop)).then(
+    () => { process.stdout.write(String(performance.now() - t0)); process.exitCode = 0 },
+    (e) => { console.error(String(e)); process.exitCode = 1 },
+  )
+})
+`
 
 /** The organization every benchmark task belongs to. */
 export const BENCH_ORG = '0192f0b4-1c6a-7000-8000-00000000b0a1'

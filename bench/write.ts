@@ -12,14 +12,13 @@
  * to compare between machines and runs.
  */
 
-import { spawn } from 'node:child_process'
 import { defineSchema, uuidv7 } from '@pulse/core'
 import { createEngine, createPostgresStorage, createSqliteStorage, type SqlStorage, startServer, systemContext } from '@pulse/server'
 import Database from 'better-sqlite3'
 import Fastify from 'fastify'
 import pg from 'pg'
 import config from '../examples/tasks/pulse.config.ts'
-import { benchPgUrl, nowMs, printTable, rate, report, tempSqlite, warmUp, withPgSchema } from './support.ts'
+import { benchPgUrl, nowMs, postLoad, printTable, rate, report, taskData, tempSqlite, warmUp, withPgSchema } from './support.ts'
 
 const N = Number(process.argv[2] ?? 50_000)
 const BATCH = 500
@@ -29,20 +28,6 @@ const ONLY_REST = process.argv[3] === 'rest'
 const LOGS = process.env.BENCH_LOGS === '1'
 const REST_CONCURRENCY = 16
 const schema = defineSchema(config.models)
-
-/** The organization every benchmark task belongs to. */
-const ORG = '0192f0b4-1c6a-7000-8000-00000000b0a1'
-
-function taskData(i: number) {
-  return {
-    orgId: ORG,
-    title: `Task ${i}`,
-    description: 'Something to do, described at some length.',
-    priority: i % 6,
-    tags: ['bench', `t${i % 10}`],
-    dueDate: '2026-12-24',
-  }
-}
 
 /** The columns of a task row as the raw baselines insert them (`completed` as the driver takes booleans). */
 function rawRow(d: ReturnType<typeof taskData>, at: string, completed: 0 | false): unknown[] {
@@ -137,26 +122,6 @@ async function engineWrites(storage: SqlStorage, n: number): Promise<number> {
   }
 }
 
-/** The load generator's code: `concurrency` loops of POSTs until every body (read from stdin) is answered. */
-const REST_LOAD = `
-let input = ''
-process.stdin.setEncoding('utf8')
-process.stdin.on('data', (d) => { input += d })
-process.stdin.on('end', () => {
-  const { url, token, concurrency, bodies } = JSON.parse(input)
-  let next = 0
-  async function loop() {
-    while (next < bodies.length) {
-      const i = next++
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-auth-token': token }, body: bodies[i] })
-      if (res.status !== 201) throw new Error('POST answered ' + res.status)
-      await res.arrayBuffer()
-    }
-  }
-  Promise.all(Array.from({ length: concurrency }, loop)).then(() => process.exit(0), (e) => { console.error(String(e)); process.exit(1) })
-})
-`
-
 /** What one load run measured: wall milliseconds, and this process's CPU milliseconds (the server's alone: the load runs in another process). */
 interface Measured {
   ms: number
@@ -164,21 +129,15 @@ interface Measured {
 }
 
 /**
- * Sends `n` POSTs of task bodies to `url` from another process, `REST_CONCURRENCY` in flight.
- * The load runs in its own process, so this process's CPU time is the server's: CPU per request
- * moves much less than requests per second on a shared, loaded machine.
+ * Sends `n` POSTs of task bodies to `url` from another process, `REST_CONCURRENCY` in flight
+ * (`postLoad`, the bare route's baseline's generator too). This process's CPU time is the
+ * server's: CPU per request moves much less than requests per second on a shared machine.
  */
 async function load(url: string, token: string, n: number): Promise<Measured> {
   const bodies = Array.from({ length: n }, (_, i) => JSON.stringify(taskData(i)))
-  const child = spawn(process.execPath, ['-e', REST_LOAD], { stdio: ['pipe', 'inherit', 'inherit'] })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
-  const t0 = nowMs()
   const cpu0 = process.cpuUsage()
-  child.stdin.end(JSON.stringify({ url, token, concurrency: REST_CONCURRENCY, bodies }))
-  const code = await exited
+  const ms = await postLoad(url, { 'x-auth-token': token }, bodies, REST_CONCURRENCY)
   const cpu = process.cpuUsage(cpu0)
-  const ms = nowMs() - t0
-  if (code !== 0) throw new Error(`the load generator failed (exit ${code})`)
   return { ms, cpuMs: (cpu.user + cpu.system) / 1000 }
 }
 
