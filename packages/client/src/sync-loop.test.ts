@@ -7,7 +7,8 @@
 import { type ClientMessage, defineModel, defineSchema, f, type ServerMessage } from '@pulse/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { backoffDelay } from './backoff.ts'
-import type { Clock, ConnectivityEvents, FetchLike, WebSocketConstructor, WebSocketLike } from './platform.ts'
+import { ManualClock, settle } from './manual-clock.test-support.ts'
+import type { ConnectivityEvents, FetchLike, WebSocketConstructor, WebSocketLike } from './platform.ts'
 import { loadReplica } from './replica.ts'
 import { createMemoryStore } from './stores/memory-store.ts'
 import { createSyncLoop, type SyncLoop, type SyncStateName, TRANSITIONS } from './sync-loop.ts'
@@ -32,42 +33,6 @@ const TIMINGS: SyncTimings = {
 }
 /** With `random` fixed at 0.5 a backoff delay is 3/4 of its ceiling. */
 const RANDOM = () => 0.5
-
-/** Time that moves only when the test says so. */
-class ManualClock implements Clock {
-  private t = Date.parse('2026-11-23T10:00:00.000Z')
-  private timers: { at: number; seq: number; run: () => void }[] = []
-  private seq = 0
-  now(): number {
-    return this.t
-  }
-  after(ms: number, run: () => void): () => void {
-    const timer = { at: this.t + Math.max(0, ms), seq: this.seq++, run }
-    this.timers.push(timer)
-    return () => {
-      this.timers = this.timers.filter((x) => x !== timer)
-    }
-  }
-  /** Moves time forward by `ms`, running each timer due on the way (and the work it starts). */
-  async advance(ms: number): Promise<void> {
-    const end = this.t + ms
-    for (;;) {
-      await settle()
-      const due = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at || a.seq - b.seq)[0]
-      if (!due) break
-      this.timers = this.timers.filter((x) => x !== due)
-      this.t = due.at
-      due.run()
-    }
-    this.t = end
-    await settle()
-  }
-}
-
-/** Lets every promise and socket event queued so far run. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0))
-}
 
 /**
  * A server for one test: sockets are accepted, refused or left unanswered; each hello and pull

@@ -4,7 +4,7 @@
  * clock moved by hand: no real timer decides anything.
  */
 import { describe, expect, it } from 'vitest'
-import type { Clock } from './platform.ts'
+import { ManualClock } from './manual-clock.test-support.ts'
 import type { Pusher } from './pusher.ts'
 import type { Replica } from './replica.ts'
 import type { SyncChannel } from './sync-channel.ts'
@@ -13,40 +13,6 @@ import type { StatusStore } from './sync-status.ts'
 import { createSyncWork, type SyncWork } from './sync-work.ts'
 
 const DEBOUNCE = 20
-
-class ManualClock implements Clock {
-  t = 1_000_000
-  timers: { at: number; seq: number; run: () => void }[] = []
-  private seq = 0
-  now(): number {
-    return this.t
-  }
-  after(ms: number, run: () => void): () => void {
-    const timer = { at: this.t + Math.max(0, ms), seq: this.seq++, run }
-    this.timers.push(timer)
-    return () => {
-      this.timers = this.timers.filter((x) => x !== timer)
-    }
-  }
-  /** Moves time forward by `ms`, running each timer due on the way. */
-  async advance(ms: number): Promise<void> {
-    const end = this.t + ms
-    for (;;) {
-      await settle()
-      const due = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at || a.seq - b.seq)[0]
-      if (!due) break
-      this.timers = this.timers.filter((x) => x !== due)
-      this.t = due.at
-      due.run()
-    }
-    this.t = end
-    await settle()
-  }
-}
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 5; i++) await Promise.resolve()
-}
 
 interface Setup {
   clock: ManualClock
