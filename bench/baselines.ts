@@ -23,7 +23,19 @@ import Fastify from 'fastify'
 import pg from 'pg'
 import WebSocket from 'ws'
 import { spawnServer } from './server-child.ts'
-import { benchPgUrl, nowMs, percentile, postLoad, reportBaseline, sized, taskData, tempSqlite, warmUp, withPgSchema } from './support.ts'
+import {
+  benchPgUrl,
+  nowMs,
+  percentile,
+  postLoad,
+  rawTaskRow,
+  reportBaseline,
+  sized,
+  taskData,
+  tempSqlite,
+  warmUp,
+  withPgSchema,
+} from './support.ts'
 
 const REST_N = sized(5_000, 2_000)
 const INSERT_N = sized(20_000, 4_000)
@@ -33,30 +45,6 @@ const WS_ROUNDS = sized(100, 40)
 const GAP_MS = 20
 
 const TASK_COLUMNS = 17
-/** A task row as the storage keeps it, in the raw tables' column order. */
-function taskRow(i: number, completed: 0 | false): unknown[] {
-  const d = taskData(i)
-  const at = new Date().toISOString()
-  return [
-    randomUUID(),
-    1,
-    '{"server":1}',
-    at,
-    at,
-    null,
-    '{}',
-    d.title,
-    d.description,
-    'todo',
-    d.priority,
-    JSON.stringify(d.tags),
-    d.dueDate,
-    completed,
-    null,
-    null,
-    d.orgId,
-  ]
-}
 const placeholders = (rows: number, dollar: boolean) =>
   Array.from(
     { length: rows },
@@ -98,7 +86,8 @@ async function sqliteInsert(): Promise<void> {
     title TEXT, description TEXT, status TEXT, priority INTEGER, tags TEXT, dueDate TEXT, completed INTEGER, assigneeId TEXT, projectId TEXT, orgId TEXT)`)
   const insert = db.prepare(`INSERT INTO t VALUES ${placeholders(100, false)}`)
   const run = (from: number, n: number) => {
-    for (let i = from; i < from + n; i += 100) insert.run(Array.from({ length: 100 }, (_, k) => taskRow(i + k, 0)).flat())
+    for (let i = from; i < from + n; i += 100)
+      insert.run(Array.from({ length: 100 }, (_, k) => rawTaskRow(taskData(i + k), new Date().toISOString(), 0)).flat())
   }
   let warmFrom = 1e9
   await warmUp('raw SQLite multi-row insert', () => {
@@ -121,7 +110,7 @@ async function pgInsert(url: string): Promise<void> {
     const sql = `INSERT INTO "${s}".t VALUES ${placeholders(100, true)}`
     const run = async (from: number, n: number) => {
       for (let i = from; i < from + n; i += 100)
-        await client.query(sql, Array.from({ length: 100 }, (_, k) => taskRow(i + k, false)).flat())
+        await client.query(sql, Array.from({ length: 100 }, (_, k) => rawTaskRow(taskData(i + k), new Date().toISOString(), false)).flat())
     }
     let warmFrom = 1e9
     await warmUp('raw PostgreSQL multi-row insert', async () => {

@@ -1,5 +1,6 @@
 /** Shared pieces of the benchmarks: timing, percentiles, printing, database choice. */
 import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -256,6 +257,29 @@ export function taskData(i: number) {
     tags: ['bench', `t${i % 10}`],
     dueDate: '2026-12-24',
   }
+}
+
+/** A task's row as the storage keeps it, in the raw baselines' column order (`completed` as the driver takes booleans). */
+export function rawTaskRow(d: ReturnType<typeof taskData>, at: string, completed: 0 | false): unknown[] {
+  return [
+    randomUUID(),
+    1,
+    '{"server":1}',
+    at,
+    at,
+    null,
+    '{}',
+    d.title,
+    d.description,
+    'todo',
+    d.priority,
+    JSON.stringify(d.tags),
+    d.dueDate,
+    completed,
+    null,
+    null,
+    d.orgId,
+  ]
 }
 
 /**

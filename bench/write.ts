@@ -18,7 +18,7 @@ import Database from 'better-sqlite3'
 import Fastify from 'fastify'
 import pg from 'pg'
 import config from '../examples/tasks/pulse.config.ts'
-import { benchPgUrl, nowMs, postLoad, printTable, rate, report, taskData, tempSqlite, warmUp, withPgSchema } from './support.ts'
+import { benchPgUrl, nowMs, postLoad, printTable, rate, rawTaskRow, report, taskData, tempSqlite, warmUp, withPgSchema } from './support.ts'
 
 const N = Number(process.argv[2] ?? 50_000)
 const BATCH = 500
@@ -28,29 +28,6 @@ const ONLY_REST = process.argv[3] === 'rest'
 const LOGS = process.env.BENCH_LOGS === '1'
 const REST_CONCURRENCY = 16
 const schema = defineSchema(config.models)
-
-/** The columns of a task row as the raw baselines insert them (`completed` as the driver takes booleans). */
-function rawRow(d: ReturnType<typeof taskData>, at: string, completed: 0 | false): unknown[] {
-  return [
-    uuidv7(),
-    1,
-    '{"server":1}',
-    at,
-    at,
-    null,
-    '{}',
-    d.title,
-    d.description,
-    'todo',
-    d.priority,
-    JSON.stringify(d.tags),
-    d.dueDate,
-    completed,
-    null,
-    null,
-    d.orgId,
-  ]
-}
 
 /** Raw better-sqlite3: one prepared INSERT per row in transactions of BATCH rows, same columns as a task row. */
 function rawSqlite(n: number): number {
@@ -63,7 +40,7 @@ function rawSqlite(n: number): number {
   const tx = db.transaction((from: number, to: number) => {
     const at = new Date().toISOString()
     for (let i = from; i < to; i++) {
-      insert.run(...rawRow(taskData(i), at, 0))
+      insert.run(...rawTaskRow(taskData(i), at, 0))
     }
   })
   const t0 = nowMs()
@@ -89,7 +66,7 @@ async function rawPg(url: string, n: number): Promise<number> {
       for (let j = i; j < Math.min(n, i + BATCH); j++) {
         const d = taskData(j)
         const base = params.length
-        params.push(...rawRow(d, at, false))
+        params.push(...rawTaskRow(d, at, false))
         rows.push(`(${Array.from({ length: 17 }, (_, k) => `$${base + k + 1}`).join(',')})`)
       }
       await client.query(`INSERT INTO "${s}".t VALUES ${rows.join(',')}`, params)
