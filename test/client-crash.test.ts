@@ -19,24 +19,13 @@ import config, { task } from '../examples/tasks/pulse.config.ts'
 import { makeOrg, signIn } from './support/accounts.ts'
 import { freePort, ROOT } from './support/cli.ts'
 import { FAST_TIMINGS, testClient } from './support/client-harness.ts'
+import { mulberry32 } from './support/random.ts'
 import { type ServerProcess, serverProcess } from './support/server-process.ts'
 
 const envInt = (name: string): number | undefined => (process.env[name] ? Number(process.env[name]) : undefined)
 const SEED = envInt('CRASH_SEED') ?? 20261129
 const KILLS = envInt('CRASH_KILLS') ?? 3
 const EDITS_PER_BURST = 12
-
-/** mulberry32: the edits and the kill delays replay from the seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 describe('real clients across SIGKILLs of the server', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pulse-client-crash-'))
@@ -51,7 +40,7 @@ describe('real clients across SIGKILLs of the server', () => {
   it(
     'every edit ends applied once, on the server and on every client',
     async () => {
-      const rand = random(SEED)
+      const rand = mulberry32(SEED)
       const port = await freePort()
       server = serverProcess(
         port,

@@ -21,22 +21,11 @@ import {
   tempDir,
   testClient,
 } from './support/client-harness.ts'
+import { mulberry32 } from './support/random.ts'
 import { note, syncSchema } from './support/sync-models.ts'
 
 const models = [...syncSchema.models.values()]
 const FIELDS = ['title', 'body', 'priority', 'tags', 'status'] as const
-
-/** A seeded generator (mulberry32), so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** The server's live notes with the marker body prefix, as comparable plain values. */
 async function serverNotes(server: RestartableServer, marker: string): Promise<Record<string, unknown>[]> {
@@ -78,7 +67,7 @@ describe('client offline-first (real server)', () => {
 
   it('three clients edit while offline; back online they all converge to the server’s state', async () => {
     const seed = Number(process.env.PULSE_SEED ?? Date.now() % 100_000)
-    const random = prng(seed)
+    const random = mulberry32(seed)
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T
     const marker = `conv ${seed} `
     const nets: TestNetwork[] = [createTestNetwork(), createTestNetwork(), createTestNetwork()]

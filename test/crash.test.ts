@@ -19,6 +19,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { task } from '../examples/tasks/pulse.config.ts'
 import { makeOrg, type SignedIn, signIn } from './support/accounts.ts'
 import { freePort, ROOT } from './support/cli.ts'
+import { mulberry32 } from './support/random.ts'
 import { type ServerProcess, serverProcess } from './support/server-process.ts'
 
 const envInt = (name: string): number | undefined => (process.env[name] ? Number(process.env[name]) : undefined)
@@ -27,18 +28,6 @@ const KILLS = envInt('CRASH_KILLS') ?? 3
 const BATCHES = envInt('CRASH_BATCHES') ?? 30
 const BATCH_SIZE = 20
 const PUSH_TIMEOUT_MS = 10_000
-
-/** A small seeded PRNG (mulberry32), so the stream and the kill points replay. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** What the client sent for one task: every mutation's title, in order. */
 interface TaskLog {
@@ -67,7 +56,7 @@ describe('crash safety: SIGKILL during pushes', () => {
   it(
     'loses no acknowledged mutation and applies none twice across kills and restarts',
     async () => {
-      const rand = random(SEED)
+      const rand = mulberry32(SEED)
       const port = await freePort()
       server = serverProcess(
         port,
