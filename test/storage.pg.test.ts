@@ -62,7 +62,7 @@ describe.skipIf(!pg)('PostgreSQL storage', () => {
       const format = await s.sql.read((db) =>
         db.selectFrom('pulse_meta').select('value').where('key', '=', 'storage_format').executeTakeFirst(),
       )
-      expect(format?.value).toBe('4') // the latest: 3 made the claiming function, 4 the refusals table
+      expect(format?.value).toBe('5') // the latest: 3 made the claiming function, 4 the refusals table, 5 removals per scope
       const [second] = await s.transaction((tx) => tx.appendChanges([{ ...entry, version: 2 }]))
       expect(second).toBeGreaterThan(first as number)
       expect(await s.headPosition()).toBe(second)

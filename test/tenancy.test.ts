@@ -193,6 +193,25 @@ describe('cross-tenant isolation', () => {
     ws.ws.close()
   })
 
+  it('a record moved twice (A → B → C) still reaches A as a removal, and B, from cursors before both moves', async () => {
+    const orgC = await makeOrg(carol, 'C', [])
+    const task = (await carol.api.post('/api/tasks', { title: 'moving twice', orgId: orgA })).json
+    const aliceCursor = (await alice.api.get('/api/sync/pull?limit=5000')).json.cursor
+    const bobCursor = (await bob.api.get('/api/sync/pull?limit=5000')).json.cursor
+    expect((await carol.api.patch(`/api/tasks/${task.id}`, { orgId: orgB })).status).toBe(200)
+    expect((await carol.api.patch(`/api/tasks/${task.id}`, { orgId: orgC })).status).toBe(200)
+    const removal = [{ model: 'task', record: { id: task.id }, removed: true }]
+    expect((await alice.api.get(`/api/sync/pull?cursor=${aliceCursor}`)).json.changes).toEqual(removal)
+    expect((await bob.api.get(`/api/sync/pull?cursor=${bobCursor}`)).json.changes).toEqual(removal)
+    // Back into A: A hears the record again after its removal, in that order.
+    expect((await carol.api.patch(`/api/tasks/${task.id}`, { orgId: orgA })).status).toBe(200)
+    const again = (await alice.api.get(`/api/sync/pull?cursor=${aliceCursor}`)).json.changes
+    expect(again.map((c: Json) => [c.record.id, c.record.title, c.removed])).toEqual([
+      [task.id, undefined, true],
+      [task.id, 'moving twice', undefined],
+    ])
+  })
+
   it('conflicts: another user\u2019s conflict cannot be listed or resolved', async () => {
     expect((await alice.api.get('/api/sync/conflicts')).json.items).toEqual([])
     const res = await alice.api.post(`/api/sync/conflicts/${uuidv7()}/resolve`, { choice: 'local' })

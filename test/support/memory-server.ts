@@ -69,7 +69,9 @@ function txOver(t: Tables): StorageTx {
     async appendChanges(entries) {
       return entries.map((e) => {
         t.seq += 1
-        t.changes.set(`${keyOf(e.model, e.recordId)}\u0000${e.removed ? 'removed' : 'live'}`, { ...e, seq: t.seq })
+        // One live entry per record, one removal per scope it left (§8).
+        const entry = e.removed ? `removed\u0000${e.ownerId}\u0000${e.orgId}` : 'live'
+        t.changes.set(`${keyOf(e.model, e.recordId)}\u0000${entry}`, { ...e, seq: t.seq })
         return t.seq
       })
     },

@@ -68,6 +68,8 @@ export type Database = {
     org_id: string | null
     deleted: BoolColumn
     removed: ColumnType<SqlBool, boolean | undefined, boolean>
+    /** '' for the record's live entry; for a removal, the scope it left (`scopeLeftKey`). */
+    scope_left: ColumnType<string, string | undefined, string>
   }
   /** The audit trail (§10 history). */
   pulse_history: {

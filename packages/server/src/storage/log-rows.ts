@@ -4,7 +4,7 @@
 import { decodeJson, encodeJson } from './codec.ts'
 import type { SqlSession } from './dialect.ts'
 import { prepared } from './prepared.ts'
-import type { ChangeFilter, ChangeRow, HistoryEntry } from './storage.ts'
+import type { ChangeEntry, ChangeFilter, ChangeRow, HistoryEntry } from './storage.ts'
 
 // A create's changes all have `old: null`; they are stored as `{"$create": {field: new}}`,
 // half the JSON of the general form. No field name starts with `$`, so the key is unambiguous.
@@ -27,6 +27,17 @@ function decodeChanges(stored: unknown): HistoryEntry['changes'] {
   const changes: HistoryEntry['changes'] = {}
   for (const [field, v] of Object.entries(created)) changes[field] = { old: null, new: v }
   return changes
+}
+
+/** Between the owner and the organization in `scope_left`; neither id holds it (ids are Pulse's own). */
+export const SCOPE_SEPARATOR = '|'
+
+/**
+ * The `scope_left` of a change-order entry: '' for the record's live entry, the scope it left
+ * for a removal, so a record keeps one removal per scope it has left (§8).
+ */
+export function scopeLeftKey(e: ChangeEntry): string {
+  return e.removed === true ? `${e.ownerId ?? ''}${SCOPE_SEPARATOR}${e.orgId ?? ''}` : ''
 }
 
 /** pulse_history columns, in the order `encodeHistory` gives their values. */

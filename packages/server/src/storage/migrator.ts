@@ -11,7 +11,7 @@ import { readMeta, writeMeta } from './meta.ts'
 import { planSteps } from './migration-plan.ts'
 import { type ModelSnapshot, parseModelSnapshot, sameSnapshot, snapshotModel } from './schema-snapshot.ts'
 import { type MigrationPlan, MigrationRefusedError } from './storage.ts'
-import { createSystemTables, SYSTEM_UPGRADES } from './system-tables.ts'
+import { createSystemIndexes, createSystemTables, SYSTEM_UPGRADES } from './system-tables.ts'
 
 /** The shape of Pulse's own tables, stored in pulse_meta: 1 + the upgrade steps (`SYSTEM_UPGRADES`). */
 const STORAGE_FORMAT = SYSTEM_UPGRADES.length + 1
@@ -68,6 +68,7 @@ async function upgradeSystemTables(s: SqlSession): Promise<void> {
 export async function runMigration(s: SqlSession, request: MigrationRequest): Promise<MigrationPlan> {
   await createSystemTables(s)
   await upgradeSystemTables(s)
+  await createSystemIndexes(s)
   const stored = await readSnapshots(s)
   const planned = await planSteps(s, stored, request.schema)
   const steps = planned.map((p) => p.step)

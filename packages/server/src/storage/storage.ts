@@ -59,7 +59,8 @@ export interface ChangeEntry {
   deleted: boolean
   /**
    * The record left this scope (its owner or organization changed): readers in the scope named
-   * by `ownerId` / `orgId` drop it (§8). A record has at most one live entry and one removal.
+   * by `ownerId` / `orgId` drop it (§8). A record has at most one live entry, and one removal
+   * per scope it has left (a later removal from the same scope replaces the earlier).
    */
   removed?: boolean
 }

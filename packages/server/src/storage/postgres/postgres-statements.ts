@@ -5,7 +5,7 @@
  */
 import type { ModelDefinition } from '@pulse/core'
 import type { HotStatements } from '../dialect.ts'
-import { HISTORY_COLUMNS } from '../log-rows.ts'
+import { HISTORY_COLUMNS, scopeLeftKey } from '../log-rows.ts'
 import { quoteIdent, recordColumns } from '../naming.ts'
 import type { ChangeEntry } from '../storage.ts'
 import { CLAIM_FUNCTION, postgresDialect } from './postgres-dialect.ts'
@@ -51,18 +51,18 @@ function modelStatements(model: ModelDefinition): { insert: string; update: stri
   return s
 }
 
-const CHANGE_COLUMNS = `"seq", "model", "record_id", "version", "owner_id", "org_id", "deleted", "removed"`
+const CHANGE_COLUMNS = `"seq", "model", "record_id", "version", "owner_id", "org_id", "deleted", "removed", "scope_left"`
 const SQL = {
   insertHistory: `INSERT INTO "pulse_history" (${HISTORY_COLUMNS.map(quoteIdent).join(', ')}) SELECT * FROM ${unnest(['text', 'text', 'bigint', 'text', 'jsonb', 'text', 'text', 'text', 'timestamptz'])}`,
   /**
    * Claims a block of $1 positions (CLAIM_FUNCTION, called once: a materialised CTE) and
-   * replaces each record's entry, one row per record, at the block's first position plus the
-   * entry's index ($2); returns the positions.
+   * replaces each entry (a record's live one, or its removal from one scope) at the block's
+   * first position plus the entry's index ($2); returns the positions.
    */
-  claimAndUpsert: `WITH "claim" AS MATERIALIZED (SELECT "${CLAIM_FUNCTION}"($1::bigint, $10::integer, $11::integer, $12::integer) AS "first")
-INSERT INTO "pulse_changes" (${CHANGE_COLUMNS}) SELECT "claim"."first" + "e"."i", "e"."model", "e"."record_id", "e"."version", "e"."owner_id", "e"."org_id", "e"."deleted", "e"."removed"
-FROM "claim", unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::boolean[], $9::boolean[]) AS "e"("i", "model", "record_id", "version", "owner_id", "org_id", "deleted", "removed")
-ON CONFLICT ("model", "record_id", "removed") DO UPDATE SET "seq" = excluded."seq", "version" = excluded."version", "owner_id" = excluded."owner_id", "org_id" = excluded."org_id", "deleted" = excluded."deleted"
+  claimAndUpsert: `WITH "claim" AS MATERIALIZED (SELECT "${CLAIM_FUNCTION}"($1::bigint, $11::integer, $12::integer, $13::integer) AS "first")
+INSERT INTO "pulse_changes" (${CHANGE_COLUMNS}) SELECT "claim"."first" + "e"."i", "e"."model", "e"."record_id", "e"."version", "e"."owner_id", "e"."org_id", "e"."deleted", "e"."removed", "e"."scope_left"
+FROM "claim", unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::boolean[], $9::boolean[], $10::text[]) AS "e"("i", "model", "record_id", "version", "owner_id", "org_id", "deleted", "removed", "scope_left")
+ON CONFLICT ("model", "record_id", "removed", "scope_left") DO UPDATE SET "seq" = excluded."seq", "version" = excluded."version", "owner_id" = excluded."owner_id", "org_id" = excluded."org_id", "deleted" = excluded."deleted"
 RETURNING "seq"`,
   /**
    * The highest committed position (in this statement's snapshot, taken first) and the first
@@ -114,10 +114,11 @@ export function postgresStatements(query: PgQuery, keys: ChangeLockKeys): HotSta
       // covers them all and nothing of anyone else's, bus.ts).
       if (claimed) throw new Error('appendChanges: once per transaction (its positions are one contiguous block)')
       claimed = true
-      // A record named twice keeps its last entry; the earlier position stays unused.
+      // An entry named twice keeps its last; the earlier position stays unused.
       const rows = new Map<string, number>()
+      const left = entries.map(scopeLeftKey)
       entries.forEach((e, i) => {
-        const key = `${e.model}\u0000${e.recordId}\u0000${e.removed === true}`
+        const key = `${e.model}\u0000${e.recordId}\u0000${e.removed === true}\u0000${left[i]}`
         rows.delete(key)
         rows.set(key, i)
       })
@@ -130,6 +131,7 @@ export function postgresStatements(query: PgQuery, keys: ChangeLockKeys): HotSta
       const org = new Array<string | null>(n)
       const deleted = new Array<boolean>(n)
       const removed = new Array<boolean>(n)
+      const scopeLeft = new Array<string>(n)
       let r = 0
       for (const i of rows.values()) {
         const e = entries[i] as ChangeEntry
@@ -141,6 +143,7 @@ export function postgresStatements(query: PgQuery, keys: ChangeLockKeys): HotSta
         org[r] = e.orgId
         deleted[r] = e.deleted
         removed[r] = e.removed === true
+        scopeLeft[r] = left[i] as string
         r++
       }
       const { rows: out } = await query(SQL.claimAndUpsert, [
@@ -153,6 +156,7 @@ export function postgresStatements(query: PgQuery, keys: ChangeLockKeys): HotSta
         org,
         deleted,
         removed,
+        scopeLeft,
         keys.allocate[0],
         keys.allocate[1],
         keys.pendingClass,

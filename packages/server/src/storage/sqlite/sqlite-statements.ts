@@ -7,7 +7,7 @@
  */
 import type { ModelDefinition } from '@pulse/core'
 import type { HotStatements } from '../dialect.ts'
-import { HISTORY_COLUMNS } from '../log-rows.ts'
+import { HISTORY_COLUMNS, scopeLeftKey } from '../log-rows.ts'
 import { quoteIdent, recordColumns } from '../naming.ts'
 import { bindable, type SqliteConnection } from './sqlite-connection.ts'
 
@@ -119,14 +119,14 @@ const HISTORY = chunked(
   (rows) => `INSERT INTO "pulse_history" (${HISTORY_COLUMNS.map(quoteIdent).join(', ')}) VALUES ${tuples(rows, HISTORY_COLUMNS.length)}`,
 )
 /**
- * REPLACE deletes a record's earlier entry (unique on model, record_id, removed) and inserts
- * the new one at the next AUTOINCREMENT position, so the rows of one statement take
+ * REPLACE deletes the entry's earlier row (unique on model, record_id, removed, scope_left:
+ * a record's live entry, or its removal from one scope) and inserts the new one at the next AUTOINCREMENT position, so the rows of one statement take
  * consecutive positions, in order, ending at its last insert rowid.
  */
 const CHANGES = chunked(
-  7,
+  8,
   (rows) =>
-    `INSERT OR REPLACE INTO "pulse_changes" ("model", "record_id", "version", "owner_id", "org_id", "deleted", "removed") VALUES ${tuples(rows, 7)}`,
+    `INSERT OR REPLACE INTO "pulse_changes" ("model", "record_id", "version", "owner_id", "org_id", "deleted", "removed", "scope_left") VALUES ${tuples(rows, 8)}`,
 )
 
 /** The hot statements on the writer connection (inside its transaction). */
@@ -151,7 +151,7 @@ export function sqliteStatements(conn: SqliteConnection): HotStatements {
     async appendChanges(entries) {
       // Transactions are serialised on the one writer, so positions commit in allocation order.
       const positions = new Array<number>(entries.length)
-      const rows = entries.map((e) => [e.model, e.recordId, e.version, e.ownerId, e.orgId, e.deleted, e.removed === true])
+      const rows = entries.map((e) => [e.model, e.recordId, e.version, e.ownerId, e.orgId, e.deleted, e.removed === true, scopeLeftKey(e)])
       runChunks(conn, CHANGES, rows, (result, from, count) => {
         const last = Number(result.lastInsertRowid)
         for (let i = 0; i < count; i++) positions[from + i] = last - count + 1 + i

@@ -1,7 +1,7 @@
 /**
  * Conformance: client rows (§4: lastMid, who owns a clientId, pushes of one client in turn,
  * remembered refusals),
- * the upgrade of a storage-format-1 database, and conflict listings (§5: scope, pages).
+ * the upgrades of storage-format-1 and -4 databases, and conflict listings (§5: scope, pages).
  */
 import { type Conflict, uuidv7 } from '@pulse/core'
 import { describe, expect, it } from 'vitest'
@@ -63,6 +63,49 @@ export function clientTests(ctx: SuiteContext): void {
       const after = await s.transaction((tx) => tx.listRefusals('dev_r', [3, 5, 8]))
       expect(after.sort((a, b) => a.mid - b.mid)).toEqual([refusal(5, 'forbidden'), refusal(8)])
       expect(await s.transaction((tx) => tx.listRefusals('dev_other', [3]))).toEqual([refusal(3, 'clock_ahead')])
+    })
+
+    it('upgrades a storage-format-4 database: a kept removal keeps its scope, and a second move adds one (§8)', async ({ skip }) => {
+      const s = ctx.storage()
+      if (!('sql' in s)) return skip('a format of SQL tables')
+      const sqlStorage = s as SqlStorage
+      await s.migrate(suiteSchema)
+      const id = uuidv7()
+      await s.transaction((tx) => tx.appendChanges([change(id, { orgId: 'o1', removed: true }), change(id, { version: 2, orgId: 'o2' })]))
+      // Make it look like format 4: one removal per record, no scope_left column.
+      await sqlStorage.sql.transaction(async (db) => {
+        await db.schema.dropIndex('pulse_changes__entry_idx').execute()
+        await db.schema.alterTable('pulse_changes').dropColumn('scope_left').execute()
+        await db.schema
+          .createIndex('pulse_changes__model_record_id_removed_idx')
+          .unique()
+          .on('pulse_changes')
+          .columns(['model', 'record_id', 'removed'])
+          .execute()
+        await db.updateTable('pulse_meta').set({ value: '4' }).where('key', '=', 'storage_format').execute()
+      })
+      await s.migrate(suiteSchema)
+      await s.transaction((tx) =>
+        tx.appendChanges([change(id, { version: 2, orgId: 'o2', removed: true }), change(id, { version: 3, orgId: 'o3' })]),
+      )
+      // The same scope left again replaces its removal: the kept row got the key new rows get.
+      await s.transaction((tx) =>
+        tx.appendChanges([change(id, { version: 3, orgId: 'o3', removed: true }), change(id, { version: 4, orgId: 'o1' })]),
+      )
+      await s.transaction((tx) =>
+        tx.appendChanges([change(id, { version: 4, orgId: 'o1', removed: true }), change(id, { version: 5, orgId: 'o2' })]),
+      )
+      const rows = (await s.readChanges(0, 1000)).filter((r) => r.recordId === id)
+      expect(rows.map((r) => [r.removed, r.orgId])).toEqual([
+        [true, 'o2'],
+        [true, 'o3'],
+        [true, 'o1'],
+        [false, 'o2'],
+      ])
+      const format = await sqlStorage.sql.read((db) =>
+        db.selectFrom('pulse_meta').select('value').where('key', '=', 'storage_format').executeTakeFirst(),
+      )
+      expect(format?.value).toBe(String(SYSTEM_UPGRADES.length + 1))
     })
 
     it('upgrades a storage-format-1 database: client rows gain an owner column, kept rows unowned', async ({ skip }) => {

@@ -59,21 +59,37 @@ export function logTests(ctx: SuiteContext): void {
       ])
       expect(await s.readChanges(nth(second, 0), 1)).toEqual([rows[1]])
       expect(await s.readChanges(nth(third, 1), 10)).toEqual([])
-      // §8: a record that left a scope has a removal entry beside its live one; a later
-      // removal replaces the earlier.
+      // §8: a record that left a scope has a removal entry beside its live one, one per scope
+      // it left: moved o1 → o2 → o3, a reader of o1 still hears it left; a later removal from
+      // the same scope replaces the earlier.
       const [moved] = await s.transaction((tx) =>
         tx.appendChanges([change(c, { orgId: 'o1', removed: true }), change(c, { version: 2, orgId: 'o2' })]),
       )
       const [movedAgain] = await s.transaction((tx) =>
-        tx.appendChanges([change(c, { orgId: 'o2', removed: true }), change(c, { version: 3, orgId: 'o1' })]),
+        tx.appendChanges([change(c, { version: 2, orgId: 'o2', removed: true }), change(c, { version: 3, orgId: 'o3' })]),
       )
       expect(await s.headPosition()).toBe(movedAgain ? movedAgain + 1 : -1)
-      const forC = (await s.readChanges(0, 100)).filter((r) => r.recordId === c)
-      expect(forC.map((r) => [r.removed, r.orgId, r.version])).toEqual([
-        [true, 'o2', 1],
-        [false, 'o1', 3],
+      const forC = async () => (await s.readChanges(0, 100)).filter((r) => r.recordId === c)
+      expect((await forC()).map((r) => [r.seq, r.removed, r.orgId, r.version])).toEqual([
+        [moved, true, 'o1', 1],
+        [movedAgain, true, 'o2', 2],
+        [(movedAgain as number) + 1, false, 'o3', 3],
       ])
-      expect(forC[0]?.seq).toBe(movedAgain)
+      const scoped = await s.readChanges(nth(third, 1), 100, { scope: { globalModels: [], userId: null, orgIds: ['o1'] } })
+      expect(scoped.map((r) => [r.removed, r.orgId])).toEqual([[true, 'o1']])
+      // Back into o1 and out again: o1's removal moves to the newest position, o2's stays.
+      const [thirdMove] = await s.transaction((tx) =>
+        tx.appendChanges([change(c, { version: 3, orgId: 'o3', removed: true }), change(c, { version: 4, orgId: 'o1' })]),
+      )
+      const [fourthMove] = await s.transaction((tx) =>
+        tx.appendChanges([change(c, { version: 4, orgId: 'o1', removed: true }), change(c, { version: 5, orgId: 'o2' })]),
+      )
+      expect((await forC()).map((r) => [r.seq, r.removed, r.orgId, r.version])).toEqual([
+        [movedAgain, true, 'o2', 2],
+        [thirdMove, true, 'o3', 3],
+        [fourthMove, true, 'o1', 4],
+        [(fourthMove as number) + 1, false, 'o2', 5],
+      ])
       expect(moved).toBeLessThan(movedAgain as number)
       // A position is never handed out again, even after the newest entry was replaced.
       const fourth = await s.transaction((tx) => tx.appendChanges([change(b, { version: 3 })]))
