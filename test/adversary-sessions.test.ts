@@ -7,7 +7,7 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { defineSchema } from '@pulse/core'
+import { defineSchema, uuidv7 } from '@pulse/core'
 import { createPostgresStorage, createSqliteStorage, type RunningServer, type SqlStorage } from '@pulse/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import config from '../examples/tasks/pulse.config.ts'
@@ -121,9 +121,33 @@ function runSessionAttacks(label: string, makeStorage: () => Promise<SqlStorage>
       expect(reuse.status).toBe(200)
       // Removing one ends its session at once and makes room; nobody else may remove it.
       const gone = devices[4] as SignedIn
+      // What sync keeps for the device as a client: its last mid and a remembered refusal.
+      const refused = await gone.api.post('/api/sync/push', {
+        clientId: gone.deviceId,
+        mutations: [
+          {
+            mid: 1,
+            model: 'task',
+            op: 'update',
+            id: uuidv7(),
+            baseVersion: 1,
+            vclock: { [gone.deviceId]: 1 },
+            data: { title: 'x' },
+            at: new Date().toISOString(),
+          },
+        ],
+      })
+      expect(refused.json.results).toMatchObject([{ mid: 1, status: 'rejected' }])
+      const kept = () =>
+        server.storage.sql.read(async (db) => [
+          (await db.selectFrom('pulse_clients').select('client_id').where('client_id', '=', gone.deviceId).execute()).length,
+          (await db.selectFrom('pulse_refusals').select('mid').where('client_id', '=', gone.deviceId).execute()).length,
+        ])
+      expect(await kept()).toEqual([1, 1])
       const stranger = await fresh('stranger')
       expect((await stranger.api.delete(`/api/devices/${gone.deviceId}`)).status).toBe(404)
       expect((await user.api.delete(`/api/devices/${gone.deviceId}`)).status).toBe(204)
+      expect(await kept()).toEqual([0, 0])
       expect((await gone.api.get('/api/users/me')).status).toBe(401)
       expect((await refresh(gone.refresh)).status).toBe(401)
       expect((await user.api.delete(`/api/devices/${gone.deviceId}`)).status).toBe(404)

@@ -100,9 +100,14 @@ export async function endDeviceSessions(db: AccountDb, deviceId: string, at: str
     .execute()
 }
 
-/** Deletes a device (its sessions ended first, by the caller). */
+/**
+ * Deletes a device (its sessions ended first, by the caller), with what sync kept for it as a
+ * client (its clientId is its id): its last mid and its remembered refusals (§4).
+ */
 export async function deleteDevice(db: AccountDb, id: string): Promise<void> {
   await db.deleteFrom('pulse_devices').where('id', '=', id).execute()
+  await db.deleteFrom('pulse_refusals').where('client_id', '=', id).execute()
+  await db.deleteFrom('pulse_clients').where('client_id', '=', id).execute()
 }
 
 /** Stores a refresh token's hash. */
