@@ -121,3 +121,29 @@ describe('HTTP timeouts and the per-address connection cap', () => {
     for (const c of held) c.socket.destroy()
   })
 })
+
+describe('a request arriving while the server closes', () => {
+  it('gets a §7 503 shutting_down, while the one in flight finishes', async () => {
+    const storage = await createSqliteStorage({ filename: join(mkdtempSync(join(tmpdir(), 'pulse-closing-')), 'pulse.db') })
+    const server = await startTestServer(defineSchema([note]), storage)
+    const host = new URL(server.url).host
+    const c = await open(server.url)
+    const body = JSON.stringify({ text: 'in flight' })
+    c.socket.write(`POST /api/notes HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`)
+    c.socket.write(body.slice(0, 5))
+    await new Promise((r) => setTimeout(r, 300)) // its headers are read: the request is in flight
+    const closing = server.close()
+    // Closing has begun once the listener is gone (Fastify closes it after its preClose hooks).
+    while (server.app.server.listening) await new Promise((r) => setTimeout(r, 10))
+    // The rest of the body, and a second request pipelined behind it on the same connection.
+    c.socket.write(`${body.slice(5)}GET /api/notes HTTP/1.1\r\nhost: ${host}\r\n\r\n`)
+    const received = await c.closed
+    await closing
+    const [first, second] = received.split(/(?=HTTP\/1\.1 )/)
+    expect(first).toMatch(/^HTTP\/1\.1 201 /)
+    expect(bodyOf(first as string)).toMatchObject({ text: 'in flight' })
+    expect(second).toMatch(/^HTTP\/1\.1 503 /)
+    expect(second).toMatch(/x-request-id: /i)
+    expect(bodyOf(second as string)).toMatchObject({ error: { code: 'shutting_down' }, requestId: expect.any(String) })
+  })
+})

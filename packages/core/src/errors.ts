@@ -61,6 +61,7 @@ export const ERROR_CODES = {
   rate_limited: { status: 429, closeCode: 4429, action: 'retry', description: 'Too many requests: back off and retry.' },
   internal_error: { status: 500, action: 'retry', description: 'The server failed; nothing was applied.' },
   database_unavailable: { status: 503, action: 'retry', description: 'The database cannot be reached; nothing was applied.' },
+  shutting_down: { status: 503, action: 'retry', description: 'The server is shutting down; nothing was applied: retry.' },
 } as const satisfies Record<string, ErrorCodeRow>
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -109,7 +109,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     genReqId: requestIdFor,
     trustProxy: options.trustProxy ?? false,
     requestIdHeader: false,
-    return503OnClosing: true,
+    // While closing, requests arriving on connections still open get a §7 503 (below), not Fastify's body.
+    return503OnClosing: false,
     ...timeoutOptions(options.timeouts),
     // A request that times out or cannot be parsed gets a §7 body too, then the socket closes.
     clientErrorHandler: answerClientError,
@@ -134,8 +135,16 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   // JSON bodies: prototype-polluting keys are refused by name (§7), not as malformed JSON.
   registerJsonBodyParser(app)
 
+  // Set when closing starts (Fastify then answers with Connection: close): in-flight requests
+  // finish, new ones on connections still open (pipelined, keep-alive) are refused at once.
+  let closing = false
+  app.addHook('preClose', (done) => {
+    closing = true
+    done()
+  })
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
+    if (closing) throw new PulseError('shutting_down', 'the server is shutting down: retry (another process, or this one once it is back)')
     // Arrivals only at debug level (a no-op otherwise): a request is logged once, when answered.
     request.log.debug({ method: request.method, url: request.url }, 'request arrived')
   })
