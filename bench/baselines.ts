@@ -4,7 +4,7 @@
  * with no Pulse in the way:
  *
  *   fastify-json-route   a bare Fastify route parsing the same task JSON, with the same load
- *                        generator as the REST figure (16 in flight, from a worker thread)   req/s
+ *                        generator as the REST figure (16 keep-alive connections)          req/s
  *   sqlite-insert        raw better-sqlite3 multi-row INSERTs of 100 task rows (a push batch) rows/s
  *   pg-insert            the same with pg                                                    rows/s
  *   sqlite-indexed-read  raw pages of 5,000 from an indexed single-column read              rows/s
