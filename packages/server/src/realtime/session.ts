@@ -21,6 +21,7 @@ import type { AccessWatch } from './access-watch.ts'
 import { type LiveConnection, poke, viewKey } from './fan-out.ts'
 import { createFlowControl, type FlowTransport } from './flow-control.ts'
 import type { Hub } from './hub.ts'
+import type { TakeTurn } from './turns.ts'
 
 /** An authenticated hello: the actor, and how to keep it current (§6, issue 8). */
 export interface ExpiringActor {
@@ -77,6 +78,11 @@ export interface SessionOptions {
    * reconnects and resyncs. Each push and pull is checked against the current state anyway.
    */
   recheckIntervalMs?: number
+  /**
+   * Waits for this session's turn before each page it reads (`turns.ts`), shared by every
+   * socket of the process. Absent: pages are read at once.
+   */
+  turn?: TakeTurn
   /** Extra catch-up rounds while commits keep landing, before falling back to a poke. */
   maxCatchUpRounds?: number
   /**
@@ -228,6 +234,7 @@ export function createSession(options: SessionOptions): Session {
     idOf: (page: PullPage) => string | undefined,
   ): Promise<{ page: PullPage; position: number }> {
     await flow.room()
+    await options.turn?.(abort.signal)
     const headBefore = hub.head ?? 0
     let position = 0
     const page = await engine.pull(

@@ -16,6 +16,7 @@ import { DEFAULT_HEARTBEAT_INTERVAL_MS, startHeartbeat } from './heartbeat.ts'
 import { createHub, type Hub } from './hub.ts'
 import { createTokenBucket, DEFAULT_RATE_LIMIT, type RateLimit } from './rate-limit.ts'
 import { type Authenticate, createSession, DEFAULT_HELLO_TIMEOUT_MS } from './session.ts'
+import { createTurns } from './turns.ts'
 
 const TEXT_FRAME = Object.freeze({ binary: false })
 
@@ -98,6 +99,8 @@ export async function registerRealtime(app: FastifyInstance, options: RealtimeOp
   const heartbeat = startHeartbeat(options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, onError)
   // Access changes on the bus (memberships, logouts, revocations) close the sockets concerned.
   const watch = createAccessWatch(options.bus, onError)
+  // One page read per event-loop turn over all sockets: catch-ups never starve other I/O.
+  const turn = createTurns()
   app.addHook('onClose', async () => {
     heartbeat.stop()
     watch.close()
@@ -119,6 +122,7 @@ export async function registerRealtime(app: FastifyInstance, options: RealtimeOp
       hub,
       authenticate,
       watch,
+      turn,
       helloTimeoutMs,
       ...(options.recheckIntervalMs !== undefined ? { recheckIntervalMs: options.recheckIntervalMs } : {}),
       ...(options.maxBufferedBytes !== undefined ? { drainBytes: options.maxBufferedBytes } : {}),
