@@ -7,8 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FetchLike } from '@pulse/client'
+import { defineSchema } from '@pulse/core'
 import { createSqliteStorage, type RunningServer } from '@pulse/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import config, { task } from '../examples/tasks/pulse.config.ts'
 import { makeOrg, type SignedIn, signIn } from './support/accounts.ts'
 import { createTestNetwork, eventually, testClient } from './support/client-harness.ts'
 import { startTestServer } from './support/server.ts'
@@ -155,4 +157,86 @@ describe('client regressions found by the real-client convergence fuzz', () => {
       await orgServer.close()
     }
   })
+})
+
+// Was (FC_SEED=20261211, schedule 3,430 of the memory run and 1,718 of the SQLite one): an edit
+// the server applied while its user was still a member of the record's organization, whose
+// answer came (or was lost) only after the resync that followed the user leaving it. The resync
+// kept the record for its pending edit; the late answer settled it (or the retry's `duplicate`,
+// with no record to show, left the local copy), and nothing later would ever tell the client the
+// record is out of scope: shown for good. Now a record kept through a resync for pending edits
+// is checked by another resync once they are answered, and a `duplicate` the server answers
+// without the record takes the local copy away. Over HTTP, the push's answer held by the test.
+describe('client: an edit applied under the old scope, answered after the resync', () => {
+  let server: RunningServer
+  beforeAll(async () => {
+    const storage = await createSqliteStorage({ filename: join(mkdtempSync(join(tmpdir(), 'pulse-client-scope-late-')), 'server.db') })
+    server = await startTestServer(defineSchema(config.models), storage, { auth: true })
+  })
+  afterAll(async () => {
+    await server?.close()
+  })
+
+  for (const answer of ['arrives late', 'is lost'] as const) {
+    it(`drops the record once the answer ${answer === 'arrives late' ? 'arrives' : 'is lost and the retry answered'}: it is out of scope (${answer})`, async () => {
+      const owner = await signIn(server.url, `late-owner-${answer.length}`)
+      const me = await signIn(server.url, `late-member-${answer.length}`, 'phone')
+      const orgId = await makeOrg(owner, `Left (${answer})`, [me])
+      const mine = await makeOrg(me, `Mine (${answer})`)
+      const shared = (await owner.api.post('/api/tasks', { title: 'shared', orgId })).json
+      const own = (await me.api.post('/api/tasks', { title: 'my own', orgId: mine })).json
+      let hold: { release(): void; lose(): void } | undefined
+      let held: Promise<void> | undefined
+      let fullPulls = 0
+      // On the way out, whatever is still held is answered, so closing the client does not wait.
+      let gateOpen = () => {}
+      const fetchHeld: typeof fetch = async (url, init) => {
+        const path = String(url)
+        if (path.includes('/api/sync/pull') && !path.includes('cursor=')) fullPulls += 1
+        const edits = path.includes('/api/sync/push') && JSON.parse(String(init?.body)).mutations.length > 0
+        if (!edits || !hold) return fetch(url, init)
+        const response = await fetch(url, init) // the server applies it now
+        const gate = hold
+        hold = undefined
+        return new Promise<Response>((resolve, reject) => {
+          gateOpen = () => resolve(response)
+          gate.release = () => resolve(response)
+          gate.lose = () => reject(new TypeError('fetch failed (the answer was lost)'))
+          held = Promise.resolve()
+        })
+      }
+      const client = testClient(server.url, config.models, {
+        clientId: me.deviceId,
+        auth: () => ({ token: me.access }),
+        WebSocket: null,
+        fetch: fetchHeld as never,
+      })
+      try {
+        await client.whenSynced()
+        expect(await client.get(task, shared.id)).toMatchObject({ title: 'shared' })
+        const gate = { release() {}, lose() {} }
+        hold = gate
+        await client.update(task, shared.id, { title: 'edited while a member' })
+        await eventually(() => held !== undefined, 'the push reached the server')
+        expect((await owner.api.get(`/api/tasks/${shared.id}`)).json.title).toBe('edited while a member')
+        expect((await owner.api.delete(`/api/orgs/${orgId}/members/${me.userId}`)).status).toBe(204)
+        // The client learns of the change at its next pull (410 scope_changed) and resyncs; the
+        // snapshot lacks the task, kept for its edit still waiting for an answer.
+        const before = fullPulls
+        await eventually(() => fullPulls > before, 'a resync from no cursor')
+        if (answer === 'arrives late') gate.release()
+        else gate.lose()
+        await eventually(async () => (await client.get(task, shared.id)) === undefined, 'the out-of-scope task is dropped', 10_000)
+        await client.whenSynced()
+        expect(await client.get(task, shared.id)).toBeUndefined()
+        expect(await client.get(task, own.id)).toMatchObject({ title: 'my own' })
+        expect(client.outbox()).toEqual([])
+        expect(client.rejections()).toEqual([])
+      } finally {
+        hold = undefined
+        gateOpen()
+        await client.close()
+      }
+    })
+  }
 })

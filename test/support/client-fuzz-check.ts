@@ -122,8 +122,21 @@ export async function check(s: Schedule): Promise<void> {
     // A create the server refused stays shown (with its syncError) while the app has not discarded it.
     for (const r of c.client.rejections()) if (r.op === 'create' && !server.get(r.id)) shown.delete(r.id)
     const want = expected.map((r) => r.record.id).sort()
-    if (canonical([...shown.keys()].sort()) !== canonical(want))
-      throw new Error(`${c.name} shows ${JSON.stringify([...shown.keys()].sort())}; the server has ${JSON.stringify(want)} in its scope`)
+    if (canonical([...shown.keys()].sort()) !== canonical(want)) {
+      // What the client and the server hold of each record shown or expected on one side only.
+      const odd = [...new Set([...shown.keys(), ...want])].filter((id) => shown.has(id) !== want.includes(id))
+      const about = odd.map((id) => ({
+        id,
+        client: shown.get(id),
+        outbox: c.client.outbox().filter((e) => e.mutation.id === id),
+        rejections: c.client.rejections().filter((r) => r.id === id),
+        server: server.get(id)?.record,
+      }))
+      throw new Error(
+        `${c.name} shows ${JSON.stringify([...shown.keys()].sort())}; the server has ${JSON.stringify(want)} in its scope; ` +
+          `orgs ${JSON.stringify(orgs)}: ${JSON.stringify(about)}`,
+      )
+    }
     for (const { record } of expected) {
       const local = shown.get(record.id) as Record<string, unknown>
       if (local.localOnly !== false) throw new Error(`${c.name}: ${record.id} still localOnly after syncing`)

@@ -55,6 +55,16 @@ export interface ReplicaOptions {
 export class Replica {
   /** Set while a full resync runs (§2 cursor_expired): the records the new snapshot holds. */
   resyncSeen: Set<string> | undefined
+  /**
+   * Records the last resync's snapshot lacked but that were kept for their pending edits: once
+   * those are answered, whether the caller may still see them is unknown (an edit the server
+   * applied under the old scope, its answer late or lost), so their settling asks for another
+   * resync (`resyncWanted`) unless the answer itself said they are gone. Bounded by the records
+   * with pending edits at the resync; not persisted (a restart resyncs only if one was under way).
+   */
+  readonly unverified = new Set<string>()
+  /** Set when an unverified record's last pending edit was answered: the sync work resyncs after the push. */
+  resyncWanted = false
   private readonly queue: WriteQueue
   private closed = false
 

@@ -75,9 +75,12 @@ function applyChange(replica: Replica, txn: Txn, change: Change): void {
   if (change.removed) {
     // §8: the record left this client's scope. Pending edits stay queued; the server decides.
     replica.put(txn, change.model, id, null)
+    replica.unverified.delete(seenKey(change.model, id))
     return
   }
   replica.resyncSeen?.add(seenKey(change.model, id))
+  // The server sent it to this caller: in scope (a removal above drops it).
+  replica.unverified.delete(seenKey(change.model, id))
   settle(replica, txn, change.model, id, change.record)
 }
 
@@ -125,10 +128,28 @@ export function applyPushResponse(replica: Replica, response: PushResponse, even
       replica.resyncSeen?.add(seenKey(model, id))
       rebase(replica, txn, model, id, record)
     }
+    if (result.status === 'duplicate' && !record && outbox.forRecord(model, id).length === 0) {
+      // Applied before, and the server does not show it to this caller now (out of its scope,
+      // or purged): a local copy would never hear of it again.
+      replica.put(txn, model, id, null)
+      replica.unverified.delete(seenKey(model, id))
+      continue
+    }
     settle(replica, txn, model, id, record, null)
     if (result.status === 'conflict' && result.conflict) events.conflict({ model, record, conflict: result.conflict })
   }
+  wantResyncForSettled(replica)
   return replica.end(txn)
+}
+
+/** An unverified record (`Replica.unverified`) with nothing pending any more: resync to learn whether it is still in scope. */
+function wantResyncForSettled(replica: Replica): void {
+  for (const key of replica.unverified) {
+    const [model, id] = key.split('\u0000') as [string, string]
+    if (replica.outbox.forRecord(model, id).length > 0) continue
+    replica.unverified.delete(key)
+    if (replica.row(model, id)) replica.resyncWanted = true
+  }
 }
 
 function settleIfKnown(replica: Replica, txn: Txn, record: WireRecord): void {
@@ -170,10 +191,17 @@ export function finishResync(replica: Replica): Promise<void> {
   const seen = replica.resyncSeen
   if (!seen) return Promise.resolve()
   const txn = replica.begin()
+  replica.unverified.clear()
   for (const model of replica.schema.models.keys()) {
     for (const row of [...replica.rowsOf(model)]) {
       const id = row.record.id
-      if (seen.has(seenKey(model, id)) || row.record.version === 0 || replica.outbox.lastFor(model, id)) continue
+      if (seen.has(seenKey(model, id))) continue
+      if (replica.outbox.lastFor(model, id)) {
+        // Kept for its pending edits; whether it is still in scope is learnt once they are answered.
+        replica.unverified.add(seenKey(model, id))
+        continue
+      }
+      if (row.record.version === 0) continue // a local create the server never had
       replica.put(txn, model, id, null)
     }
   }

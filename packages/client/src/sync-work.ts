@@ -12,6 +12,7 @@ import type { AbortSignalLike, Clock } from './platform.ts'
 import { pullToEnd } from './puller.ts'
 import type { Pusher } from './pusher.ts'
 import type { Replica } from './replica.ts'
+import { startResync } from './server-apply.ts'
 import type { SyncChannel } from './sync-channel.ts'
 import type { SyncReporter } from './sync-reporter.ts'
 import type { StatusStore } from './sync-status.ts'
@@ -96,7 +97,7 @@ export function createSyncWork(options: SyncWorkOptions): SyncWork {
     pushesInFlight += 1
     lastPushAt = clock.now()
     try {
-      pushing = options.pusher.run(through)
+      pushing = options.pusher.run(through).then(() => resyncIfWanted(through))
       await reporter.track(pushing)
     } finally {
       pushesInFlight -= 1
@@ -104,6 +105,18 @@ export function createSyncWork(options: SyncWorkOptions): SyncWork {
       const now = clock.now()
       if (due !== undefined && due > now && !stopped) cancelDue = clock.after(due - now, pushSoon)
     }
+  }
+
+  /**
+   * A record kept through a resync for its pending edits has them answered: resync again to
+   * learn whether it is still in scope (`Replica.unverified`). Started inside the push's
+   * tracking, so the status never shows up to date in between.
+   */
+  async function resyncIfWanted(through: SyncChannel): Promise<void> {
+    if (!replica.resyncWanted || stopped) return
+    replica.resyncWanted = false
+    await startResync(replica)
+    if (options.channel() === through) pullSoon()
   }
 
   function pushSoon(): void {
