@@ -50,7 +50,14 @@ export async function settle(s: Schedule): Promise<void> {
     const before = s.block.lastSeq
     await Promise.all(s.clients.map(syncOne))
     if (round >= 1 && s.block.lastSeq === before && s.clients.every((c) => c.client.outbox().length === 0)) break
-    if (round > 20) throw new Error('still pushing after 20 rounds of syncing')
+    if (round > 20) {
+      const queued = s.clients.map((c) => ({
+        client: c.name,
+        status: c.client.status(),
+        outbox: c.client.outbox().map((e) => ({ mid: e.mutation.mid, op: e.mutation.op, id: e.mutation.id, status: e.status, error: e.lastError })),
+      }))
+      throw new Error(`still pushing after 20 rounds of syncing (server at ${s.block.lastSeq}, was ${before}): ${JSON.stringify(queued)}`)
+    }
   }
   for (const c of s.clients) await within(10_000, `${c.name} whenSynced()`, c.client.whenSynced())
 }
