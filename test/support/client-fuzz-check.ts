@@ -139,9 +139,10 @@ export async function check(s: Schedule): Promise<void> {
         rejections: c.client.rejections().filter((r) => r.id === id),
         server: server.get(id)?.record,
       }))
+      const errors = c.errors.slice(-8).map((e) => String(e))
       throw new Error(
         `${c.name} shows ${JSON.stringify([...shown.keys()].sort())}; the server has ${JSON.stringify(want)} in its scope; ` +
-          `orgs ${JSON.stringify(orgs)}: ${JSON.stringify(about)}`,
+          `orgs ${JSON.stringify(orgs)}: ${JSON.stringify(about)}; status ${JSON.stringify(c.client.status())}; last errors ${JSON.stringify(errors)}`,
       )
     }
     for (const { record } of expected) {
