@@ -368,21 +368,46 @@ describe('client sync (real server)', () => {
     let failing = true
     const flaky: FetchLike = async (url, init) => {
       if (failing && url.endsWith('/api/sync/push')) {
-        return { status: 503, ok: false, text: async () => JSON.stringify({ error: { code: 'database_unavailable', message: 'down' } }) }
+        return { status: 500, ok: false, text: async () => JSON.stringify({ error: { code: 'internal_error', message: 'broken' } }) }
       }
       return fetch(url, init as RequestInit)
     }
     const a = make({ WebSocket: null, fetch: flaky })
     const n = await a.create(note, { title: 'stubborn' })
     await eventually(() => a.status().failed === 1, 'the mutation gave up', 5000)
-    expect(a.outbox()[0]).toMatchObject({ status: 'FAILED', attempts: 3, lastError: { code: 'database_unavailable' } })
+    expect(a.outbox()[0]).toMatchObject({ status: 'FAILED', attempts: 3, lastError: { code: 'internal_error' } })
     expect(a.status()).toMatchObject({ pending: 0, failed: 1 })
-    expect(a.errors.some((e) => (e as PulseError).code === 'database_unavailable')).toBe(true)
+    expect(a.errors.some((e) => (e as PulseError).code === 'internal_error')).toBe(true)
     failing = false
     expect(await a.retryFailed()).toBe(1)
     await eventually(() => a.status().failed === 0 && a.status().pending === 0, 'sent again')
     expect(await onServer(n.id)).toMatchObject({ title: 'stubborn' })
   })
+
+  for (const code of ['shutting_down', 'database_unavailable'] as const) {
+    it(`a push answered 503 ${code} (nothing applied) stays pending however often, and goes as soon as the server is back`, async () => {
+      let refusals = 0
+      let failing = true
+      const unavailable: FetchLike = async (url, init) => {
+        if (failing && url.endsWith('/api/sync/push') && JSON.parse(String(init?.body)).mutations.length > 0) {
+          refusals += 1
+          return { status: 503, ok: false, text: async () => JSON.stringify({ error: { code, message: 'not now' } }) }
+        }
+        return fetch(url, init as RequestInit)
+      }
+      const a = make({ WebSocket: null, fetch: unavailable })
+      const n = await a.create(note, { title: 'patient' })
+      // More 503s than a mutation has attempts (3): none counts against it.
+      await eventually(() => refusals > 4, 'several pushes refused', 10_000)
+      expect(a.status()).toMatchObject({ failed: 0, pending: 1 })
+      expect(a.outbox()[0]).toMatchObject({ status: 'PENDING' })
+      failing = false
+      await a.sync()
+      expect(await onServer(n.id)).toMatchObject({ title: 'patient' })
+      await a.whenSynced()
+      expect(a.status()).toMatchObject({ failed: 0, pending: 0 })
+    })
+  }
 
   it('a fresh store with a used device id: duplicate answers to never-sent mids renumber them, nothing is lost', async () => {
     const clientId = `reused-${Date.now()}`

@@ -36,6 +36,15 @@ export function isUnauthorized(error: unknown): boolean {
   return isPulseError(error) && error.code === 'unauthenticated'
 }
 
+/**
+ * True when the server answered that it cannot serve now and applied nothing (503:
+ * `shutting_down`, `database_unavailable`): like an unreachable server, the request goes again
+ * as it is once the connection is back, and counts against no mutation's attempts.
+ */
+export function isUnavailable(error: unknown): boolean {
+  return isPulseError(error) && (error.code === 'shutting_down' || error.code === 'database_unavailable')
+}
+
 /** True for an AbortError (an operation the caller cancelled). */
 export function isAbortError(error: unknown): boolean {
   return (error as { name?: unknown } | null)?.name === 'AbortError'

@@ -7,7 +7,7 @@
  * last attempt.
  */
 import { type BackoffOptions, backoffDelay } from './backoff.ts'
-import { errorInfo, isNetworkError, isUnauthorized } from './errors.ts'
+import { errorInfo, isNetworkError, isUnauthorized, isUnavailable } from './errors.ts'
 import { MAX_REJECTED, trimRejected } from './rejections.ts'
 import type { Replica } from './replica.ts'
 import { adoptLastMid, applyPushResponse, type PushEvents } from './server-apply.ts'
@@ -58,8 +58,9 @@ export function createPusher(options: PusherOptions): Pusher {
     for (const sent of batch) {
       const entry = outbox.get(sent.mutation.mid)
       if (entry?.status !== 'SYNCING') continue
-      if (isNetworkError(error) || isUnauthorized(error)) {
-        // Unanswered: it may have landed; it goes again as it is when the connection is back.
+      if (isNetworkError(error) || isUnauthorized(error) || isUnavailable(error)) {
+        // Unanswered (it may have landed), or refused whole by a server that applied nothing:
+        // it goes again as it is when the connection is back.
         outbox.put({ ...entry, status: 'PENDING' }, txn.batch)
         continue
       }

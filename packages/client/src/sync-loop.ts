@@ -30,7 +30,7 @@
  */
 import { isPulseError } from '@pulse/core'
 import { backoffDelay } from './backoff.ts'
-import { isNetworkError, isUnauthorized, NetworkError } from './errors.ts'
+import { isNetworkError, isUnauthorized, isUnavailable, NetworkError } from './errors.ts'
 import {
   type AbortControllerLike,
   type AbortSignalLike,
@@ -300,7 +300,7 @@ export function createSyncLoop(options: SyncLoopOptions): SyncLoop {
 
   function workFailed(channel: SyncChannel, error: unknown): void {
     if (channel !== channelNow()) return
-    if (isNetworkError(error) || isUnauthorized(error)) fail(error, 1)
+    if (isNetworkError(error) || isUnauthorized(error) || isUnavailable(error)) fail(error, 1)
     else report(error)
   }
 
