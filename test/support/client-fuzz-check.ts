@@ -54,7 +54,9 @@ export async function settle(s: Schedule): Promise<void> {
       const queued = s.clients.map((c) => ({
         client: c.name,
         status: c.client.status(),
-        outbox: c.client.outbox().map((e) => ({ mid: e.mutation.mid, op: e.mutation.op, id: e.mutation.id, status: e.status, error: e.lastError })),
+        outbox: c.client
+          .outbox()
+          .map((e) => ({ mid: e.mutation.mid, op: e.mutation.op, id: e.mutation.id, status: e.status, error: e.lastError })),
       }))
       throw new Error(`still pushing after 20 rounds of syncing (server at ${s.block.lastSeq}, was ${before}): ${JSON.stringify(queued)}`)
     }
@@ -140,9 +142,12 @@ export async function check(s: Schedule): Promise<void> {
         server: server.get(id)?.record,
       }))
       const errors = c.errors.slice(-8).map((e) => String(e))
+      // The server's own word on the user's organizations, beside the schedule's bookkeeping.
+      const me = await c.device.user.api.get('/api/users/me')
+      const serverOrgs = me.status === 200 ? (me.json.orgs as { id: string }[]).map((o) => o.id) : `status ${me.status}`
       throw new Error(
         `${c.name} shows ${JSON.stringify([...shown.keys()].sort())}; the server has ${JSON.stringify(want)} in its scope; ` +
-          `orgs ${JSON.stringify(orgs)}: ${JSON.stringify(about)}; status ${JSON.stringify(c.client.status())}; last errors ${JSON.stringify(errors)}`,
+          `orgs ${JSON.stringify(orgs)} (the server says ${JSON.stringify(serverOrgs)}): ${JSON.stringify(about)}; status ${JSON.stringify(c.client.status())}; last errors ${JSON.stringify(errors)}`,
       )
     }
     for (const { record } of expected) {
