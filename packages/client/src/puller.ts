@@ -21,19 +21,26 @@ export async function pullToEnd(
   resynced?: (error: unknown) => void,
 ): Promise<void> {
   let resyncs = 0
-  for (;;) {
-    let more: boolean
-    try {
-      more = await channel.pullPage(signal)
-    } catch (e) {
-      // A pull from no cursor cannot be refused for its cursor: a second refusal is a real failure.
-      if (!needsResync(e) || resyncs > 0) throw e
-      resyncs += 1
-      await startResync(replica)
-      resynced?.(e)
-      continue
+  for (let checks = 0; ; checks++) {
+    for (;;) {
+      let more: boolean
+      try {
+        more = await channel.pullPage(signal)
+      } catch (e) {
+        // A pull from no cursor cannot be refused for its cursor: a second refusal is a real failure.
+        if (!needsResync(e) || resyncs > 0) throw e
+        resyncs += 1
+        await startResync(replica)
+        resynced?.(e)
+        continue
+      }
+      if (!more) break
     }
-    if (!more) break
+    if (replica.resyncSeen) await finishResync(replica)
+    // Records whose scope is unknown (`Replica.unverified`): another resync tells (a few at most
+    // in a row; past that the sync work asks again after its next push).
+    if (!replica.resyncWanted || checks >= 2) return
+    replica.resyncWanted = false
+    await startResync(replica)
   }
-  if (replica.resyncSeen) await finishResync(replica)
 }

@@ -125,7 +125,9 @@ export function applyPushResponse(replica: Replica, response: PushResponse, even
     outbox.remove(result.mid, txn.batch)
     const record = result.record
     if (record) {
-      replica.resyncSeen?.add(seenKey(model, id))
+      // An answer says what the push did, not whether the caller may still see the record: one
+      // that lands while a resync runs is kept by it, and checked by the next (`finishResync`).
+      if (replica.resyncSeen && !replica.resyncSeen.has(seenKey(model, id))) replica.unverified.add(seenKey(model, id))
       rebase(replica, txn, model, id, record)
     }
     if (result.status === 'duplicate' && !record && outbox.forRecord(model, id).length === 0) {
@@ -144,6 +146,7 @@ export function applyPushResponse(replica: Replica, response: PushResponse, even
 
 /** An unverified record (`Replica.unverified`) with nothing pending any more: resync to learn whether it is still in scope. */
 function wantResyncForSettled(replica: Replica): void {
+  if (replica.resyncSeen) return // a resync runs: its end decides (`finishResync`)
   for (const key of replica.unverified) {
     const [model, id] = key.split('\u0000') as [string, string]
     if (replica.outbox.forRecord(model, id).length > 0) continue
@@ -176,6 +179,7 @@ function rebase(replica: Replica, txn: Txn, model: string, id: string, record: W
 /** Starts a full resync (§2 `cursor_expired`, §8 `scope_changed`): from no cursor, noting what the snapshot holds. */
 export function startResync(replica: Replica): Promise<void> {
   const txn = replica.begin()
+  replica.unverified.clear()
   replica.resyncSeen = undefined
   replica.setCursor(txn, null)
   replica.resyncSeen = new Set()
@@ -191,14 +195,21 @@ export function finishResync(replica: Replica): Promise<void> {
   const seen = replica.resyncSeen
   if (!seen) return Promise.resolve()
   const txn = replica.begin()
+  const answered = new Set(replica.unverified)
   replica.unverified.clear()
   for (const model of replica.schema.models.keys()) {
     for (const row of [...replica.rowsOf(model)]) {
       const id = row.record.id
-      if (seen.has(seenKey(model, id))) continue
+      const key = seenKey(model, id)
+      if (seen.has(key)) continue
       if (replica.outbox.lastFor(model, id)) {
         // Kept for its pending edits; whether it is still in scope is learnt once they are answered.
-        replica.unverified.add(seenKey(model, id))
+        replica.unverified.add(key)
+        continue
+      }
+      if (answered.has(key)) {
+        // A push answer during the resync: kept, and checked by another resync (`resyncWanted`).
+        replica.resyncWanted = true
         continue
       }
       if (row.record.version === 0) continue // a local create the server never had

@@ -90,9 +90,11 @@ export async function finishCatchUp(
   const error = link.session.catchUpError
   if (!error) {
     if (replica.resyncSeen) await finishResync(replica)
-    return
-  }
-  if (needsResync(error)) {
+    if (!replica.resyncWanted) return
+    // A record kept by the resync has an unknown scope (`Replica.unverified`): resync again.
+    replica.resyncWanted = false
+    await startResync(replica)
+  } else if (needsResync(error)) {
     await startResync(replica)
     resynced(error)
   }
