@@ -146,6 +146,7 @@ function runSessionAttacks(label: string, makeStorage: () => Promise<SqlStorage>
       expect(await kept()).toEqual([1, 1])
       const stranger = await fresh('stranger')
       expect((await stranger.api.delete(`/api/devices/${gone.deviceId}`)).status).toBe(404)
+      expect(await kept()).toEqual([1, 1]) // another user's attempt forgets nothing
       expect((await user.api.delete(`/api/devices/${gone.deviceId}`)).status).toBe(204)
       expect(await kept()).toEqual([0, 0])
       expect((await gone.api.get('/api/users/me')).status).toBe(401)

@@ -7,7 +7,7 @@
 import { needsResync } from './errors.ts'
 import type { AbortSignalLike } from './platform.ts'
 import type { Replica } from './replica.ts'
-import { finishResync, startResync } from './server-apply.ts'
+import { finishResync, startResync, startWantedResync } from './server-apply.ts'
 import type { SyncChannel } from './sync-channel.ts'
 
 /**
@@ -39,8 +39,6 @@ export async function pullToEnd(
     if (replica.resyncSeen) await finishResync(replica)
     // Records whose scope is unknown (`Replica.unverified`): another resync tells (a few at most
     // in a row; past that the sync work asks again after its next push).
-    if (!replica.resyncWanted || checks >= 2) return
-    replica.resyncWanted = false
-    await startResync(replica)
+    if (checks >= 2 || !(await startWantedResync(replica))) return
   }
 }

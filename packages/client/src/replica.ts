@@ -56,14 +56,18 @@ export class Replica {
   /** Set while a full resync runs (§2 cursor_expired): the records the new snapshot holds. */
   resyncSeen: Set<string> | undefined
   /**
-   * Records the last resync's snapshot lacked but that were kept for their pending edits: once
-   * those are answered, whether the caller may still see them is unknown (an edit the server
-   * applied under the old scope, its answer late or lost), so their settling asks for another
-   * resync (`resyncWanted`) unless the answer itself said they are gone. Bounded by the records
-   * with pending edits at the resync; not persisted (a restart resyncs only if one was under way).
+   * Records whose scope is unknown: the last resync's snapshot lacked them but kept them for
+   * their pending edits, or a push answer about them landed while a resync ran (an answer says
+   * what the push did, not whether the caller may still see the record: it may have been applied
+   * under the old scope, answered late). Once nothing is pending for one, another resync tells
+   * (`resyncWanted`), unless an answer said it is gone. Bounded by the records with pending edits;
+   * not persisted (a restart resyncs only if one was under way).
    */
   readonly unverified = new Set<string>()
-  /** Set when an unverified record's last pending edit was answered: the sync work resyncs after the push. */
+  /**
+   * Another resync is wanted for an unverified record (set when its last edit is answered, or
+   * by `finishResync`); `startWantedResync` starts it, after a push or at the end of a pull.
+   */
   resyncWanted = false
   private readonly queue: WriteQueue
   private closed = false

@@ -188,6 +188,17 @@ export function startResync(replica: Replica): Promise<void> {
 }
 
 /**
+ * Starts the resync a record of unknown scope asks for (`Replica.resyncWanted`); false when
+ * none is wanted. The caller pulls to the end.
+ */
+export async function startWantedResync(replica: Replica): Promise<boolean> {
+  if (!replica.resyncWanted) return false
+  replica.resyncWanted = false
+  await startResync(replica)
+  return true
+}
+
+/**
  * Ends a full resync once its last page is in: drops the records the snapshot lacked, unless
  * edits of them are pending or the server never had them, and persists the cursor.
  */

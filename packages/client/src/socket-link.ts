@@ -7,7 +7,7 @@
 import { isPulseError } from '@pulse/core'
 import { isUnauthorized, needsResync } from './errors.ts'
 import type { Replica } from './replica.ts'
-import { finishResync, startResync } from './server-apply.ts'
+import { finishResync, startResync, startWantedResync } from './server-apply.ts'
 import { openSocketChannel, type SocketChannelOptions, type SyncChannel } from './sync-channel.ts'
 import type { SocketSession } from './transports/socket-session.ts'
 
@@ -90,10 +90,8 @@ export async function finishCatchUp(
   const error = link.session.catchUpError
   if (!error) {
     if (replica.resyncSeen) await finishResync(replica)
-    if (!replica.resyncWanted) return
     // A record kept by the resync has an unknown scope (`Replica.unverified`): resync again.
-    replica.resyncWanted = false
-    await startResync(replica)
+    if (!(await startWantedResync(replica))) return
   } else if (needsResync(error)) {
     await startResync(replica)
     resynced(error)

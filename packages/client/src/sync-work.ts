@@ -12,7 +12,7 @@ import type { AbortSignalLike, Clock } from './platform.ts'
 import { pullToEnd } from './puller.ts'
 import type { Pusher } from './pusher.ts'
 import type { Replica } from './replica.ts'
-import { startResync } from './server-apply.ts'
+import { startWantedResync } from './server-apply.ts'
 import type { SyncChannel } from './sync-channel.ts'
 import type { SyncReporter } from './sync-reporter.ts'
 import type { StatusStore } from './sync-status.ts'
@@ -113,9 +113,7 @@ export function createSyncWork(options: SyncWorkOptions): SyncWork {
    * tracking, so the status never shows up to date in between.
    */
   async function resyncIfWanted(through: SyncChannel): Promise<void> {
-    if (!replica.resyncWanted || stopped) return
-    replica.resyncWanted = false
-    await startResync(replica)
+    if (stopped || !(await startWantedResync(replica))) return
     if (options.channel() === through) pullSoon()
   }
 

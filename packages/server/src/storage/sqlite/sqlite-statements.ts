@@ -119,9 +119,10 @@ const HISTORY = chunked(
   (rows) => `INSERT INTO "pulse_history" (${HISTORY_COLUMNS.map(quoteIdent).join(', ')}) VALUES ${tuples(rows, HISTORY_COLUMNS.length)}`,
 )
 /**
- * REPLACE deletes the entry's earlier row (unique on model, record_id, removed, scope_left:
- * a record's live entry, or its removal from one scope) and inserts the new one at the next AUTOINCREMENT position, so the rows of one statement take
- * consecutive positions, in order, ending at its last insert rowid.
+ * REPLACE deletes the entry's earlier row (unique on model, record_id, removed, scope_left: a
+ * record's live entry, or its removal from one scope) and inserts the new one at the next
+ * AUTOINCREMENT position, so the rows of one statement take consecutive positions, in order,
+ * ending at its last insert rowid.
  */
 const CHANGES = chunked(
   8,
