@@ -157,6 +157,46 @@ describe('client regressions found by the real-client convergence fuzz', () => {
       await orgServer.close()
     }
   })
+
+  // Was: the same for an edit that opened a conflict (a `manual` field edited on both sides):
+  // the retry was answered `duplicate`, the client took the edit as landed, and no `conflict`
+  // event ever fired; the app could only find the conflict by listing them. The server now
+  // remembers the conflict a mid opened and answers the retry `conflict` again.
+  it('an edit that opened a conflict whose answer was lost fires the conflict event on the retry (§4)', async () => {
+    let losing = false
+    let lost = 0
+    const flaky: FetchLike = async (url, init) => {
+      const response = await fetch(url, init as RequestInit)
+      if (losing && url.endsWith('/api/sync/push') && init?.body?.includes('"mutations":[{') && lost === 0) {
+        await response.arrayBuffer()
+        lost += 1
+        throw new TypeError('fetch failed (connection reset after the server answered)')
+      }
+      return response
+    }
+    const auth = { clientId: me.deviceId, auth: () => ({ token: me.access }), WebSocket: null }
+    const client = testClient(server.url, models, { ...auth, fetch: flaky })
+    const told: { id: string; status: string; secret: unknown }[] = []
+    client.on('conflict', (e) => told.push({ id: e.conflict.id, status: e.conflict.status, secret: e.record?.secret }))
+    try {
+      const n = await client.create(note, { title: 'contested', secret: 'base' })
+      await client.whenSynced()
+      // Another writer changes the manual field on the server; the client has not heard yet.
+      const other = await me.api.patch(`/api/notes/${n.id}`, { secret: 'from REST' })
+      expect(other.status).toBe(200)
+      losing = true
+      await client.update(note, n.id, { secret: 'from the client', title: 'kept' })
+      await eventually(() => lost === 1, 'the first answer was lost')
+      await eventually(() => told.length > 0, 'the conflict was reported on the retry', 10_000)
+      await client.whenSynced()
+      expect(told).toEqual([{ id: expect.any(String), status: 'open', secret: 'from REST' }])
+      const open = (await client.conflicts({ status: 'open' })).filter((c) => c.recordId === n.id)
+      expect(open.map((c) => c.id)).toEqual([told[0]?.id])
+      expect(await client.get(note, n.id)).toMatchObject({ secret: 'from REST', title: 'kept', localOnly: false })
+    } finally {
+      await client.close()
+    }
+  })
 })
 
 // Was (FC_SEED=20261211, schedule 3,430 of the memory run and 1,718 of the SQLite one): an edit

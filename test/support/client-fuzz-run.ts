@@ -64,8 +64,6 @@ export class FuzzClient {
   readonly client: Client
   readonly rejected: ClientEvents['rejected'][] = []
   readonly conflicts = new Set<string>()
-  /** Conflicts the app can list (`client.conflicts()`) once synced. */
-  readonly listed = new Set<string>()
   readonly edits: EditLog[] = []
   readonly errors: unknown[] = []
 

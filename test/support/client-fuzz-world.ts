@@ -379,9 +379,10 @@ export class Block {
     if (response.lastMid !== expected.lastMid) this.problem(`${where}: lastMid ${response.lastMid}, reference ${expected.lastMid}`)
     for (const [i, result] of response.results.entries()) {
       const answered = expected.results[i]
-      // §8: a duplicate answers with the record only when the caller may read it now.
+      // §8: a duplicate (or a replayed conflict, §4) answers with the record only when the caller
+      // may read it now; without it, a replayed conflict is a plain duplicate.
       const ref =
-        answered?.status === 'duplicate' && answered.record && !Block.inScope(actor, answered.record)
+        (answered?.status === 'duplicate' || answered?.status === 'conflict') && answered.record && !Block.inScope(actor, answered.record)
           ? { mid: answered.mid, status: answered.status }
           : answered
       const m = mutations[i] as Mutation
@@ -397,7 +398,9 @@ export class Block {
       if (result.conflict && ref.conflict) {
         const { fields, base, local, remote } = result.conflict
         if (canonical({ fields, base, local, remote }) !== canonical(ref.conflict)) this.problem(`conflict body: ${detail}`)
-        this.conflicts.push({ id: result.conflict.id, model: m.model, recordId: m.id, local, remote, open: true })
+        // A retry whose first answer was lost hears the same conflict again (§4).
+        if (!this.conflicts.some((c) => c.id === result.conflict?.id))
+          this.conflicts.push({ id: result.conflict.id, model: m.model, recordId: m.id, local, remote, open: true })
       }
     }
   }

@@ -91,19 +91,23 @@ export class World {
       if (result.status === 'rejected') expect(result.error?.code, detail).toBe(ref?.errorCode)
       expect(result.record === undefined, detail).toBe(ref?.record === undefined)
       if (result.record && ref?.record) expectSameRecord(result.record, ref.record, detail)
-      if (ACCEPTED.has(result.status)) this.accepted.set(m.id, (this.accepted.get(m.id) ?? 0) + 1)
+      // A conflict answered again (a retry, §4) applied nothing this time.
+      const replayed = result.status === 'conflict' && this.conflicts.some((c) => c.id === result.conflict?.id)
+      if (ACCEPTED.has(result.status) && !replayed) this.accepted.set(m.id, (this.accepted.get(m.id) ?? 0) + 1)
       // §5 manual: the conflict names the fields with their base, local and remote values.
       expect(result.conflict === undefined, detail).toBe(ref?.conflict === undefined)
       if (result.conflict && ref?.conflict) {
         const { fields, base, local, remote, recordId, model, status, clientId: by } = result.conflict
+        // A retry whose first answer was lost hears the same conflict again, as it is now (§4).
+        const known = this.conflicts.find((c) => c.id === result.conflict?.id)
         expect({ fields, base, local, remote, recordId, model, status, by }, detail).toEqual({
           ...ref.conflict,
           recordId: m.id,
           model: m.model,
-          status: 'open',
+          status: !known || known.open ? 'open' : 'resolved',
           by: clientId,
         })
-        this.conflicts.push({ id: result.conflict.id, model: m.model, recordId: m.id, local, remote, open: true })
+        if (!known) this.conflicts.push({ id: result.conflict.id, model: m.model, recordId: m.id, local, remote, open: true })
       }
     }
   }

@@ -123,6 +123,8 @@ export class ReferenceServer {
   private readonly lastMids = new Map<string, number>()
   /** §4: each client's refused mids and their codes; a retry answers the same refusal. */
   private readonly refusals = new Map<string, Map<number, string>>()
+  /** §4: each client's mids that opened a conflict; a retry answers `conflict` again, with it. */
+  private readonly opened = new Map<string, Map<number, RefConflict>>()
 
   constructor(
     private readonly schema: Schema,
@@ -154,7 +156,9 @@ export class ReferenceServer {
           continue
         }
         const r = this.records.get(`${m.model}\u0000${m.id}`)
-        results.push({ mid: m.mid, status: 'duplicate', ...(r ? { record: copy(r) } : {}) })
+        const conflict = this.opened.get(clientId)?.get(m.mid)
+        if (conflict && r) results.push({ mid: m.mid, status: 'conflict', record: copy(r), conflict })
+        else results.push({ mid: m.mid, status: 'duplicate', ...(r ? { record: copy(r) } : {}) })
         continue
       }
       highest = Math.max(highest, m.mid)
@@ -168,6 +172,11 @@ export class ReferenceServer {
     }
     this.lastMids.set(clientId, highest)
     for (const r of results) {
+      if (r.status === 'conflict' && r.conflict && r.mid > lastMid) {
+        const mine = this.opened.get(clientId) ?? new Map<number, RefConflict>()
+        mine.set(r.mid, r.conflict)
+        this.opened.set(clientId, mine)
+      }
       if (r.status !== 'rejected' || r.mid <= lastMid || !r.errorCode) continue
       const mine = this.refusals.get(clientId) ?? new Map<number, string>()
       mine.set(r.mid, r.errorCode)

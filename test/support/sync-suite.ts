@@ -286,6 +286,27 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<SqlStorage
         expect((await api.post(`/api/sync/conflicts/${uuidv7()}/resolve`, { choice: 'local' })).status).toBe(404)
         expect((await api.post(`/api/sync/conflicts/${r.conflict.id}/resolve`, { choice: 'mine' })).status).toBe(400)
       })
+      it('manual: a retry whose answer was lost hears the same conflict again, open and then resolved, and applies nothing', async () => {
+        const { id } = await shared({ secret: 'base' })
+        await A.push(A.m('update', 'note', id, { [A.id]: 2 }, { secret: 'from A' }, 1))
+        const edit = B.m('update', 'note', id, { [A.id]: 1, [B.id]: 1 }, { secret: 'from B', title: 'B' }, 1)
+        const first = (await B.push(edit)).results[0]
+        expect(first).toMatchObject({ status: 'conflict', conflict: { status: 'open' }, record: { version: 3 } })
+        // The answer is lost (a restart, a dropped connection): the retry is told of the conflict,
+        // not `duplicate`, so the edit is reported, never taken for one that simply landed.
+        const again = (await B.push(edit)).results[0]
+        expect(again).toMatchObject({ status: 'conflict', record: { version: 3, secret: 'from A', title: 'B' } })
+        expect(again.conflict).toEqual(first.conflict)
+        expect((await api.get(`/api/notes/${id}`)).json.version).toBe(3)
+        const open = await api.get('/api/sync/conflicts?status=open')
+        expect(open.json.items.filter((c: Json) => c.recordId === id)).toHaveLength(1)
+        // Resolved since: the retry hears the conflict as it is now, with the record as it is now.
+        await api.post(`/api/sync/conflicts/${first.conflict.id}/resolve`, { choice: 'local' })
+        const late = (await B.push(edit)).results[0]
+        expect(late).toMatchObject({ status: 'conflict', record: { version: 4, secret: 'from B' } })
+        expect(late.conflict).toMatchObject({ id: first.conflict.id, status: 'resolved', resolution: { choice: 'local' } })
+        expect((await api.get(`/api/notes/${id}`)).json.version).toBe(4)
+      })
       it('manual: a custom resolution is validated', async () => {
         const r = await contest({ secret: 'base' }, { secret: 'A' }, { secret: 'B' })
         const bad = await api.post(`/api/sync/conflicts/${r.conflict.id}/resolve`, { choice: 'custom', data: { secret: 5 } })

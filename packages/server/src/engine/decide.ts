@@ -74,7 +74,10 @@ function decideOp(op: PreparedOp, current: Current, c: DecideContext): Accepted 
   if (op.sync && op.sync.mid <= c.lastMid) {
     const refused = c.refusals?.get(op.sync.mid)
     if (refused) throw refused
-    return duplicateOf(c.actor, op.model, current.record)
+    const answer = duplicateOf(c.actor, op.model, current.record)
+    const conflict = c.conflicts?.get(op.sync.mid)
+    // The conflict it opened, answered again while its record is the caller's to see (§4).
+    return conflict && answer.record ? { ...answer, status: 'conflict', conflict } : answer
   }
   if (op.kind === 'create') return decideCreate(op, current, c)
   const { model, sync } = op

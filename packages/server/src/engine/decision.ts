@@ -48,6 +48,11 @@ export interface DecideContext {
    * was lost hears that refusal again, not `duplicate` (§4).
    */
   readonly refusals?: ReadonlyMap<number, PulseError>
+  /**
+   * The conflicts the batch's mids at or below `lastMid` opened when first sent, as they are now:
+   * a retry whose first answer was lost hears `conflict` again, not `duplicate` (§4).
+   */
+  readonly conflicts?: ReadonlyMap<number, Conflict>
   /** The batch's wall time (ISO-8601 UTC): `createdAt`, `updatedAt`, `deletedAt`. */
   readonly nowIso: string
   /** The server's HLC time of the batch: the `at` of plain writes' history (pushed `at`s are clamped to it, §4). */

@@ -80,39 +80,56 @@ async function claimClient(tx: StorageTx, clientId: string, owner: string | null
 }
 
 /**
- * §4: a device's refusals are remembered for its last 10,000 mids (at most that many rows a
- * device), so a retry whose first answer was lost — the connection, a restart — hears the same
- * refusal, and the edit is reported instead of answered `duplicate` and dropped.
+ * §4: a device's answers that a retry must hear again — refusals, and conflicts its edits
+ * opened — are remembered for its last 10,000 mids (at most that many rows a device), so a retry
+ * whose first answer was lost (the connection, a restart) hears the same answer, and the edit
+ * is reported instead of answered `duplicate` as if it had simply landed.
  */
 export const REFUSALS_KEPT = 10_000
 
-/** The refusals recorded for the batch's mids the client has already sent (none for a fresh batch). */
-async function refusalsOf(
-  tx: StorageTx,
-  clientId: string,
-  ops: readonly WriteOp[],
-  lastMid: number,
-): Promise<Map<number, PulseError> | undefined> {
+/**
+ * How an opened conflict is remembered among a device's refusals (`pulse_refusals`): this code,
+ * and the conflict's id as the message. It is not an error code: no refusal carries it.
+ */
+const CONFLICT_OPENED = 'conflict'
+
+/** The first answers recorded for the batch's mids the client has already sent. */
+interface Remembered {
+  refusals?: Map<number, PulseError>
+  conflicts?: Map<number, Conflict>
+}
+
+/** The refusals and opened conflicts recorded for the batch's mids the client has already sent (none for a fresh batch). */
+async function rememberedOf(tx: StorageTx, clientId: string, ops: readonly WriteOp[], lastMid: number): Promise<Remembered> {
   const seen = ops.flatMap((op) => {
     const mid = midOf(op)
     return mid !== undefined && mid <= lastMid ? [mid] : []
   })
-  if (seen.length === 0) return undefined
-  const found = await tx.listRefusals(clientId, seen)
-  return new Map(
-    found.map((r) => {
-      const code = Object.hasOwn(ERROR_CODES, r.code) ? (r.code as ErrorCode) : 'bad_request'
-      return [r.mid, new PulseError(code, r.message, r.field === null ? undefined : [{ field: r.field, code, message: r.message }])]
-    }),
-  )
+  if (seen.length === 0) return {}
+  const refusals = new Map<number, PulseError>()
+  const conflicts = new Map<number, Conflict>()
+  for (const r of await tx.listRefusals(clientId, seen)) {
+    if (r.code === CONFLICT_OPENED) {
+      const conflict = await tx.getConflict(r.message)
+      if (conflict) conflicts.set(r.mid, conflict)
+      continue
+    }
+    const code = Object.hasOwn(ERROR_CODES, r.code) ? (r.code as ErrorCode) : 'bad_request'
+    refusals.set(r.mid, new PulseError(code, r.message, r.field === null ? undefined : [{ field: r.field, code, message: r.message }]))
+  }
+  return { ...(refusals.size > 0 ? { refusals } : {}), ...(conflicts.size > 0 ? { conflicts } : {}) }
 }
 
-/** The batch's refusals of mids it sends for the first time, to remember. */
-function newRefusals(ops: readonly WriteOp[], decisions: readonly Decision[], lastMid: number): PushRefusal[] {
-  return decisions.flatMap((d, i) => {
+/** The batch's refusals and opened conflicts of mids it sends for the first time, to remember. */
+function newRemembered(ops: readonly WriteOp[], decisions: readonly Decision[], lastMid: number): PushRefusal[] {
+  return decisions.flatMap((d, i): PushRefusal[] => {
     const mid = midOf(ops[i] as WriteOp)
-    if (d.ok || mid === undefined || mid <= lastMid) return []
-    return [{ mid, code: d.error.code, message: d.error.message, field: d.error.details?.[0]?.field ?? null }]
+    if (mid === undefined || mid <= lastMid) return []
+    if (!d.ok) return [{ mid, code: d.error.code, message: d.error.message, field: d.error.details?.[0]?.field ?? null }]
+    if (d.status === 'conflict' && d.conflict && d.conflictWrite === 'insert') {
+      return [{ mid, code: CONFLICT_OPENED, message: d.conflict.id, field: null }]
+    }
+    return []
   })
 }
 
@@ -214,14 +231,14 @@ export async function writeBatch(
   const { ops, options, checked, atomic } = batch
   // The client row first: pushes of one client queue here, before they lock any record.
   const lastMid = options.clientId ? await claimClient(tx, options.clientId, options.clientOwner ?? null) : 0
-  const refusals = options.clientId ? await refusalsOf(tx, options.clientId, ops, lastMid) : undefined
+  const remembered = options.clientId ? await rememberedOf(tx, options.clientId, ops, lastMid) : {}
   const context: DecideContext = {
     schema: deps.schema,
     actor: ctx.actor,
     requestId: ctx.requestId,
     clientId: options.clientId ?? null,
     lastMid,
-    ...(refusals ? { refusals } : {}),
+    ...remembered,
     nowIso: batch.nowIso,
     serverAt: batch.serverAt,
     newId: deps.newId ?? (() => uuidv7()),
@@ -231,8 +248,8 @@ export async function writeBatch(
   // §4: lastMid commits with the changes, refused mutations included.
   if (options.clientId && highestMid > lastMid) {
     await tx.setClientMid(options.clientId, highestMid)
-    const refused = newRefusals(ops, decisions, lastMid)
-    if (refused.length > 0) await tx.recordRefusals(options.clientId, refused, highestMid - REFUSALS_KEPT)
+    const answers = newRemembered(ops, decisions, lastMid)
+    if (answers.length > 0) await tx.recordRefusals(options.clientId, answers, highestMid - REFUSALS_KEPT)
   }
   return { decisions, committed: await persist(decisions, tx), lastMid: highestMid }
 }

@@ -270,7 +270,7 @@ export interface SqlDatabase {
   read<T>(fn: (db: Kysely<Database>) => Promise<T>, signal?: AbortSignal): Promise<T>
 }
 
-/** A refused mutation of a client, as its answer said (§4, §7). */
+/** A refused mutation of a client, as its answer said (§4, §7); or one that opened a conflict (code `conflict`, message its id). */
 export interface PushRefusal {
   mid: number
   code: string

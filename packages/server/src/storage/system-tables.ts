@@ -6,7 +6,10 @@ import { sql } from 'kysely'
 import type { SqlDialect, SqlSession } from './dialect.ts'
 import { SCOPE_SEPARATOR } from './log-rows.ts'
 
-/** A client's refused mutations, by mid: a retry is answered with the same refusal (§4). */
+/**
+ * A client's refused mutations, by mid, and those that opened a conflict (code `conflict`, the
+ * conflict's id as message): a retry is answered as the first time (§4).
+ */
 const REFUSALS_TABLE = (t: SqlDialect['types']) =>
   `CREATE TABLE IF NOT EXISTS "pulse_refusals" ("client_id" ${t.text} NOT NULL, "mid" ${t.integer} NOT NULL, "code" ${t.text} NOT NULL, "message" ${t.text} NOT NULL, "field" ${t.text}, "at" ${t.timestamp} NOT NULL, PRIMARY KEY ("client_id", "mid"))`
 
