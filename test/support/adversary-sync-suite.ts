@@ -6,7 +6,7 @@
  * boundary is the one a missing thing gets, nothing of the other tenant shows, no call is a 500.
  */
 import { defineModel, defineSchema, f, uuidv7 } from '@pulse/core'
-import type { RunningServer, SqlStorage } from '@pulse/server'
+import { createAuthenticator, type RunningServer, type SqlStorage } from '@pulse/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeOrg, type SignedIn, signIn } from './accounts.ts'
 import { httpClient, startTestServer } from './server.ts'
@@ -262,6 +262,86 @@ export function runAdversarySyncSuite(name: string, makeStorage: () => Promise<S
       expect(restLive.status).toBe(409)
       expect(shape(restLive, live)).toBe(shape(restGone, gone))
       expect(JSON.stringify([first, second, forged, restLive.json, restGone.json])).not.toMatch(/B live|B deleted|version|vclock|orgId/)
+    })
+
+    it('a write authenticated before its user left an organization is judged by the memberships at its commit', async () => {
+      // Every request reads its user's memberships when it authenticates; a removal can commit
+      // between that read and the write's transaction. Here the gap is made wide: the actors are
+      // read, then dave is removed, then their writes run.
+      const dave = await signIn(server.url, `dave-${rand()}`)
+      const orgD = await makeOrg(bob, `D ${rand()}`, [dave])
+      const made = await bob.api.post('/api/cards', { title: 'D card', orgId: orgD })
+      expect(made.status).toBe(201)
+      const { engine, accounts } = server
+      const authenticator = createAuthenticator(accounts as NonNullable<typeof accounts>)
+      const stale = (await authenticator.fromToken(dave.access)).actor
+      expect(stale.orgIds).toContain(orgD)
+      expect((await bob.api.delete(`/api/orgs/${orgD}/members/${dave.userId}`)).status).toBe(204)
+      const ctx = { actor: stale, requestId: null }
+      // REST: the card answers as a missing one; a create in the organization is forbidden.
+      await expect(
+        engine.writeOne(ctx, { op: 'update', model: 'card', id: made.json.id, data: { title: 'still mine?' } }),
+      ).rejects.toMatchObject({
+        code: 'not_found',
+      })
+      await expect(engine.writeOne(ctx, { op: 'create', model: 'card', data: { title: 'slipped in', orgId: orgD } })).rejects.toMatchObject(
+        {
+          code: 'forbidden',
+        },
+      )
+      // Sync: the push is answered, its mutation refused as out of scope.
+      const pushed = await engine.push(ctx, {
+        clientId: dave.deviceId,
+        mutations: [
+          {
+            mid: 1,
+            model: 'card',
+            op: 'update',
+            id: made.json.id,
+            vclock: { [dave.deviceId]: 1 },
+            at: new Date().toISOString(),
+            data: { title: 'pushed late' },
+            baseVersion: 1,
+          },
+        ],
+      })
+      expect(pushed.results[0]).toMatchObject({ status: 'rejected', error: { code: 'not_found' } })
+      const card = await bob.api.get(`/api/cards/${made.json.id}`)
+      expect(card.json).toMatchObject({ title: 'D card', version: 1 })
+    })
+
+    it("a write's transaction holds its user's memberships: a removal waits for its commit", async () => {
+      const erin = await signIn(server.url, `erin-${rand()}`)
+      const orgE = await makeOrg(bob, `E ${rand()}`, [erin])
+      let release = () => {}
+      const gate = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      let holding = () => {}
+      const held = new Promise<void>((resolve) => {
+        holding = resolve
+      })
+      // What a write does first (`actorNow`): lock the user's row, then decide and persist.
+      const write = server.storage.transaction(async (tx) => {
+        const locked = await tx.lockUsers([erin.userId])
+        holding()
+        await gate
+        return locked.get(erin.userId)
+      })
+      await held
+      let removed = false
+      const removal = bob.api.delete(`/api/orgs/${orgE}/members/${erin.userId}`).then((res) => {
+        removed = true
+        return res
+      })
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      expect(removed, 'the removal waited for the write holding her row').toBe(false)
+      release()
+      const seen = await write
+      expect((await removal).status).toBe(204)
+      // The write saw the memberships before the removal; the next one sees them after.
+      const after = await server.storage.transaction((tx) => tx.lockUsers([erin.userId]))
+      expect(after.get(erin.userId)?.scopeEpoch).toBe((seen?.scopeEpoch ?? 0) + 1)
     })
   })
 }

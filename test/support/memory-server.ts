@@ -111,6 +111,13 @@ function txOver(t: Tables): StorageTx {
     async updateConflict(conflict) {
       t.conflicts.set(conflict.id, structuredClone(conflict))
     },
+    // Accounts off: every caller is the system actor, which has no user row to lock.
+    async lockUsers() {
+      return new Map()
+    },
+    async userOrgIds() {
+      return []
+    },
   }
 }
 

@@ -187,6 +187,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const engine = createEngine({
       storage,
       schema: options.schema,
+      accounts: accounts !== undefined,
       onError: logError('a commit listener failed'),
       ...(options.maxPageBytes !== undefined ? { maxPageBytes: options.maxPageBytes } : {}),
       ...(options.maxPullBytesInFlight !== undefined ? { maxPullBytesInFlight: options.maxPullBytesInFlight } : {}),

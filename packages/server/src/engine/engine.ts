@@ -105,6 +105,13 @@ export interface EngineOptions {
    * transaction, 4096 waiting; `false` gives each its own transaction.
    */
   groupCommit?: WriteGroupOptions | false
+  /**
+   * Users are Pulse accounts (§9, `createAccounts` on the same storage): a user's write is judged
+   * by the memberships in force when it commits, not when its request was authenticated (its
+   * row is locked and, when they changed since, its memberships read again). Off, actors are
+   * taken as given (the system, or an embedding's own `authenticate`).
+   */
+  accounts?: boolean
 }
 
 /** Default bytes of pages in flight at once (eight full pages). */
@@ -132,6 +139,7 @@ export function createEngine(options: EngineOptions): Engine {
     schema,
     now,
     hlc: createHlc(() => now().getTime()),
+    accounts: options.accounts ?? false,
     onCommit(changes: readonly CommittedChange[]) {
       // Serialised once, as committed: a pull of these versions concatenates them.
       for (const c of changes) if (!c.removedFrom) cache.put(c.model, c.record, c.seq)

@@ -19,7 +19,7 @@
 import { PulseError } from '@pulse/core'
 import type { ChangeEntry, StorageTx } from '../storage/storage.ts'
 import type { Context } from './context.ts'
-import { applyPrepared, type PreparedBatch, prepareWrites, resultOf, type WriteDeps, type WriteResult, writeBatch } from './write.ts'
+import { applyPrepared, type PreparedBatch, prepareWrites, resultOf, usersOf, type WriteDeps, type WriteResult, writeBatch } from './write.ts'
 import type { WriteOp } from './write-op.ts'
 
 /** Requests one group commits at most. */
@@ -79,8 +79,10 @@ export function createWriteGroup(deps: WriteDeps, options: WriteGroupOptions = {
             value: async (more: readonly ChangeEntry[]) => more.map((entry) => entries.push(entry) - 1),
           },
         })
+        // Every user of the group at once: their rows locked, memberships judged at commit (§8).
+        const locked = deps.accounts ? await tx.lockUsers(usersOf(group.map((p) => p.ctx))) : undefined
         const out: Awaited<ReturnType<typeof writeBatch>>[] = []
-        for (const p of group) out.push(await writeBatch(deps, grouped, p.ctx, p.batch))
+        for (const p of group) out.push(await writeBatch(deps, grouped, p.ctx, p.batch, locked))
         const positions = await tx.appendChanges(entries)
         for (const d of out) {
           if ('refused' in d) continue

@@ -9,9 +9,9 @@
  *    change order last. Listeners hear about the changes only after commit.
  */
 import { type Conflict, ERROR_CODES, type ErrorCode, type Hlc, PulseError, type Schema, uuidv7 } from '@pulse/core'
-import type { PushRefusal, Storage, StorageTx, StoredRecord } from '../storage/storage.ts'
+import type { LockedUser, PushRefusal, Storage, StorageTx, StoredRecord } from '../storage/storage.ts'
 import { type BatchView, createBatchView } from './batch.ts'
-import type { Context } from './context.ts'
+import type { Actor, Context } from './context.ts'
 import { decide, duplicateOf, historySince } from './decide.ts'
 import type { Current, DecideContext, Decision, WriteStatus } from './decision.ts'
 import { type CommittedChange, persist } from './persist.ts'
@@ -20,6 +20,32 @@ import { type Checked, checkOp, midOf, type PreparedOp, targetOf, type WriteOp }
 
 export type { CommittedChange } from './persist.ts'
 export type { SyncMeta, WriteOp } from './write-op.ts'
+
+/**
+ * §8: the actor as this transaction sees it. A user's memberships are read when the request is
+ * authenticated (a socket's, when it connected or last heard of a change); one that changed
+ * since (the user's scope epoch raised) is read again here, and the user's row stays locked
+ * until commit (`lockUsers`), so every write is judged by the memberships in force when it
+ * commits. `locked`: the rows a group already locked. Undefined when the account is gone.
+ */
+async function actorNow(
+  deps: WriteDeps,
+  tx: StorageTx,
+  actor: Actor,
+  locked?: ReadonlyMap<string, LockedUser>,
+): Promise<Actor | undefined> {
+  const { userId } = actor
+  if (userId === null || !deps.accounts) return actor
+  const row = (locked?.has(userId) ? locked : await tx.lockUsers([userId])).get(userId)
+  if (!row) return undefined
+  if (row.scopeEpoch === actor.scopeEpoch && row.admin === actor.admin) return actor
+  return { ...actor, orgIds: await tx.userOrgIds(userId), admin: row.admin, scopeEpoch: row.scopeEpoch }
+}
+
+/** The users whose rows a group's transaction locks at once, before its first request (`actorNow`). */
+export function usersOf(contexts: readonly Context[]): string[] {
+  return [...new Set(contexts.flatMap((c) => (c.actor.userId === null ? [] : [c.actor.userId])))]
+}
 
 /** What one write did, or why it was refused. */
 export type WriteOutcome = { ok: true; status: WriteStatus; record: StoredRecord | undefined; conflict?: Conflict } | Refused
@@ -43,6 +69,8 @@ export interface WriteDeps {
   onCommit(changes: readonly CommittedChange[]): void
   /** Makes record and conflict ids (default: UUIDv7). */
   newId?: () => string
+  /** Users are Pulse accounts: their memberships are judged at commit (`actorNow`). */
+  accounts?: boolean
 }
 
 /** Options of `applyWrites`. */
@@ -227,14 +255,17 @@ export async function writeBatch(
   tx: StorageTx,
   ctx: Context,
   batch: PreparedBatch,
+  locked?: ReadonlyMap<string, LockedUser>,
 ): Promise<BatchDone | { refused: PulseError }> {
   const { ops, options, checked, atomic } = batch
   // The client row first: pushes of one client queue here, before they lock any record.
   const lastMid = options.clientId ? await claimClient(tx, options.clientId, options.clientOwner ?? null) : 0
+  const actor = await actorNow(deps, tx, ctx.actor, locked)
+  if (!actor) return { refused: new PulseError('unauthenticated', 'the account no longer exists') }
   const remembered = options.clientId ? await rememberedOf(tx, options.clientId, ops, lastMid) : {}
   const context: DecideContext = {
     schema: deps.schema,
-    actor: ctx.actor,
+    actor,
     requestId: ctx.requestId,
     clientId: options.clientId ?? null,
     lastMid,

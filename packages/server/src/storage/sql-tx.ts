@@ -7,7 +7,17 @@ import type { SqlSession } from './dialect.ts'
 import { encodeHistory, selectHistory } from './log-rows.ts'
 import { prepared } from './prepared.ts'
 import { encodeRecord, selectRecords } from './record-row.ts'
-import type { StorageTx, StoredRecord } from './storage.ts'
+import type { LockedUser, StorageTx, StoredRecord } from './storage.ts'
+
+/**
+ * The columns of the accounts tables (accounts/account-tables.ts) a write transaction reads to
+ * judge scope as it commits (`lockUsers`, `userOrgIds`).
+ */
+type AccountRows = {
+  pulse_users: { id: string; scope_epoch: number; is_admin: number | boolean }
+  pulse_members: { org_id: string; user_id: string }
+  pulse_orgs: { id: string; name: string }
+}
 
 /** The last record of each id: a batch statement may touch a row only once. */
 function lastPerId(records: readonly StoredRecord[]): StoredRecord[] {
@@ -117,6 +127,33 @@ export function createSqlTx(s: SqlSession, isOpen: () => boolean): StorageTx {
       insertConflicts: (conflicts) => insertConflicts(db, conflicts),
       getConflict: (id) => selectConflict(db, id),
       updateConflict: (conflict) => updateConflict(db, conflict),
+
+      async lockUsers(userIds) {
+        const out = new Map<string, LockedUser>()
+        if (userIds.length === 0) return out
+        const rows = await db
+          .withTables<AccountRows>()
+          .selectFrom('pulse_users')
+          .select(['id', 'scope_epoch', 'is_admin'])
+          .where('id', 'in', [...userIds])
+          .orderBy('id')
+          .forShare()
+          .execute()
+        for (const r of rows) out.set(r.id, { scopeEpoch: Number(r.scope_epoch), admin: Boolean(r.is_admin) })
+        return out
+      },
+
+      async userOrgIds(userId) {
+        const rows = await db
+          .withTables<AccountRows>()
+          .selectFrom('pulse_members as m')
+          .innerJoin('pulse_orgs as o', 'o.id', 'm.org_id')
+          .select('m.org_id as orgId')
+          .where('m.user_id', '=', userId)
+          .orderBy('o.name')
+          .execute()
+        return rows.map((r) => r.orgId)
+      },
     },
     isOpen,
   )

@@ -195,6 +195,21 @@ export interface StorageTx {
   getConflict(id: string): Promise<Conflict | undefined>
   /** Replaces a stored conflict (matched by id) — used to mark it resolved. */
   updateConflict(conflict: Conflict): Promise<void>
+  /**
+   * Accounts on (§9): these users' rows as this transaction sees them — their scope epoch (raised
+   * by every change of their memberships) and admin flag — locked against such changes until it
+   * ends (PostgreSQL `FOR SHARE`: a membership change commits before this read, or waits for this
+   * transaction). Users without a row are left out.
+   */
+  lockUsers(userIds: readonly string[]): Promise<Map<string, LockedUser>>
+  /** Accounts on: the organizations the user belongs to as this transaction sees them, by name (as at sign-in). */
+  userOrgIds(userId: string): Promise<string[]>
+}
+
+/** A user's row as a write transaction locked it (`StorageTx.lockUsers`). */
+export interface LockedUser {
+  scopeEpoch: number
+  admin: boolean
 }
 
 /** A database holding Pulse's tables. */
