@@ -148,4 +148,67 @@ describe('sync regressions found by the convergence fuzz test', () => {
     expect((await push(A, bad)).results[0]).toMatchObject({ status: 'rejected', error: { code: 'validation_failed' } })
     expect((await push(A, { ...bad, mid: 1 })).results[0]).toMatchObject({ status: 'duplicate', record: { id, title: 'ok', version: 1 } })
   })
+
+  // Was: a record's clock grew an entry per device that ever edited it, past the 1,000 entries a
+  // pushed clock may hold; from then on every push naming that record was refused whole (400)
+  // by the parser, and with it every other mutation queued behind it on that device. The
+  // stored clock now stops one short: a device new to a full record has that mutation alone
+  // refused (`validation_failed` on `vclock`), and everyone else's edits go on.
+  it('a record edited by as many devices as its clock holds refuses the next new device per mutation, nothing else (§1, §4)', async () => {
+    const id = freshId()
+    const made = await api.post('/api/notes', { id, title: 'busy' })
+    expect(made.status, made.text).toBe(201)
+    let vclock: Record<string, number> = made.json.vclock
+    let version = 1
+    // MAX_CLOCK_ENTRIES (1,000) less one stored, less the server's own: 998 devices fit.
+    for (let d = 1; d <= 998; d++) {
+      const device = `busy-${d}`
+      const res = await push(device, {
+        mid: 1,
+        model: 'note',
+        op: 'update',
+        id,
+        baseVersion: version,
+        vclock: { ...vclock, [device]: 1 },
+        data: { title: `by ${d}` },
+        at: at(1),
+      })
+      expect(res.results[0].status, JSON.stringify(res.results[0]).slice(0, 300)).toBe('applied')
+      vclock = res.results[0].record.vclock
+      version = res.results[0].record.version
+    }
+    expect(Object.keys(vclock)).toHaveLength(999)
+    const other = freshId()
+    const late = await push(
+      'busy-late',
+      {
+        mid: 1,
+        model: 'note',
+        op: 'update',
+        id,
+        baseVersion: version,
+        vclock: { ...vclock, 'busy-late': 1 },
+        data: { title: 'one too many' },
+        at: at(2),
+      },
+      { mid: 2, model: 'note', op: 'create', id: other, vclock: { 'busy-late': 1 }, data: { title: 'elsewhere' }, at: at(2) },
+    )
+    expect(late.results.map((r: { status: string }) => r.status)).toEqual(['rejected', 'applied'])
+    expect(late.results[0].error).toMatchObject({ code: 'validation_failed', field: 'vclock' })
+    // A device that edited it before, and a REST write, still go.
+    const again = await push('busy-7', {
+      mid: 2,
+      model: 'note',
+      op: 'update',
+      id,
+      baseVersion: version,
+      vclock: { ...vclock, 'busy-7': 2 },
+      data: { body: 'still here' },
+      at: at(3),
+    })
+    expect(again.results[0].status).toBe('applied')
+    const rest = await api.patch(`/api/notes/${id}`, { title: 'by REST' })
+    expect(rest.status, rest.text).toBe(200)
+    expect(Object.keys(rest.json.vclock)).toHaveLength(999)
+  })
 })

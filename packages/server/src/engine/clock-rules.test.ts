@@ -1,7 +1,7 @@
-import { compareClocks, isPulseError, type VectorClock } from '@pulse/core'
+import { compareClocks, isPulseError, isValidClock, MAX_CLOCK_ENTRIES, type VectorClock } from '@pulse/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { advanceClock, checkClockClaim, orderOfEdit, SERVER_CLOCK_ID } from './clock-rules.ts'
+import { advanceClock, checkClockClaim, MAX_STORED_CLOCK_ENTRIES, orderOfEdit, SERVER_CLOCK_ID } from './clock-rules.ts'
 
 const writer = fc.constantFrom('dev_a', 'dev_b', 'dev_c', SERVER_CLOCK_ID)
 const clock: fc.Arbitrary<VectorClock> = fc.dictionary(writer, fc.nat({ max: 20 }))
@@ -32,6 +32,50 @@ describe('advanceClock', () => {
   it('never leaves the safe range: an entry already at its end stays there', () => {
     expect(advanceClock({ server: Number.MAX_SAFE_INTEGER }, SERVER_CLOCK_ID)).toEqual({ server: Number.MAX_SAFE_INTEGER })
     expect(advanceClock({ dev_a: Number.MAX_SAFE_INTEGER - 1 }, 'dev_a')).toEqual({ dev_a: Number.MAX_SAFE_INTEGER })
+  })
+
+  it('holds at most MAX_STORED_CLOCK_ENTRIES, the server\u2019s place always kept; a new device past them is refused', () => {
+    const full = (devices: number, server: boolean): VectorClock =>
+      Object.fromEntries([...Array.from({ length: devices }, (_, i) => [`dev_${i}`, 1]), ...(server ? [[SERVER_CLOCK_ID, 1]] : [])])
+    const max = MAX_STORED_CLOCK_ENTRIES
+    expect(max).toBe(MAX_CLOCK_ENTRIES - 1)
+    // Devices fill all but the server's place, with or without a server entry yet.
+    for (const server of [true, false]) {
+      const almost = full(max - 2, server)
+      const filled = advanceClock(almost, 'dev_new')
+      expect(Object.keys(filled)).toHaveLength(max - 1 + (server ? 1 : 0))
+      expect(() => advanceClock(filled, 'dev_newer')).toThrow(expect.objectContaining({ code: 'validation_failed' }))
+      // Known devices and the server still advance; the server's entry fits.
+      expect(advanceClock(filled, 'dev_0').dev_0).toBe(2)
+      expect(Object.keys(advanceClock(filled, SERVER_CLOCK_ID))).toHaveLength(max)
+    }
+    // Any order of writers: the stored clock never grows past the bound, and a pushed clock
+    // (a stored one and the pusher's own new entry) never past what the parser accepts.
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.constant(SERVER_CLOCK_ID),
+            fc.nat({ max: 1500 }).map((i) => `dev_${i}`),
+          ),
+          { minLength: 1000, maxLength: 2500 },
+        ),
+        (writers) => {
+          let clock: VectorClock = {}
+          for (const w of writers) {
+            try {
+              clock = advanceClock(clock, w)
+            } catch (e) {
+              expect(w).not.toBe(SERVER_CLOCK_ID)
+              expect(e).toMatchObject({ code: 'validation_failed' })
+            }
+            expect(Object.keys(clock).length).toBeLessThanOrEqual(max)
+            expect(isValidClock({ ...clock, dev_pusher: 1 })).toBe(true)
+          }
+        },
+      ),
+      { numRuns: 10 },
+    )
   })
 
   it('keeps a __proto__ key as data', () => {

@@ -13,7 +13,7 @@
  *   entry only says whether the edit is new (greater than the record's). No entry of a
  *   mutation is ever stored, so no input can push an entry towards the end of the safe range.
  */
-import { type ClockOrder, compareClocks, PulseError, type VectorClock } from '@pulse/core'
+import { type ClockOrder, compareClocks, MAX_CLOCK_ENTRIES, PulseError, type VectorClock } from '@pulse/core'
 
 /** The clock entry of every write that is not a device's push. No device may push as it. */
 export const SERVER_CLOCK_ID = 'server'
@@ -49,15 +49,31 @@ export function orderOfEdit(sent: Readonly<VectorClock>, stored: Readonly<Vector
 }
 
 /**
+ * Most entries a record's stored clock holds: one less than a pushed clock may hold
+ * (`MAX_CLOCK_ENTRIES`), so a device pushing its first edit of a full record (the record's
+ * clock and its own new entry) is refused by the write path, that mutation alone, never its
+ * whole push by the parser. The `server` entry always has its place: devices fill one less.
+ */
+export const MAX_STORED_CLOCK_ENTRIES = MAX_CLOCK_ENTRIES - 1
+
+/**
  * The record's clock after one accepted change by `writer` (a device id, or `SERVER_CLOCK_ID`):
  * a copy with that entry one larger, keys sorted. An entry already at the end of the safe range
  * (only a clock stored before these rules could hold one) stays there rather than failing the
- * write.
+ * write. A device new to a record whose clock is full is refused (`validation_failed` on
+ * `vclock`): its edit is reported, and writes through REST (the `server` entry) still go.
  */
 export function advanceClock(stored: Readonly<VectorClock>, writer: string): VectorClock {
   const current = Object.hasOwn(stored, writer) ? (stored[writer] ?? 0) : 0
   const next = current < Number.MAX_SAFE_INTEGER ? current + 1 : current
   const entries = Object.entries(stored).filter(([key, value]) => key !== writer && value > 0)
+  if (current === 0 && writer !== SERVER_CLOCK_ID) {
+    const room = (stored[SERVER_CLOCK_ID] ?? 0) > 0 ? MAX_STORED_CLOCK_ENTRIES : MAX_STORED_CLOCK_ENTRIES - 1
+    if (entries.length + 1 > room) {
+      const message = `${entries.length} devices and the server have edited this record, the most its clock can count: edit it from a device that has, or through the REST API`
+      throw new PulseError('validation_failed', message, [{ field: 'vclock', code: 'clock_full', message }])
+    }
+  }
   entries.push([writer, next])
   // Object.fromEntries defines own properties, so even a stored `__proto__` key stays data.
   return Object.fromEntries(entries.sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))

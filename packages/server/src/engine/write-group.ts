@@ -19,7 +19,16 @@
 import { PulseError } from '@pulse/core'
 import type { ChangeEntry, StorageTx } from '../storage/storage.ts'
 import type { Context } from './context.ts'
-import { applyPrepared, type PreparedBatch, prepareWrites, resultOf, usersOf, type WriteDeps, type WriteResult, writeBatch } from './write.ts'
+import {
+  applyPrepared,
+  type PreparedBatch,
+  prepareWrites,
+  resultOf,
+  usersOf,
+  type WriteDeps,
+  type WriteResult,
+  writeBatch,
+} from './write.ts'
 import type { WriteOp } from './write-op.ts'
 
 /** Requests one group commits at most. */
