@@ -259,6 +259,32 @@ export class Block {
     const writeOne = server.engine.writeOne.bind(server.engine)
     const resolveConflict = server.engine.resolveConflict.bind(server.engine)
     const storage = server.storage
+    // §8: a write is judged by the memberships at its commit; when they changed since the
+    // request authenticated, its transaction reads them again (`userOrgIds`), and the reference
+    // must judge it by those. Engine calls run one at a time here, so the last read is the call's.
+    const reread = new Map<string, readonly string[]>()
+    const transaction = storage.transaction.bind(storage)
+    ;(storage as { transaction: typeof transaction }).transaction = (fn, signal) =>
+      transaction(
+        (tx) =>
+          fn(
+            Object.create(tx, {
+              userOrgIds: {
+                value: async (userId: string) => {
+                  const orgIds = await tx.userOrgIds(userId)
+                  reread.set(userId, orgIds)
+                  return orgIds
+                },
+              },
+            }),
+          ),
+        signal,
+      )
+    /** The actor as the last engine call's transaction judged it (`reread` is cleared before each call). */
+    const judged = (actor: SeenActor): SeenActor => {
+      const orgIds = actor.userId === null ? undefined : reread.get(actor.userId)
+      return orgIds ? { ...actor, orgIds } : actor
+    }
 
     /** The server's stored `at` of each history entry of the records a call changed: later lww ties compare them. */
     const syncAts = async (changed: Iterable<{ model: string; id: string }>) => {
@@ -272,9 +298,10 @@ export class Block {
       this.serial(async () => {
         const entry: LoggedPush = { seq: ++this.seq, clientId: request.clientId, mutations: request.mutations }
         this.log.push(entry)
+        reread.clear()
         const response = await push(ctx as never, request as never)
         entry.response = response
-        this.checkPush(ctx.actor, request.clientId, request.mutations, response)
+        this.checkPush(judged(ctx.actor), request.clientId, request.mutations, response)
         await syncAts(
           response.results
             .filter((r) => r.status === 'applied' || r.status === 'merged' || r.status === 'conflict')
@@ -286,20 +313,22 @@ export class Block {
     engine.writeOne = (ctx: { actor: SeenActor }, op: { op: string; model: string; id?: string; data?: Record<string, unknown> }) =>
       this.serial(async () => {
         const target = op.id === undefined ? undefined : this.reference.get(op.model, op.id)
-        const allowed = Block.inScope(ctx.actor, target)
         let outcome: { status: string; record: unknown } | undefined
         let failure: unknown
+        reread.clear()
         try {
           outcome = await writeOne(ctx as never, op as never)
         } catch (e) {
           failure = e
         }
+        const actor = judged(ctx.actor)
+        const allowed = Block.inScope(actor, target)
         const what = `REST ${op.op} ${op.model} ${op.id} ${JSON.stringify(op.data ?? {})}`
         const at = new Date(this.decisionMs).toISOString()
         let after: RefRecord | undefined
         if (op.op === 'update' && allowed && target)
-          after = this.reference.plainUpdate(op.model, target.id, op.data ?? {}, at, 'update', ctx.actor.deviceId)
-        else if (op.op === 'delete' && allowed && target) after = this.reference.plainDelete(op.model, target.id, at, ctx.actor.deviceId)
+          after = this.reference.plainUpdate(op.model, target.id, op.data ?? {}, at, 'update', actor.deviceId)
+        else if (op.op === 'delete' && allowed && target) after = this.reference.plainDelete(op.model, target.id, at, actor.deviceId)
         else if (op.op !== 'update' && op.op !== 'delete') this.problem(`${what}: the fuzz makes no such REST write`)
         if (after === undefined) {
           if (!failure) this.problem(`${what}: the server applied it; the reference refuses it (absent, deleted or out of scope)`)
@@ -322,24 +351,20 @@ export class Block {
       this.serial(async () => {
         let answer: { conflict: unknown; record: unknown } | undefined
         let failure: unknown
+        reread.clear()
         try {
           answer = (await resolveConflict(ctx as never, id, choice, data)) as never
         } catch (e) {
           failure = e
         }
+        const actor = judged(ctx.actor)
         const what = `resolve ${choice} of conflict ${id}`
         const conflict = this.conflicts.find((c) => c.id === id)
         const target = conflict && this.reference.get(conflict.model, conflict.recordId)
         let after: RefRecord | undefined
-        if (conflict?.open && Block.inScope(ctx.actor, target)) {
+        if (conflict?.open && Block.inScope(actor, target)) {
           const chosen = choice === 'local' ? conflict.local : choice === 'remote' ? conflict.remote : (data ?? {})
-          after = this.reference.resolve(
-            conflict.model,
-            conflict.recordId,
-            chosen,
-            new Date(this.decisionMs).toISOString(),
-            ctx.actor.deviceId,
-          )
+          after = this.reference.resolve(conflict.model, conflict.recordId, chosen, new Date(this.decisionMs).toISOString(), actor.deviceId)
         }
         if (after === undefined) {
           if (!failure) this.problem(`${what}: the server settled it; the reference refuses it (settled, deleted or out of scope)`)
