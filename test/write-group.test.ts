@@ -87,6 +87,45 @@ function suite(name: string, make: () => Promise<Storage>): void {
       expect(good.status).toBe('fulfilled')
     })
 
+    it('a record several requests of one group write is read once, written once in its final state, with every version in history', async () => {
+      const { base, engine, transactions, heard } = await setup()
+      const task = schema.model('task')
+      const made = await engine.writeOne(ctx, { op: 'create', model: 'task', data: { title: 'kept', orgId: ORG } })
+      const before = transactions()
+      const id = '0192f0b4-1c6a-7000-8000-0000000000c1'
+      const writes = [
+        engine.writeOne(ctx, { op: 'create', model: 'task', id, data: { title: 'new', orgId: ORG } }),
+        engine.writeOne(ctx, { op: 'update', model: 'task', id, data: { title: 'renamed' } }),
+        engine.writeOne(ctx, { op: 'update', model: 'task', id, data: { title: 'stale' }, ifVersion: 1 }),
+        engine.writeOne(ctx, { op: 'update', model: 'task', id: made.record.id, data: { title: 'kept, edited' } }),
+        engine.writeOne(ctx, { op: 'delete', model: 'task', id }),
+        engine.writeOne(ctx, { op: 'update', model: 'task', id: made.record.id, data: { completed: true }, ifVersion: 2 }),
+      ]
+      const settled = await Promise.allSettled(writes)
+      expect(transactions() - before).toBe(1)
+      expect(settled.map((r) => (r.status === 'fulfilled' ? r.value.record.version : (r.reason as { code: string }).code))).toEqual([
+        1,
+        2,
+        'version_conflict',
+        2,
+        3,
+        3,
+      ])
+      const stored = await base.getRecords(task, [id, made.record.id])
+      expect(stored.get(id)).toMatchObject({ version: 3, values: { title: 'renamed' } })
+      expect(stored.get(id)?.deletedAt).not.toBeNull()
+      expect(stored.get(made.record.id)).toMatchObject({ version: 3, values: { title: 'kept, edited', completed: true } })
+      expect((await engine.history(ctx, 'task', id)).map((h) => [h.version, h.op])).toEqual([
+        [1, 'create'],
+        [2, 'update'],
+        [3, 'delete'],
+      ])
+      // Listeners hear each request's change; the change order keeps each record's latest.
+      expect(heard.filter((c) => c.record.id === id).map((c) => c.record.version)).toEqual([1, 2, 3])
+      const page = await engine.pull(ctx, { limit: 100 })
+      expect(page.changes.filter((c) => c.record.id === id).map((c) => c.record.version)).toEqual([3])
+    })
+
     it('refuses writes past the queue bound with rate_limited, and applies the rest', async () => {
       const { base, engine } = await setup({ maxQueued: 4 })
       const settled = await Promise.allSettled(

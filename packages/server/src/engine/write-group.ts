@@ -16,8 +16,10 @@
  * Bounded: at most `maxQueued` requests wait; one more is refused `rate_limited` (retry after
  * 1 s), so a flood backs off instead of growing the queue.
  */
+
+import type { ModelDefinition } from '@pulse/core'
 import { PulseError } from '@pulse/core'
-import type { ChangeEntry, StorageTx } from '../storage/storage.ts'
+import type { ChangeEntry, HistoryEntry, StorageTx, StoredRecord } from '../storage/storage.ts'
 import type { Context } from './context.ts'
 import {
   applyPrepared,
@@ -29,7 +31,7 @@ import {
   type WriteResult,
   writeBatch,
 } from './write.ts'
-import type { WriteOp } from './write-op.ts'
+import type { PreparedOp, WriteOp } from './write-op.ts'
 
 /** Requests one group commits at most. */
 export const DEFAULT_GROUP_MAX_BATCH = 128
@@ -61,6 +63,110 @@ interface Pending {
   reject(error: unknown): void
 }
 
+const keyOf = (model: ModelDefinition, id: string): string => `${model.name}\u0000${id}`
+
+/** A group's transaction: its requests' reads and writes, gathered into a few statements. */
+interface GroupTx extends StorageTx {
+  /** Reads and locks the records these ops name, one read per model. */
+  prefetch(ops: readonly PreparedOp[]): Promise<void>
+  /** Writes what the requests left (records, history), then the change order; returns its positions by place. */
+  flush(): Promise<number[]>
+}
+
+/**
+ * The group's requests write through this, each as if alone: a record read once stays read
+ * (as the requests before have left it), and records, history and change-order entries are
+ * held and written at the end in one statement each per model — a record changed by several
+ * requests once, in its final state, inserted if the group created it. The change order is
+ * appended once, last (§2: one block of positions per transaction, docs/change-order.md): each
+ * request's `appendChanges` gets the places of its entries, which `flush` turns into positions.
+ */
+function createGroupTx(tx: StorageTx): GroupTx {
+  /** Each record read or written: its state as the group has left it (undefined: none). */
+  const states = new Map<string, StoredRecord | undefined>()
+  /** The records to write, in the order first written: inserted when none was stored. */
+  const writes = new Map<string, { model: ModelDefinition; record: StoredRecord; insert: boolean }>()
+  const history: HistoryEntry[] = []
+  const entries: ChangeEntry[] = []
+
+  async function read(model: ModelDefinition, ids: readonly string[]): Promise<void> {
+    const missing = [...new Set(ids)].filter((id) => !states.has(keyOf(model, id)))
+    if (missing.length === 0) return
+    const found = await tx.getRecords(model, missing)
+    for (const id of missing) states.set(keyOf(model, id), found.get(id))
+  }
+
+  function write(model: ModelDefinition, records: readonly StoredRecord[], insert: boolean): void {
+    for (const record of records) {
+      const key = keyOf(model, record.id)
+      states.set(key, record)
+      writes.set(key, { model, record, insert: writes.get(key)?.insert ?? insert })
+    }
+  }
+
+  const grouped: GroupTx = Object.create(tx, {
+    prefetch: {
+      value: async (ops: readonly PreparedOp[]) => {
+        const ids = new Map<ModelDefinition, string[]>()
+        for (const op of ops) {
+          if (op.kind === 'resolve' || op.id === undefined) continue
+          const list = ids.get(op.model)
+          if (list) list.push(op.id)
+          else ids.set(op.model, [op.id])
+        }
+        for (const [model, list] of ids) await read(model, list)
+      },
+    },
+    getRecords: {
+      value: async (model: ModelDefinition, ids: readonly string[]) => {
+        await read(model, ids)
+        const out = new Map<string, StoredRecord>()
+        for (const id of ids) {
+          const record = states.get(keyOf(model, id))
+          if (record) out.set(id, record)
+        }
+        return out
+      },
+    },
+    insertRecords: { value: async (model: ModelDefinition, records: readonly StoredRecord[]) => write(model, records, true) },
+    updateRecords: { value: async (model: ModelDefinition, records: readonly StoredRecord[]) => write(model, records, false) },
+    appendHistory: {
+      value: async (more: readonly HistoryEntry[]) => {
+        history.push(...more)
+      },
+    },
+    listHistory: {
+      value: async (model: ModelDefinition, recordId: string, sinceVersion: number) => [
+        ...(await tx.listHistory(model, recordId, sinceVersion)),
+        ...history.filter((h) => h.model === model.name && h.recordId === recordId && h.version > sinceVersion),
+      ],
+    },
+    appendChanges: {
+      value: async (more: readonly ChangeEntry[]) => more.map((entry) => entries.push(entry) - 1),
+    },
+    flush: {
+      value: async () => {
+        const byModel = new Map<ModelDefinition, { inserts: StoredRecord[]; updates: StoredRecord[] }>()
+        for (const { model, record, insert } of writes.values()) {
+          let lists = byModel.get(model)
+          if (!lists) {
+            lists = { inserts: [], updates: [] }
+            byModel.set(model, lists)
+          }
+          ;(insert ? lists.inserts : lists.updates).push(record)
+        }
+        for (const [model, { inserts, updates }] of byModel) {
+          if (inserts.length > 0) await tx.insertRecords(model, inserts)
+          if (updates.length > 0) await tx.updateRecords(model, updates)
+        }
+        if (history.length > 0) await tx.appendHistory(history)
+        return tx.appendChanges(entries)
+      },
+    },
+  })
+  return grouped
+}
+
 /** Creates a write group over the write path's dependencies. */
 export function createWriteGroup(deps: WriteDeps, options: WriteGroupOptions = {}): WriteGroup {
   const maxBatch = Math.max(1, options.maxBatch ?? DEFAULT_GROUP_MAX_BATCH)
@@ -79,20 +185,14 @@ export function createWriteGroup(deps: WriteDeps, options: WriteGroupOptions = {
     let done: Awaited<ReturnType<typeof writeBatch>>[]
     try {
       done = await deps.storage.transaction(async (tx) => {
-        // The change order is appended once, last, for the whole group (§2: one block of
-        // positions per transaction, docs/change-order.md). Each request's persist hands its
-        // entries to the group and gets their places in it; the places become positions below.
-        const entries: ChangeEntry[] = []
-        const grouped: StorageTx = Object.create(tx, {
-          appendChanges: {
-            value: async (more: readonly ChangeEntry[]) => more.map((entry) => entries.push(entry) - 1),
-          },
-        })
+        const grouped = createGroupTx(tx)
         // Every user of the group at once: their rows locked, memberships judged at commit (§8).
         const locked = deps.accounts ? await tx.lockUsers(usersOf(group.map((p) => p.ctx))) : undefined
+        // Every record the group names, read and locked at once (one read per model, in id order).
+        await grouped.prefetch(group.flatMap((p) => p.batch.checked.flatMap((c) => (c.ok ? [c.op] : []))))
         const out: Awaited<ReturnType<typeof writeBatch>>[] = []
         for (const p of group) out.push(await writeBatch(deps, grouped, p.ctx, p.batch, locked))
-        const positions = await tx.appendChanges(entries)
+        const positions = await grouped.flush()
         for (const d of out) {
           if ('refused' in d) continue
           for (const c of d.committed) c.seq = positions[c.seq] ?? 0
