@@ -160,52 +160,39 @@ describe('sync regressions found by the convergence fuzz test', () => {
     expect(made.status, made.text).toBe(201)
     let vclock: Record<string, number> = made.json.vclock
     let version = 1
+    /** Device `device`'s mid `mid`: an edit of the record made on its current state. */
+    const edit = (device: string, mid: number, data: Record<string, unknown>): Mutation => ({
+      mid,
+      model: 'note',
+      op: 'update',
+      id,
+      baseVersion: version,
+      vclock: { ...vclock, [device]: mid },
+      data,
+      at: at(1),
+    })
     // MAX_CLOCK_ENTRIES (1,000) less one stored, less the server's own: 998 devices fit.
     for (let d = 1; d <= 998; d++) {
-      const device = `busy-${d}`
-      const res = await push(device, {
-        mid: 1,
-        model: 'note',
-        op: 'update',
-        id,
-        baseVersion: version,
-        vclock: { ...vclock, [device]: 1 },
-        data: { title: `by ${d}` },
-        at: at(1),
-      })
+      const res = await push(`busy-${d}`, edit(`busy-${d}`, 1, { title: `by ${d}` }))
       expect(res.results[0].status, JSON.stringify(res.results[0]).slice(0, 300)).toBe('applied')
       vclock = res.results[0].record.vclock
       version = res.results[0].record.version
     }
     expect(Object.keys(vclock)).toHaveLength(999)
     const other = freshId()
-    const late = await push(
-      'busy-late',
-      {
-        mid: 1,
-        model: 'note',
-        op: 'update',
-        id,
-        baseVersion: version,
-        vclock: { ...vclock, 'busy-late': 1 },
-        data: { title: 'one too many' },
-        at: at(2),
-      },
-      { mid: 2, model: 'note', op: 'create', id: other, vclock: { 'busy-late': 1 }, data: { title: 'elsewhere' }, at: at(2) },
-    )
+    const late = await push('busy-late', edit('busy-late', 1, { title: 'one too many' }), {
+      mid: 2,
+      model: 'note',
+      op: 'create',
+      id: other,
+      vclock: { 'busy-late': 1 },
+      data: { title: 'elsewhere' },
+      at: at(2),
+    })
     expect(late.results.map((r: { status: string }) => r.status)).toEqual(['rejected', 'applied'])
     expect(late.results[0].error).toMatchObject({ code: 'validation_failed', field: 'vclock' })
     // A device that edited it before, and a REST write, still go.
-    const again = await push('busy-7', {
-      mid: 2,
-      model: 'note',
-      op: 'update',
-      id,
-      baseVersion: version,
-      vclock: { ...vclock, 'busy-7': 2 },
-      data: { body: 'still here' },
-      at: at(3),
-    })
+    const again = await push('busy-7', edit('busy-7', 2, { body: 'still here' }))
     expect(again.results[0].status).toBe('applied')
     const rest = await api.patch(`/api/notes/${id}`, { title: 'by REST' })
     expect(rest.status, rest.text).toBe(200)

@@ -122,8 +122,9 @@ function suite(name: string, make: () => Promise<Storage>): void {
       ])
       // Listeners hear each request's change; the change order keeps each record's latest.
       expect(heard.filter((c) => c.record.id === id).map((c) => c.record.version)).toEqual([1, 2, 3])
-      const page = await engine.pull(ctx, { limit: 100 })
-      expect(page.changes.filter((c) => c.record.id === id).map((c) => c.record.version)).toEqual([3])
+      const page = await engine.pull(ctx, { cursor: null, limit: 100 })
+      const entries = page.changes.filter((c) => c.record.id === id)
+      expect(entries.map((c) => ('version' in c.record ? c.record.version : 'removed'))).toEqual([3])
     })
 
     it('refuses writes past the queue bound with rate_limited, and applies the rest', async () => {
