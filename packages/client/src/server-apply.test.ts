@@ -141,6 +141,42 @@ describe('replica bookkeeping', () => {
     expect(r.live('note', id)).toMatchObject({ version: 1, localOnly: false })
   })
 
+  it('a conflict answered again for another record to a mutation never sent before gives it a new mid; its own is reported', async () => {
+    const r = await replicaOn()
+    const id = createLocal(r, note, { title: 'a' }).record?.id as string
+    const elsewhere = '0193a7e4-0000-7000-8000-0000000000ee'
+    const opened = (recordId: string) => ({
+      id: `c-${recordId}`,
+      model: 'note',
+      recordId,
+      fields: ['title'],
+      base: {},
+      local: {},
+      remote: {},
+      clientId: ME,
+      userId: null,
+      createdAt: 'T',
+      status: 'open' as const,
+    })
+    const ev = events()
+    // An earlier store of this device used the mid; its edit of another record opened a conflict.
+    await answer(
+      r,
+      (e) => ({ mid: e.mutation.mid, status: 'conflict', record: serverRecord(elsewhere, 3, { me: 1 }, {}), conflict: opened(elsewhere) }),
+      ev,
+    )
+    expect(ev.log).toEqual([])
+    expect(r.outbox.list().map((e) => [e.mutation.mid, e.attempts, e.status, e.mutation.id])).toEqual([[2, 0, 'PENDING', id]])
+    // Its own conflict, answered again after a lost answer, is reported.
+    await answer(
+      r,
+      (e) => ({ mid: e.mutation.mid, status: 'conflict', record: serverRecord(id, 1, { me: 1 }, { title: 'a' }), conflict: opened(id) }),
+      ev,
+    )
+    expect(ev.log).toEqual([`conflict c-${id}`])
+    expect(r.outbox.list()).toEqual([])
+  })
+
   it('rejections: a create stays localOnly with syncError; an update falls back to the server state', async () => {
     const r = await replicaOn()
     const ev = events()
