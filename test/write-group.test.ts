@@ -17,8 +17,9 @@ const ctx = systemContext()
 const ORG = '0192f0b4-1c6a-7000-8000-00000000b0a1'
 
 /** The storage, counting its transactions, whose inserts of a task titled `boom` fail as a broken disk would. */
-function instrumented(storage: Storage): { storage: Storage; transactions: () => number } {
+function instrumented(storage: Storage): { storage: Storage; transactions: () => number; inserts: () => number } {
   let transactions = 0
+  let inserts = 0
   const wrapped: Storage = Object.create(storage)
   wrapped.transaction = (fn, signal) => {
     transactions += 1
@@ -26,13 +27,17 @@ function instrumented(storage: Storage): { storage: Storage; transactions: () =>
       (tx) =>
         fn({
           ...tx,
-          insertRecords: (model, records) =>
-            records.some((r) => r.values.title === 'boom') ? Promise.reject(new Error('disk on fire')) : tx.insertRecords(model, records),
+          insertRecords: (model, records) => {
+            inserts += 1
+            return records.some((r) => r.values.title === 'boom')
+              ? Promise.reject(new Error('disk on fire'))
+              : tx.insertRecords(model, records)
+          },
         }),
       signal,
     )
   }
-  return { storage: wrapped, transactions: () => transactions }
+  return { storage: wrapped, transactions: () => transactions, inserts: () => inserts }
 }
 
 function suite(name: string, make: () => Promise<Storage>): void {
@@ -46,20 +51,22 @@ function suite(name: string, make: () => Promise<Storage>): void {
       const base = await make()
       opened.push(base)
       await base.migrate(schema)
-      const { storage, transactions } = instrumented(base)
+      const { storage, transactions, inserts } = instrumented(base)
       const engine = createEngine({ storage, schema, ...(groupCommit ? { groupCommit } : {}) })
       const heard: CommittedChange[] = []
       engine.onCommit((changes) => heard.push(...changes))
-      return { base, engine, transactions, heard }
+      return { base, engine, transactions, inserts, heard }
     }
 
     it('commits concurrent single writes in one transaction, each answered with its own record', async () => {
-      const { engine, transactions, heard } = await setup()
+      const { engine, transactions, inserts, heard } = await setup()
       const written = await Promise.all(
         Array.from({ length: 16 }, (_, i) => engine.writeOne(ctx, { op: 'create', model: 'task', data: { title: `t${i}`, orgId: ORG } })),
       )
       expect(written.map((w) => w.record.values.title)).toEqual(Array.from({ length: 16 }, (_, i) => `t${i}`))
       expect(transactions()).toBe(1)
+      // One statement for the group's sixteen records, not one a request.
+      expect(inserts()).toBe(1)
       expect(heard.map((c) => c.record.id).sort()).toEqual(written.map((w) => w.record.id).sort())
       // Positions follow the order the writes were answered in.
       const seqOf = new Map(heard.map((c) => [c.record.id, c.seq]))

@@ -408,7 +408,7 @@ export class Block {
       // may read it now; without it, a replayed conflict is a plain duplicate.
       const ref =
         (answered?.status === 'duplicate' || answered?.status === 'conflict') && answered.record && !Block.inScope(actor, answered.record)
-          ? { mid: answered.mid, status: answered.status }
+          ? { mid: answered.mid, status: 'duplicate' as const }
           : answered
       const m = mutations[i] as Mutation
       const detail = `${where}: mid ${m.mid} (${m.op} ${m.model} ${m.id} ${JSON.stringify(m.data ?? {})} vclock ${JSON.stringify(m.vclock)} base ${m.baseVersion}) answered ${JSON.stringify(result)}; reference ${JSON.stringify(ref)}`

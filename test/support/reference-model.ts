@@ -124,7 +124,7 @@ export class ReferenceServer {
   /** §4: each client's refused mids and their codes; a retry answers the same refusal. */
   private readonly refusals = new Map<string, Map<number, string>>()
   /** §4: each client's mids that opened a conflict; a retry answers `conflict` again, with it. */
-  private readonly opened = new Map<string, Map<number, RefConflict>>()
+  private readonly opened = new Map<string, Map<number, { key: string; conflict: RefConflict }>>()
 
   constructor(
     private readonly schema: Schema,
@@ -156,8 +156,9 @@ export class ReferenceServer {
           continue
         }
         const r = this.records.get(`${m.model}\u0000${m.id}`)
-        const conflict = this.opened.get(clientId)?.get(m.mid)
-        if (conflict && r) results.push({ mid: m.mid, status: 'conflict', record: copy(r), conflict })
+        const opened = this.opened.get(clientId)?.get(m.mid)
+        if (opened && r && opened.key === `${m.model}\u0000${m.id}`)
+          results.push({ mid: m.mid, status: 'conflict', record: copy(r), conflict: opened.conflict })
         else results.push({ mid: m.mid, status: 'duplicate', ...(r ? { record: copy(r) } : {}) })
         continue
       }
@@ -172,9 +173,9 @@ export class ReferenceServer {
     }
     this.lastMids.set(clientId, highest)
     for (const r of results) {
-      if (r.status === 'conflict' && r.conflict && r.mid > lastMid) {
-        const mine = this.opened.get(clientId) ?? new Map<number, RefConflict>()
-        mine.set(r.mid, r.conflict)
+      if (r.status === 'conflict' && r.conflict && r.record && r.mid > lastMid) {
+        const mine = this.opened.get(clientId) ?? new Map<number, { key: string; conflict: RefConflict }>()
+        mine.set(r.mid, { key: `${r.record.model}\u0000${r.record.id}`, conflict: r.conflict })
         this.opened.set(clientId, mine)
       }
       if (r.status !== 'rejected' || r.mid <= lastMid || !r.errorCode) continue

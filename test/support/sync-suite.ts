@@ -306,6 +306,12 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<SqlStorage
         expect(late).toMatchObject({ status: 'conflict', record: { version: 4, secret: 'from B' } })
         expect(late.conflict).toMatchObject({ id: first.conflict.id, status: 'resolved', resolution: { choice: 'local' } })
         expect((await api.get(`/api/notes/${id}`)).json.version).toBe(4)
+        // The same mid naming another record (another store of the device reusing it) is not
+        // told of this conflict: a plain duplicate.
+        const other = (await api.post('/api/notes', { title: 'other' })).json.id
+        const reused = (await B.push({ ...edit, id: other })).results[0]
+        expect(reused.status).toBe('duplicate')
+        expect(reused.conflict).toBeUndefined()
       })
       it('manual: a custom resolution is validated', async () => {
         const r = await contest({ secret: 'base' }, { secret: 'A' }, { secret: 'B' })

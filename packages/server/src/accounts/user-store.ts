@@ -70,6 +70,14 @@ export async function insertUser(db: AccountDb, u: UserRow): Promise<void> {
 /** Raises users' scope epochs (their memberships changed). */
 export async function bumpScopeEpoch(db: AccountDb, userIds: readonly string[]): Promise<void> {
   if (userIds.length === 0) return
+  // Locked in id order first, as writes lock them (`StorageTx.lockUsers`): no deadlock between them.
+  await db
+    .selectFrom('pulse_users')
+    .select('id')
+    .where('id', 'in', [...userIds])
+    .orderBy('id')
+    .forUpdate()
+    .execute()
   await db
     .updateTable('pulse_users')
     .set((eb) => ({ scope_epoch: eb('scope_epoch', '+', 1) }))

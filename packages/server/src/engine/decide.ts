@@ -76,8 +76,10 @@ function decideOp(op: PreparedOp, current: Current, c: DecideContext): Accepted 
     if (refused) throw refused
     const answer = duplicateOf(c.actor, op.model, current.record)
     const conflict = c.conflicts?.get(op.sync.mid)
-    // The conflict it opened, answered again while its record is the caller's to see (§4).
-    return conflict && answer.record ? { ...answer, status: 'conflict', conflict } : answer
+    // The conflict it opened, answered again while its record is the caller's to see (§4); a
+    // conflict of another record (the mid reused by another store of the device) is not its answer.
+    const own = conflict && conflict.model === op.model.name && conflict.recordId === answer.record?.id
+    return own ? { ...answer, status: 'conflict', conflict } : answer
   }
   if (op.kind === 'create') return decideCreate(op, current, c)
   const { model, sync } = op
