@@ -6,6 +6,7 @@
  *   node --import tsx bench/write.ts [N]          everything
  *   node --import tsx bench/write.ts [N] rest     only REST, beside a bare Fastify route (ratios of rate and of server CPU per request)
  *   BENCH_LOGS=1 node --import tsx bench/write.ts [N] rest >/dev/null   the same, plus logs on
+ *   node --import tsx bench/write.ts [N] rest user   the same with a signed-in user's access token (memberships read per request and locked per write) instead of an admin API token
  *
  * The REST figures are printed beside a bare Fastify route that parses the same JSON body and
  * answers 201 with it, measured with the same load generator in the same run: the ratio is what
@@ -24,6 +25,8 @@ const N = Number(process.argv[2] ?? 50_000)
 const BATCH = 500
 const REST_N = Math.min(N, 20_000)
 const ONLY_REST = process.argv[3] === 'rest'
+/** `rest user`: requests carry a user's access token, in an organization of theirs, not an admin API token. */
+const AS_USER = process.argv[4] === 'user'
 /** `BENCH_LOGS=1`: also Pulse on SQLite with its request logs on (JSON lines to stdout; send stdout to /dev/null). */
 const LOGS = process.env.BENCH_LOGS === '1'
 const REST_CONCURRENCY = 16
@@ -110,10 +113,10 @@ interface Measured {
  * (`postLoad`, the bare route's baseline's generator too). This process's CPU time is the
  * server's: CPU per request moves much less than requests per second on a shared machine.
  */
-async function load(url: string, token: string, n: number): Promise<Measured> {
-  const bodies = Array.from({ length: n }, (_, i) => JSON.stringify(taskData(i)))
+async function load(url: string, headers: Record<string, string>, n: number, orgId?: string): Promise<Measured> {
+  const bodies = Array.from({ length: n }, (_, i) => JSON.stringify({ ...taskData(i), ...(orgId ? { orgId } : {}) }))
   const cpu0 = process.cpuUsage()
-  const ms = await postLoad(url, { 'x-auth-token': token }, bodies, REST_CONCURRENCY)
+  const ms = await postLoad(url, headers, bodies, REST_CONCURRENCY)
   const cpu = process.cpuUsage(cpu0)
   return { ms, cpuMs: (cpu.user + cpu.system) / 1000 }
 }
@@ -124,11 +127,41 @@ async function bareFastify(n: number): Promise<Measured> {
   app.post('/api/tasks', async (request, reply) => reply.code(201).send({ id: uuidv7(), ...(request.body as object) }))
   const address = await app.listen({ port: 0, host: '127.0.0.1' })
   try {
-    await load(`${address}/api/tasks`, 'none', Math.min(n, 2_000)) // warm-up
-    return await load(`${address}/api/tasks`, 'none', n)
+    await load(`${address}/api/tasks`, { 'x-auth-token': 'none' }, Math.min(n, 2_000)) // warm-up
+    return await load(`${address}/api/tasks`, { 'x-auth-token': 'none' }, n)
   } finally {
     await app.close()
   }
+}
+
+/** Who sends the REST load: its headers, and the organization its tasks go to (the bench's own when absent). */
+interface Caller {
+  headers: Record<string, string>
+  orgId?: string
+}
+
+async function apiCaller(server: Awaited<ReturnType<typeof startServer>>): Promise<Caller> {
+  const { token } = await (server.accounts as NonNullable<typeof server.accounts>).createApiToken({ name: 'bench', admin: true })
+  return { headers: { 'x-auth-token': token } }
+}
+
+/** A user registered and signed in over HTTP, owner of an organization of their own. */
+async function signedInUser(url: string): Promise<Caller> {
+  const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    })
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`)
+    return (await res.json()) as Record<string, any>
+  }
+  const credentials = { username: 'bench-user', password: 'a bench password of some length' }
+  await post('/api/auth/register', credentials)
+  const { access } = await post('/api/auth/login', { ...credentials, deviceName: 'bench' })
+  const headers = { authorization: `Bearer ${access}` }
+  const org = await post('/api/orgs', { name: 'Bench' }, headers)
+  return { headers, orgId: org.id }
 }
 
 async function restWrites(storage: SqlStorage, n: number, logs = false): Promise<Measured> {
@@ -140,10 +173,10 @@ async function restWrites(storage: SqlStorage, n: number, logs = false): Promise
     logger: logs ? { level: 'info', format: 'json' } : false,
     auth: { secret: 'bench secret of at least thirty-two chars', tokenRatePerSecond: 1_000_000, apiTokenRatePerSecond: 1_000_000 },
   })
-  const { token } = await (server.accounts as NonNullable<typeof server.accounts>).createApiToken({ name: 'bench', admin: true })
+  const caller = AS_USER ? await signedInUser(server.url) : await apiCaller(server)
   try {
-    await load(`${server.url}/api/tasks`, token, Math.min(n, 2_000)) // warm-up
-    return await load(`${server.url}/api/tasks`, token, n)
+    await load(`${server.url}/api/tasks`, caller.headers, Math.min(n, 2_000), caller.orgId) // warm-up
+    return await load(`${server.url}/api/tasks`, caller.headers, n, caller.orgId)
   } finally {
     await server.close()
   }

@@ -140,12 +140,11 @@ export function createInvitations(deps: AccountDeps, options: InvitationOptions 
         if (!(await lockRow(db, 'pulse_orgs', inv.orgId))) throw noSuchInvitation()
         await store.deleteInvitation(db, inv.id)
         const current = await store.roleIn(db, inv.orgId, userId)
-        if (current) return { orgId: inv.orgId, role: current, changed: false }
+        if (current) return { orgId: inv.orgId, role: current, bumped: new Map<string, number>() }
         await store.putMember(db, inv.orgId, userId, inv.role, deps.now().toISOString())
-        await bumpScopeEpoch(db, [userId])
-        return { orgId: inv.orgId, role: inv.role, changed: true }
+        return { orgId: inv.orgId, role: inv.role, bumped: await bumpScopeEpoch(db, [userId]) }
       })
-      if (joined.changed) for (const m of membershipMessages([userId])) deps.announce(m)
+      for (const m of membershipMessages(joined.bumped)) deps.announce(m)
       return { orgId: joined.orgId, role: joined.role }
     },
 

@@ -33,11 +33,14 @@ export interface VisibleUser {
   email: string | null
 }
 
-/** `membership_changed` messages for these users, split to the bus's bound. */
-export function membershipMessages(userIds: readonly string[]): ControlMessage[] {
+/** `membership_changed` messages for these users and their new scope epochs (`bumpScopeEpoch`), split to the bus's bound. */
+export function membershipMessages(bumped: ReadonlyMap<string, number>): ControlMessage[] {
+  const entries = [...bumped]
   const out: ControlMessage[] = []
-  for (let i = 0; i < userIds.length; i += MAX_CONTROL_USER_IDS)
-    out.push({ type: 'membership_changed', userIds: userIds.slice(i, i + MAX_CONTROL_USER_IDS) })
+  for (let i = 0; i < entries.length; i += MAX_CONTROL_USER_IDS) {
+    const part = entries.slice(i, i + MAX_CONTROL_USER_IDS)
+    out.push({ type: 'membership_changed', userIds: part.map(([id]) => id), epochs: part.map(([, epoch]) => epoch) })
+  }
   return out
 }
 
@@ -58,8 +61,8 @@ export function createOrganizations(deps: AccountDeps, options: OrganizationOpti
   const { sql, read } = deps
   const directAdd = options.directMemberAdd ?? true
 
-  const announceMembership = (userIds: readonly string[]) => {
-    for (const m of membershipMessages(userIds)) deps.announce(m)
+  const announceMembership = (bumped: ReadonlyMap<string, number>) => {
+    for (const m of membershipMessages(bumped)) deps.announce(m)
   }
 
   return {
@@ -94,12 +97,12 @@ export function createOrganizations(deps: AccountDeps, options: OrganizationOpti
     async createOrg(actor: Actor, name: unknown): Promise<{ id: string; name: string }> {
       const userId = needUser(actor, 'own an organization')
       const org = { id: uuidv7(), name: displayName(name, 'name', 200), createdAt: deps.now().toISOString() }
-      await sql(async (db) => {
+      const bumped = await sql(async (db) => {
         await store.insertOrg(db, org)
         await store.putMember(db, org.id, userId, 'owner', org.createdAt)
-        await bumpScopeEpoch(db, [userId])
+        return bumpScopeEpoch(db, [userId])
       })
-      announceMembership([userId])
+      announceMembership(bumped)
       return { id: org.id, name: org.name }
     },
 
@@ -116,14 +119,14 @@ export function createOrganizations(deps: AccountDeps, options: OrganizationOpti
      */
     async deleteOrg(actor: Actor, orgId: string): Promise<void> {
       const at = deps.now().toISOString()
-      const { members, tokens } = await sql(async (db) => {
+      const { bumped, tokens } = await sql(async (db) => {
         const standing = await standingIn(db, actor, orgId)
         if (!mayManageOwners(standing)) throw new PulseError('forbidden', 'only owners delete an organization')
         const members = await store.deleteOrg(db, orgId)
-        await bumpScopeEpoch(db, members)
-        return { members, tokens: await revokeApiTokensOfOrg(db, orgId, at) }
+        const bumped = await bumpScopeEpoch(db, members)
+        return { bumped, tokens: await revokeApiTokensOfOrg(db, orgId, at) }
       })
-      announceMembership(members)
+      announceMembership(bumped)
       for (const tokenId of tokens) deps.announce({ type: 'api_token_revoked', tokenId })
     },
 
@@ -149,18 +152,17 @@ export function createOrganizations(deps: AccountDeps, options: OrganizationOpti
           const after = wanted ?? before
           await checkRoleChange(db, standing, orgId, before, after)
           if (after !== before) await store.putMember(db, orgId, user.id, after, deps.now().toISOString())
-          return { userId: user.id, role: after, added: false }
+          return { userId: user.id, role: after, added: false, bumped: new Map<string, number>() }
         }
         if (standing !== 'server_admin' || !directAdd)
           throw new PulseError('forbidden', `"${name}" is not a member: invite them (POST /api/orgs/${orgId}/invitations)`)
         if (!user) throw new PulseError('not_found', 'no such user')
         const role = wanted ?? 'member'
         await store.putMember(db, orgId, user.id, role, deps.now().toISOString())
-        await bumpScopeEpoch(db, [user.id])
-        return { userId: user.id, role, added: true }
+        return { userId: user.id, role, added: true, bumped: await bumpScopeEpoch(db, [user.id]) }
       })
-      if (result.added) announceMembership([result.userId])
-      return result
+      if (result.added) announceMembership(result.bumped)
+      return { userId: result.userId, role: result.role, added: result.added }
     },
 
     /**
@@ -168,16 +170,16 @@ export function createOrganizations(deps: AccountDeps, options: OrganizationOpti
      * remove owners); any member may remove themself (leave). The last owner stays.
      */
     async removeMember(actor: Actor, orgId: string, userId: string): Promise<void> {
-      await sql(async (db) => {
+      const bumped = await sql(async (db) => {
         const standing = await standingIn(db, actor, orgId)
         if (userId !== actor.userId) requireManager(standing)
         const before = isUuid(userId) ? await store.roleIn(db, orgId, userId) : undefined
         if (!before) throw new PulseError('not_found', 'no such member')
         await checkRoleChange(db, standing, orgId, before, undefined)
         await store.deleteMember(db, orgId, userId)
-        await bumpScopeEpoch(db, [userId])
+        return bumpScopeEpoch(db, [userId])
       })
-      announceMembership([userId])
+      announceMembership(bumped)
     },
   }
 }

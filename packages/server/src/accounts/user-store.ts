@@ -67,9 +67,12 @@ export async function insertUser(db: AccountDb, u: UserRow): Promise<void> {
     .execute()
 }
 
-/** Raises users' scope epochs (their memberships changed). */
-export async function bumpScopeEpoch(db: AccountDb, userIds: readonly string[]): Promise<void> {
-  if (userIds.length === 0) return
+/**
+ * Raises users' scope epochs (their memberships changed); returns each one's new epoch, for the
+ * `membership_changed` message (a socket that authenticated at it already has the new scope).
+ */
+export async function bumpScopeEpoch(db: AccountDb, userIds: readonly string[]): Promise<Map<string, number>> {
+  if (userIds.length === 0) return new Map()
   // Locked in id order first, as writes lock them (`StorageTx.lockUsers`): no deadlock between them.
   await db
     .selectFrom('pulse_users')
@@ -78,9 +81,11 @@ export async function bumpScopeEpoch(db: AccountDb, userIds: readonly string[]):
     .orderBy('id')
     .forUpdate()
     .execute()
-  await db
+  const rows = await db
     .updateTable('pulse_users')
     .set((eb) => ({ scope_epoch: eb('scope_epoch', '+', 1) }))
     .where('id', 'in', [...userIds])
+    .returning(['id', 'scope_epoch'])
     .execute()
+  return new Map(rows.map((r) => [r.id, Number(r.scope_epoch)]))
 }

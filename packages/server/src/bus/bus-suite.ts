@@ -139,12 +139,13 @@ export function runBusSuite(name: string, makeBuses: MakeBuses): void {
       b.subscribe((m) => commits.push(m.prev))
       const sent: ControlMessage[] = [
         { type: 'membership_changed', userIds: ['u1', 'u2'] },
+        { type: 'membership_changed', userIds: ['u3', 'u4'], epochs: [4, 0] },
         { type: 'session_ended', userId: 'u1', deviceId: 'dev_1' },
         { type: 'api_token_revoked', tokenId: 'tok' },
       ]
       for (const m of sent) await b.publishControl(m)
       await a.publish(message(7))
-      await until(() => atA.length >= 3 && atB.length >= 3 && commits.length >= 1)
+      await until(() => atA.length >= 4 && atB.length >= 4 && commits.length >= 1)
       await new Promise((r) => setTimeout(r, 50))
       expect(atA).toEqual(sent)
       expect(atB).toEqual(sent)

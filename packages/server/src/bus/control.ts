@@ -7,8 +7,12 @@
 
 /** One access change. */
 export type ControlMessage =
-  /** These users' memberships changed (joined, left, removed, created or lost an organization). */
-  | { type: 'membership_changed'; userIds: string[] }
+  /**
+   * These users' memberships changed (joined, left, removed, created or lost an organization);
+   * `epochs[i]`, when given, is `userIds[i]`'s scope epoch after the change: a socket that
+   * authenticated at that epoch or later already has the new scope.
+   */
+  | { type: 'membership_changed'; userIds: string[]; epochs?: number[] }
   /** Every session of this device ended (logout, a replayed refresh token, the device removed). */
   | { type: 'session_ended'; userId: string; deviceId: string }
   /** This API token was revoked (by the CLI, or with its organization). */
@@ -25,7 +29,14 @@ export function isControlMessage(value: unknown): value is ControlMessage {
   const m = value as Record<string, unknown>
   switch (m.type) {
     case 'membership_changed':
-      return Array.isArray(m.userIds) && m.userIds.length > 0 && m.userIds.length <= MAX_CONTROL_USER_IDS && m.userIds.every(isId)
+      return (
+        Array.isArray(m.userIds) &&
+        m.userIds.length > 0 &&
+        m.userIds.length <= MAX_CONTROL_USER_IDS &&
+        m.userIds.every(isId) &&
+        (m.epochs === undefined ||
+          (Array.isArray(m.epochs) && m.epochs.length === m.userIds.length && m.epochs.every((e) => Number.isSafeInteger(e) && e >= 0)))
+      )
     case 'session_ended':
       return isId(m.userId) && isId(m.deviceId)
     case 'api_token_revoked':

@@ -35,6 +35,28 @@ describe('access watch', () => {
     await bus.close()
   })
 
+  it('leaves a socket that authenticated at the scope epoch after the change (its hello read the new memberships)', async () => {
+    const bus = createMemoryBus()
+    const watch = createAccessWatch(bus, (e) => {
+      throw e
+    })
+    // The change raised ada's epoch to 5; the message arrives while her hello, which read 5, is under way.
+    await bus.publishControl({ type: 'membership_changed', userIds: ['bob', 'ada'], epochs: [2, 5] })
+    await tick()
+    const current = socket({ ...user('ada', 'dev_1'), scopeEpoch: 5 })
+    watch.add(current, 0)
+    expect(current.revoked).toEqual([])
+    const stale = socket({ ...user('ada', 'dev_2'), scopeEpoch: 4 })
+    watch.add(stale, 0)
+    expect(stale.revoked).toEqual(['scope_changed'])
+    // Live: the next change (epoch 6) reaches the socket that has 5.
+    await bus.publishControl({ type: 'membership_changed', userIds: ['ada'], epochs: [6] })
+    await tick()
+    expect(current.revoked).toEqual(['scope_changed'])
+    watch.close()
+    await bus.close()
+  })
+
   it('revokes a socket whose hello was under way when the change came, and stops watching a removed one', async () => {
     let t = 1000
     const bus = createMemoryBus()

@@ -52,10 +52,15 @@ const MAX_RECENT = 1000
 function verdict(message: ControlMessage, socket: WatchedSocket): { code: 'scope_changed' | 'unauthenticated'; text: string } | undefined {
   const userId = socket.actor.userId
   switch (message.type) {
-    case 'membership_changed':
-      return userId && message.userIds.includes(userId)
-        ? { code: 'scope_changed', text: 'your organizations changed: reconnect and pull from no cursor' }
-        : undefined
+    case 'membership_changed': {
+      const i = userId ? message.userIds.indexOf(userId) : -1
+      if (i < 0) return undefined
+      // A socket that authenticated at the epoch after the change (or later) already has its scope.
+      const after = message.epochs?.[i]
+      const seen = socket.actor.scopeEpoch
+      if (after !== undefined && seen !== undefined && seen >= after) return undefined
+      return { code: 'scope_changed', text: 'your organizations changed: reconnect and pull from no cursor' }
+    }
     case 'session_ended':
       return userId === message.userId && socket.actor.deviceId === message.deviceId
         ? { code: 'unauthenticated', text: 'this device was signed out: log in again' }
