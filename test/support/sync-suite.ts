@@ -129,6 +129,9 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<SqlStorage
       const again = await A.push(bad, unknown, good)
       expect(again.lastMid).toBe(good.mid)
       expect(again.results.map((r: Json) => r.status)).toEqual(['rejected', 'rejected', 'duplicate'])
+      // Each marked as answered again, so a store that reused these mids can tell (§4).
+      expect(again.results.map((r: Json) => r.replayed)).toEqual([true, true, true])
+      expect(res.results.map((r: Json) => r.replayed)).toEqual([undefined, undefined, undefined])
       expect(again.results[0].error).toEqual(res.results[0].error)
       expect(again.results[1].error).toEqual(res.results[1].error)
     })
@@ -295,7 +298,8 @@ export function runSyncSuite(name: string, makeStorage: () => Promise<SqlStorage
         // The answer is lost (a restart, a dropped connection): the retry is told of the conflict,
         // not `duplicate`, so the edit is reported, never taken for one that simply landed.
         const again = (await B.push(edit)).results[0]
-        expect(again).toMatchObject({ status: 'conflict', record: { version: 3, secret: 'from A', title: 'B' } })
+        expect(again).toMatchObject({ status: 'conflict', replayed: true, record: { version: 3, secret: 'from A', title: 'B' } })
+        expect(first.replayed).toBeUndefined()
         expect(again.conflict).toEqual(first.conflict)
         expect((await api.get(`/api/notes/${id}`)).json.version).toBe(3)
         const open = await api.get('/api/sync/conflicts?status=open')

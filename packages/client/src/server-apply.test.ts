@@ -141,7 +141,7 @@ describe('replica bookkeeping', () => {
     expect(r.live('note', id)).toMatchObject({ version: 1, localOnly: false })
   })
 
-  it('a conflict answered again for another record to a mutation never sent before gives it a new mid; its own is reported', async () => {
+  it('a replayed answer (conflict, refusal) to a mutation never sent before gives it a new mid; to one sent before it is reported', async () => {
     const r = await replicaOn()
     const id = createLocal(r, note, { title: 'a' }).record?.id as string
     const elsewhere = '0193a7e4-0000-7000-8000-0000000000ee'
@@ -162,15 +162,38 @@ describe('replica bookkeeping', () => {
     // An earlier store of this device used the mid; its edit of another record opened a conflict.
     await answer(
       r,
-      (e) => ({ mid: e.mutation.mid, status: 'conflict', record: serverRecord(elsewhere, 3, { me: 1 }, {}), conflict: opened(elsewhere) }),
+      (e) => ({
+        mid: e.mutation.mid,
+        status: 'conflict',
+        record: serverRecord(elsewhere, 3, { me: 1 }, {}),
+        conflict: opened(elsewhere),
+        replayed: true,
+      }),
       ev,
     )
     expect(ev.log).toEqual([])
     expect(r.outbox.list().map((e) => [e.mutation.mid, e.attempts, e.status, e.mutation.id])).toEqual([[2, 0, 'PENDING', id]])
-    // Its own conflict, answered again after a lost answer, is reported.
+    // So does a refusal of that earlier mutation, answered again: the edit is not taken as refused.
     await answer(
       r,
-      (e) => ({ mid: e.mutation.mid, status: 'conflict', record: serverRecord(id, 1, { me: 1 }, { title: 'a' }), conflict: opened(id) }),
+      (e) => ({ mid: e.mutation.mid, status: 'rejected', error: { code: 'forbidden', message: 'not yours' }, replayed: true }),
+      ev,
+    )
+    expect(ev.log).toEqual([])
+    expect(r.outbox.list().map((e) => [e.mutation.mid, e.attempts, e.status])).toEqual([[3, 0, 'PENDING']])
+    // Its own conflict, answered again after a lost answer (it went out once before), is reported.
+    const txn = r.begin()
+    r.outbox.put({ ...(r.outbox.list()[0] as OutboxEntry), attempts: 1 }, txn.batch)
+    await r.end(txn)
+    await answer(
+      r,
+      (e) => ({
+        mid: e.mutation.mid,
+        status: 'conflict',
+        record: serverRecord(id, 1, { me: 1 }, { title: 'a' }),
+        conflict: opened(id),
+        replayed: true,
+      }),
       ev,
     )
     expect(ev.log).toEqual([`conflict c-${id}`])

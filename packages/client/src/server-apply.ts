@@ -104,10 +104,10 @@ export function applyPushResponse(replica: Replica, response: PushResponse, even
       continue
     }
     const { model, id, op } = entry.mutation
-    const othersAnswer = result.status === 'duplicate' || (result.status === 'conflict' && result.conflict?.recordId !== id)
+    const othersAnswer = result.status === 'duplicate' || result.replayed === true
     if (othersAnswer && entry.attempts <= 1) {
       // Never sent before, yet the server has this mid (answered again: a duplicate, or the
-      // conflict another record's edit opened): an earlier run of this device used it.
+      // refusal or conflict of the mutation first sent with it): an earlier run of this device used it.
       outbox.renumber(entry, txn.batch)
       continue
     }

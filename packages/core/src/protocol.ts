@@ -78,6 +78,12 @@ export interface PushResult {
   record?: WireRecord
   conflict?: Conflict
   error?: { code: string; message: string; field?: string }
+  /**
+   * The mid was already recorded for this client (§4): the answer is the first one again (a
+   * `rejected`, a `conflict`) or `duplicate`. A client that never sent this mutation before
+   * learns that an earlier store of the device used the mid.
+   */
+  replayed?: true
 }
 
 /** `POST /api/sync/push` answer. */
@@ -362,6 +368,10 @@ function parsePushResult(value: unknown, path: string): PushResult {
   const result: PushResult = { mid, status: r.status as PushStatus }
   if (r.record !== undefined) result.record = parseWireRecord(r.record, `${path}.record`)
   if (r.conflict !== undefined) result.conflict = parseConflict(r.conflict, `${path}.conflict`)
+  if (r.replayed !== undefined) {
+    if (r.replayed !== true) malformed(`${path}.replayed`, 'true, or absent')
+    result.replayed = true
+  }
   if (r.error !== undefined) {
     const e = objectAt(r.error, `${path}.error`)
     result.error = { code: stringAt(e.code, `${path}.error.code`), message: stringAt(e.message, `${path}.error.message`) }

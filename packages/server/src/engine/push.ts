@@ -15,15 +15,24 @@ function writeOpOf(m: Mutation): WriteOp {
   return { op: m.op, model: m.model, id: m.id, data: m.data ?? {}, sync }
 }
 
-/** The §4 result of one mutation: `unchanged` is answered as `applied`; a refusal as `rejected` with its error. */
-function pushResultOf(mid: number, outcome: WriteOutcome): PushResult {
+/**
+ * The §4 result of one mutation: `unchanged` is answered as `applied`; a refusal as `rejected`
+ * with its error; a mid already recorded before the push is marked `replayed`.
+ */
+function pushResultOf(mid: number, outcome: WriteOutcome, replayed: boolean): PushResult {
+  const again = replayed ? { replayed: true as const } : {}
   if (!outcome.ok) {
     const field = outcome.error.details?.[0]?.field
-    return { mid, status: 'rejected', error: { code: outcome.error.code, message: outcome.error.message, ...(field ? { field } : {}) } }
+    return {
+      mid,
+      status: 'rejected',
+      error: { code: outcome.error.code, message: outcome.error.message, ...(field ? { field } : {}) },
+      ...again,
+    }
   }
   const { record, conflict } = outcome
   const status = outcome.status === 'unchanged' ? 'applied' : outcome.status
-  return { mid, status, ...(record ? { record: toWire(record) } : {}), ...(conflict ? { conflict } : {}) }
+  return { mid, status, ...(record ? { record: toWire(record) } : {}), ...(conflict ? { conflict } : {}), ...again }
 }
 
 /**
@@ -35,6 +44,15 @@ export async function pushMutations(deps: WriteDeps, ctx: Context, request: Push
   // §4: the clientId must be the device the caller authenticated as.
   if (!mayUseClientId(ctx.actor, request.clientId)) throw new PulseError('forbidden', 'clientId is not the device of your token')
   const ops = request.mutations.map(writeOpOf)
-  const { outcomes, lastMid } = await applyWrites(deps, ctx, ops, { clientId: request.clientId, clientOwner: clientOwnerOf(ctx.actor) })
-  return { lastMid, results: outcomes.map((o, i) => pushResultOf(request.mutations[i]?.mid ?? 0, o)) }
+  const { outcomes, lastMid, previousMid } = await applyWrites(deps, ctx, ops, {
+    clientId: request.clientId,
+    clientOwner: clientOwnerOf(ctx.actor),
+  })
+  return {
+    lastMid,
+    results: outcomes.map((o, i) => {
+      const mid = request.mutations[i]?.mid ?? 0
+      return pushResultOf(mid, o, mid <= previousMid)
+    }),
+  }
 }

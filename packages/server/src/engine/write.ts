@@ -50,10 +50,12 @@ export function usersOf(contexts: readonly Context[]): string[] {
 /** What one write did, or why it was refused. */
 export type WriteOutcome = { ok: true; status: WriteStatus; record: StoredRecord | undefined; conflict?: Conflict } | Refused
 
-/** The outcomes of a batch, and the device's last recorded mutation id after it (0 without a device). */
+/** The outcomes of a batch, and the device's last recorded mutation id before and after it (0 without a device). */
 export interface WriteResult {
   outcomes: WriteOutcome[]
   lastMid: number
+  /** The last mid recorded before the batch: its mutations at or below it were answered again (§4). */
+  previousMid: number
 }
 
 /** What the write path needs. */
@@ -234,7 +236,7 @@ export function prepareWrites(deps: WriteDeps, ops: readonly WriteOp[], options:
   const atomic = options.atomic ?? false
   const checked = ops.map((op) => checkOp(deps.schema, op, options.clientId, serverAt))
   for (const c of checked) if (!c.ok && atomic) throw c.error
-  if (!options.clientId && checked.every((c) => !c.ok)) return { outcomes: checked.map(outcomeOf), lastMid: 0 }
+  if (!options.clientId && checked.every((c) => !c.ok)) return { outcomes: checked.map(outcomeOf), lastMid: 0, previousMid: 0 }
   return { ops, options, nowIso, serverAt, checked, atomic }
 }
 
@@ -243,6 +245,7 @@ export interface BatchDone {
   decisions: Decision[]
   committed: CommittedChange[]
   lastMid: number
+  previousMid: number
 }
 
 /**
@@ -282,12 +285,12 @@ export async function writeBatch(
     const answers = newRemembered(ops, decisions, lastMid)
     if (answers.length > 0) await tx.recordRefusals(options.clientId, answers, highestMid - REFUSALS_KEPT)
   }
-  return { decisions, committed: await persist(decisions, tx), lastMid: highestMid }
+  return { decisions, committed: await persist(decisions, tx), lastMid: highestMid, previousMid: lastMid }
 }
 
 /** The answer of a batch once its transaction committed (listeners already told). */
 export function resultOf(done: BatchDone): WriteResult {
-  return { outcomes: done.decisions.map(outcomeOf), lastMid: done.lastMid }
+  return { outcomes: done.decisions.map(outcomeOf), lastMid: done.lastMid, previousMid: done.previousMid }
 }
 
 /**

@@ -127,6 +127,7 @@ export function registerSyncRoutes(app: FastifyInstance, { engine, contextOf }: 
                     type: 'object',
                     properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } },
                   },
+                  replayed: { type: 'boolean', enum: [true], description: 'the mid was already recorded: the first answer again (§4)' },
                 },
               },
             },
