@@ -19,6 +19,7 @@ import { PROTOCOL_VERSION } from './protocol.ts'
 const WIRE_HASHES: Readonly<Record<number, string>> = {
   1: 'd9f70a96c9d8f8f4',
   2: 'c4298b8995a91fe7',
+  3: '9a4173b51318d687',
 }
 
 /** Where the wire types are declared: every exported type of protocol.ts, and the record and clock types it uses. */

@@ -11,9 +11,10 @@ import { isValidClock, type VectorClock } from './vector-clock.ts'
 
 /**
  * The protocol version this code speaks (§6 `schemaVersion`). 2: `hello`, `pull` and `push`
- * may carry an `id` that the reply ending them echoes.
+ * may carry an `id` that the reply ending them echoes. 3: a push result of a mid already
+ * recorded carries `replayed: true` (§4; older clients ignore it).
  */
-export const PROTOCOL_VERSION = 2
+export const PROTOCOL_VERSION = 3
 /** The oldest version a server still serves: a hello naming one from here to PROTOCOL_VERSION is welcome. */
 export const MIN_PROTOCOL_VERSION = 1
 /** Longest request id (§6). */
