@@ -280,3 +280,47 @@ describe('client: an edit applied under the old scope, answered after the resync
     })
   }
 })
+
+// Was (FC_SEED=20261217, memory schedule 3,301, the first of a fresh server): a client that
+// synced while the change order was empty held a cursor at position 0; the server exempted
+// such cursors from the scope check (as if no cursor), so after its user left an organization
+// its next pull answered normally instead of `scope_changed`, and a record of that
+// organization the client had pushed stayed on it for good. Any cursor handed out is now checked.
+describe('a cursor handed out by an empty change order', () => {
+  it('answers scope_changed after a membership change, and the client drops the records it may no longer see (§8)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pulse-empty-cursor-'))
+    const fresh = await startTestServer(orgSyncSchema, await createSqliteStorage({ filename: join(dir, 'pulse.db') }), { auth: true })
+    try {
+      const ada = await signIn(fresh.url, 'ada-empty', 'laptop')
+      const bob = await signIn(fresh.url, 'bob-empty', 'phone')
+      await makeOrg(ada, 'Home')
+      const shared = await makeOrg(bob, 'Shared', [ada])
+      // Over the wire: the empty change order hands out a cursor at position 0.
+      const early = (await ada.api.get('/api/sync/pull')).json.cursor as string
+      expect(early.split('.')[1]).toBe('0')
+      const client = testClient(fresh.url, [...orgSyncSchema.models.values()], {
+        clientId: ada.deviceId,
+        auth: () => ({ token: ada.access }),
+        WebSocket: null,
+      })
+      try {
+        await client.whenSynced()
+        const n = await client.create(orgNote, { title: 'in Shared', orgId: shared })
+        await client.whenSynced()
+        expect((await bob.api.get(`/api/notes/${n.id}`)).status).toBe(200)
+        expect((await ada.api.delete(`/api/orgs/${shared}/members/${ada.userId}`)).status).toBe(204)
+        const stale = await ada.api.get(`/api/sync/pull?cursor=${early}`)
+        expect(stale.status).toBe(410)
+        expect(stale.json.error.code).toBe('scope_changed')
+        await client.sync()
+        await client.whenSynced()
+        expect(await client.get(orgNote, n.id)).toBeUndefined()
+      } finally {
+        await client.close()
+      }
+    } finally {
+      await fresh.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

@@ -51,8 +51,8 @@ function chooseCursor(game: Game, actor: Actor): CursorChoice {
   const { rng, world } = game
   const epoch = world.epochOf(actor)
   const judge = (cursor: string): CursorChoice => {
-    const { position, epoch: issued } = decodeCursorParts(cursor)
-    return { cursor, expect: position > 0 && issued !== epoch ? 'scope_changed' : 'ok' }
+    const { epoch: issued } = decodeCursorParts(cursor)
+    return { cursor, expect: issued !== epoch ? 'scope_changed' : 'ok' }
   }
   const r = rng.next()
   const own = world.cursors.get(World.actorKey(actor))

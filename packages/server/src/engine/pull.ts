@@ -210,22 +210,25 @@ export async function pull(
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PULL_LIMIT)
     throw new PulseError('bad_request', `limit is 1 to ${MAX_PULL_LIMIT}`)
   const { position, epoch } = decodeCursorParts(request.cursor)
+  // A cursor handed out, even at position 0 (a pull of an empty change order), is incremental:
+  // the client keeps what it has. Only no cursor is a snapshot.
+  const given = request.cursor !== null && request.cursor !== undefined && request.cursor !== ''
   const currentEpoch = ctx.actor.scopeEpoch ?? 0
   const filter = changeFilter(schema, ctx.actor, request.models)
   // Read before the rows: everything up to it is committed, so a last page may move the cursor
   // there, past entries this reader cannot see, instead of scanning them again next time.
   const head = await storage.headPosition(ctx.signal)
-  const purged = position > 0 ? await storage.purgedPosition(ctx.signal) : 0
+  const purged = given ? await storage.purgedPosition(ctx.signal) : 0
   // §2: every cursor handed out is at most the head (or the purge watermark, when the newest
   // entries were purged since): one past both was not handed out by this database — forged, or
   // kept by a client across a restore from a backup. Either way the client must start afresh.
   if (position > Math.max(head, purged))
     throw new PulseError('cursor_expired', "this server's change order does not reach this cursor: pull from no cursor")
   // §8: the caller's memberships changed since this cursor: records may have left its scope.
-  if (position > 0 && epoch !== currentEpoch) {
+  if (given && epoch !== currentEpoch) {
     throw new PulseError('scope_changed', 'your organizations changed: pull from no cursor and drop records the snapshot lacks')
   }
-  if (position > 0 && position < purged) {
+  if (given && position < purged) {
     throw new PulseError(
       'cursor_expired',
       'deleted records past this cursor were purged: pull from no cursor and keep your pending changes',
