@@ -308,6 +308,11 @@ export function runAdversarySyncSuite(name: string, makeStorage: () => Promise<S
       expect(pushed.results[0]).toMatchObject({ status: 'rejected', error: { code: 'not_found' } })
       const card = await bob.api.get(`/api/cards/${made.json.id}`)
       expect(card.json).toMatchObject({ title: 'D card', version: 1 })
+      // An actor whose account the write transaction cannot find writes nothing.
+      const ghost = { actor: { ...stale, userId: '01a22b00-0000-7000-8000-00000000dead' }, requestId: null }
+      await expect(engine.writeOne(ghost, { op: 'create', model: 'card', data: { title: 'ghost', orgId: orgD } })).rejects.toMatchObject({
+        code: 'unauthenticated',
+      })
     })
 
     it("a write's transaction holds its user's memberships: a removal waits for its commit", async () => {

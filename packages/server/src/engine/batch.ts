@@ -26,6 +26,21 @@ export interface BatchView {
 
 const keyOf = (model: ModelDefinition, id: string): string => `${model.name}\u0000${id}`
 
+/** The record ids the ops name, by model (resolutions and creates without an id name none). */
+export function idsByModel(ops: readonly PreparedOp[]): Map<ModelDefinition, Set<string>> {
+  const ids = new Map<ModelDefinition, Set<string>>()
+  for (const op of ops) {
+    if (op.kind === 'resolve' || op.id === undefined) continue
+    let set = ids.get(op.model)
+    if (!set) {
+      set = new Set()
+      ids.set(op.model, set)
+    }
+    set.add(op.id)
+  }
+  return ids
+}
+
 /** A view of the records of one batch over its transaction. */
 export function createBatchView(tx: StorageTx): BatchView {
   /** Per record read: its state now (undefined: there is none). */
@@ -34,17 +49,7 @@ export function createBatchView(tx: StorageTx): BatchView {
 
   return {
     async load(ops) {
-      const ids = new Map<ModelDefinition, Set<string>>()
-      for (const op of ops) {
-        if (op.kind === 'resolve' || op.id === undefined) continue
-        let set = ids.get(op.model)
-        if (!set) {
-          set = new Set()
-          ids.set(op.model, set)
-        }
-        set.add(op.id)
-      }
-      for (const [model, set] of ids) {
+      for (const [model, set] of idsByModel(ops)) {
         const found = await tx.getRecords(model, [...set])
         for (const id of set) records.set(keyOf(model, id), found.get(id))
       }

@@ -20,6 +20,7 @@
 import type { ModelDefinition } from '@pulse/core'
 import { PulseError } from '@pulse/core'
 import type { ChangeEntry, HistoryEntry, StorageTx, StoredRecord } from '../storage/storage.ts'
+import { idsByModel } from './batch.ts'
 import type { Context } from './context.ts'
 import {
   applyPrepared,
@@ -107,14 +108,7 @@ function createGroupTx(tx: StorageTx): GroupTx {
   const grouped: GroupTx = Object.create(tx, {
     prefetch: {
       value: async (ops: readonly PreparedOp[]) => {
-        const ids = new Map<ModelDefinition, string[]>()
-        for (const op of ops) {
-          if (op.kind === 'resolve' || op.id === undefined) continue
-          const list = ids.get(op.model)
-          if (list) list.push(op.id)
-          else ids.set(op.model, [op.id])
-        }
-        for (const [model, list] of ids) await read(model, list)
+        for (const [model, ids] of idsByModel(ops)) await read(model, [...ids])
       },
     },
     getRecords: {
